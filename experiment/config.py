@@ -1,0 +1,93 @@
+"""Site settings: one frozen object, built once, read everywhere.
+
+``SiteConfig.from_env()`` is the only place in glyphlab that reads ``os.environ``
+(Indico's rule): the CLI, the WSGI entry point and the tests all build a ``SiteConfig``
+and hand it to ``create_app``; nothing reads the environment at import time.
+
+Environment variables (all optional):
+
+``GLYPHLAB_DATA_DIR``
+    Folder for the SQLite database, the secret key and stimulus sets.
+    Default: ``./glyphlab-data``.
+``GLYPHLAB_DATABASE_URL``
+    SQLAlchemy URL. Default: ``sqlite:///<data dir>/glyphlab.sqlite3``. For PostgreSQL use
+    ``postgresql+psycopg://user@host:5432/dbname``.
+``GLYPHLAB_SECRET_KEY``
+    Signs session cookies and CSRF tokens. Default: a random key created once and kept
+    in ``<data dir>/secret_key`` so sessions survive a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from glyphlab.errors import GlyphlabError
+
+DEFAULT_DATA_DIR = "glyphlab-data"
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(GlyphlabError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything the site needs to start; validated on creation."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str
+
+    def __post_init__(self) -> None:
+        if not self.database_url or "://" not in self.database_url:
+            raise ConfigError(
+                f"GLYPHLAB_DATABASE_URL {self.database_url!r} is not a database URL; "
+                "use e.g. sqlite:///glyphlab.sqlite3 or postgresql+psycopg://user@host/db"
+            )
+        if len(self.secret_key) < 16:
+            raise ConfigError("GLYPHLAB_SECRET_KEY must be at least 16 characters long")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SiteConfig:
+        """Build the settings from environment variables (see the module docstring)."""
+        environ = os.environ if environ is None else environ
+        data_dir = Path(environ.get("GLYPHLAB_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+        database_url = environ.get("GLYPHLAB_DATABASE_URL") or default_database_url(data_dir)
+        secret_key = environ.get("GLYPHLAB_SECRET_KEY") or stored_secret_key(data_dir)
+        return cls(data_dir=data_dir, database_url=database_url, secret_key=secret_key)
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The embedded default: one SQLite file inside the data folder."""
+    return f"sqlite:///{data_dir / 'glyphlab.sqlite3'}"
+
+
+def stored_secret_key(data_dir: Path) -> str:
+    """Read the site's secret key from the data folder, creating it on first use.
+
+    The key is written to a temporary file and hard-linked into place, which fails if the
+    file exists: several server workers starting at once therefore agree on one key and
+    none can read a half-written one.
+    """
+    key_file = data_dir / SECRET_KEY_FILE
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not key_file.exists():
+        candidate = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        candidate.write_text(secrets.token_hex(32), encoding="ascii")
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    return key_file.read_text(encoding="ascii").strip()

@@ -1,0 +1,5 @@
+"""Allow ``python -m glyphlab``."""
+
+from glyphlab.cli import main
+
+main()

@@ -1,0 +1,145 @@
+"""Fixtures shared by every test package.
+
+Optional real components (PostgreSQL, Debian's chromium, R with lme4) are skipped with a
+clear reason where absent, unless CI asks for them with GLYPHLAB_REQUIRE_POSTGRES /
+GLYPHLAB_REQUIRE_BROWSER / GLYPHLAB_REQUIRE_R, in which case their absence fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DEFAULT_POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CHROMIUM = "/usr/bin/chromium"
+#: Flags this workplace needs for headless Chromium (closed network, running as root).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--seed",
+        type=int,
+        default=int(os.environ.get("GLYPHLAB_TEST_SEED", "20261123")),
+        help="seed for every random choice the tests make (printed in the header)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"glyphlab test seed: --seed={config.getoption('--seed')}"
+
+
+def missing(component: str, reason: str) -> None:
+    """Skip, or fail where CI requires the component."""
+    if os.environ.get(f"GLYPHLAB_REQUIRE_{component}"):
+        pytest.fail(f"{reason} (GLYPHLAB_REQUIRE_{component} is set)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def seed(request: pytest.FixtureRequest) -> int:
+    return request.config.getoption("--seed")
+
+
+@pytest.fixture
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An empty glyphlab data folder."""
+    folder = tmp_path / "glyphlab-data"
+    folder.mkdir()
+    return folder
+
+
+def _postgres_admin_url() -> str:
+    return os.environ.get("GLYPHLAB_TEST_POSTGRES_URL", DEFAULT_POSTGRES_SERVER)
+
+
+@pytest.fixture(scope="session")
+def postgres_database_factory():
+    """Make throwaway PostgreSQL databases; all are dropped at the end of the session."""
+    import sqlalchemy as sa
+
+    admin_url = _postgres_admin_url()
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        missing("POSTGRES", f"PostgreSQL not reachable at {admin_url}: {error.orig}")
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"glyphlab_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'create database "{name}"'))
+        created.append(name)
+        return str(sa.make_url(admin_url).set(database=name).render_as_string(False))
+
+    yield make
+    with admin.connect() as connection:
+        for name in created:
+            connection.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One empty database per backend for the session: SQLite file and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'glyphlab.sqlite3'}"
+    return request.getfixturevalue("postgres_database_factory")()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        missing("BROWSER", f"{CHROMIUM} not installed (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing("BROWSER", "playwright not installed (pip install -e '.[dev]')")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator:
+    """A headless Debian chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="session")
+def rscript() -> str:
+    """Path of Rscript with lme4 loadable."""
+    path = shutil.which("Rscript")
+    if path is None:
+        missing("R", "Rscript not installed (apt-get install r-base-core r-cran-lme4)")
+    probe = subprocess.run([path, "-e", "library(lme4)"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        missing("R", f"R package lme4 not loadable: {probe.stderr.strip()[:200]}")
+    return path
