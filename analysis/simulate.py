@@ -1,0 +1,377 @@
+"""Simulated participants: an equal-variance signal-detection observer that answers trials.
+
+Why: the demo needs bots, the whole-chain tests need data with a *known* difference
+between encodings, and power analysis needs thousands of studies without the site. The
+observer follows textbook SDT (Macmillan & Creelman, 2005) so the measures in
+``analysis.sdt`` recover its parameters:
+
+- every item yields evidence ``N(d', 1)`` if it is a true outlier, else ``N(0, 1)``;
+- ``mark_outliers`` / ``keypress``: mark every item whose evidence exceeds
+  ``k = d'/2 + c`` (so per-item hit and false-alarm rates are ``Phi(d'/2 - c)`` and
+  ``Phi(-d'/2 - c)`` and ``z(H) - z(F) = d'``);
+- ``m_afc``: choose the item with the largest evidence (proportion correct is the
+  m-AFC integral of d');
+- ``yes_no``: ``yes_no_rule="presence"`` treats the whole display as one observation
+  ``N(d', 1)`` vs ``N(0, 1)`` with criterion ``k`` (recoverable as d' on presence);
+  ``"max"`` says "present" when the largest item evidence exceeds ``k`` (a more
+  realistic search observer whose presence-d' is not the item d');
+- a lapse (probability ``lapse_rate``) is a trial answered from noise alone (d' = 0);
+- RT is lognormal per encoding; a trial whose RT exceeds its deadline times out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from glyphlab.errors import GlyphlabError
+
+RESPONSE_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
+YES_NO_RULES = ("presence", "max")
+#: Timestamps of simulated trials start here (UTC); one hour apart per participant.
+SIMULATION_EPOCH = pd.Timestamp("2026-01-01T00:00:00Z")
+INTER_TRIAL_MS = 800.0
+
+
+class SimulationError(GlyphlabError):
+    """A simulated observer or design that cannot be run as given."""
+
+
+def _frozen_floats(name: str, values: Mapping[str, float]) -> Mapping[str, float]:
+    if not values:
+        raise SimulationError(f"{name} needs at least one encoding, e.g. {{'table': 1.5}}")
+    try:
+        converted = {str(key): float(value) for key, value in values.items()}
+    except (TypeError, ValueError) as error:
+        raise SimulationError(f"{name} must map encoding names to numbers: {error}") from None
+    if not all(np.isfinite(value) for value in converted.values()):
+        raise SimulationError(f"{name} has a non-finite value: {converted}")
+    return MappingProxyType(converted)
+
+
+@dataclass(frozen=True)
+class SimulatedResponse:
+    """One answer, in the trial table's terms (see BRIEF: mode semantics)."""
+
+    selected: list[int]
+    said_present: bool | None
+    rt_ms: float
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class ModelObserver:
+    """An SDT observer: sensitivity and lognormal RT per encoding, one criterion.
+
+    ``criterion`` is the bias ``c`` (0 = unbiased, positive = conservative). ``rt_mu`` and
+    ``rt_sigma`` are the mean and SD of log RT in ms. ``sensitivity_sd`` is the SD of a
+    participant's additive shift of every d' (drawn by :meth:`for_participant`).
+    """
+
+    d_prime: Mapping[str, float]
+    rt_mu: Mapping[str, float]
+    rt_sigma: Mapping[str, float]
+    criterion: float = 0.0
+    lapse_rate: float = 0.0
+    sensitivity_sd: float = 0.0
+    yes_no_rule: str = "presence"
+
+    def __post_init__(self) -> None:
+        for name in ("d_prime", "rt_mu", "rt_sigma"):
+            object.__setattr__(self, name, _frozen_floats(name, getattr(self, name)))
+        if set(self.rt_mu) != set(self.d_prime) or set(self.rt_sigma) != set(self.d_prime):
+            raise SimulationError(
+                "d_prime, rt_mu and rt_sigma must name the same encodings; got "
+                f"{sorted(self.d_prime)}, {sorted(self.rt_mu)}, {sorted(self.rt_sigma)}"
+            )
+        if any(value <= 0 for value in self.rt_sigma.values()):
+            raise SimulationError("rt_sigma values must be > 0 (SD of log RT)")
+        if not 0.0 <= self.lapse_rate < 1.0:
+            raise SimulationError(f"lapse_rate must be in [0, 1), got {self.lapse_rate}")
+        if self.sensitivity_sd < 0 or not np.isfinite(self.criterion):
+            raise SimulationError("sensitivity_sd must be >= 0 and criterion finite")
+        if self.yes_no_rule not in YES_NO_RULES:
+            raise SimulationError(f"yes_no_rule must be one of {YES_NO_RULES}")
+
+    @classmethod
+    def simple(
+        cls, d_prime: Mapping[str, float], *, rt_median_ms: float = 2500.0, rt_sigma=0.35, **kw
+    ) -> ModelObserver:
+        """Same RT distribution for every encoding: the common case in tests and demos."""
+        mu = float(np.log(rt_median_ms))
+        return cls(
+            d_prime=d_prime,
+            rt_mu=dict.fromkeys(d_prime, mu),
+            rt_sigma=dict.fromkeys(d_prime, rt_sigma),
+            **kw,
+        )
+
+    def for_participant(self, *, rng: np.random.Generator) -> ModelObserver:
+        """This observer with one participant's random sensitivity shift applied."""
+        if self.sensitivity_sd == 0:
+            return self
+        shift = rng.normal(0.0, self.sensitivity_sd)
+        shifted = {name: max(0.0, value + shift) for name, value in self.d_prime.items()}
+        return replace(self, d_prime=shifted, sensitivity_sd=0.0)
+
+    def _encoding(self, encoding: str) -> tuple[float, float, float]:
+        if encoding not in self.d_prime:
+            raise SimulationError(
+                f"observer has no parameters for encoding {encoding!r}; "
+                f"it knows {sorted(self.d_prime)}"
+            )
+        return self.d_prime[encoding], self.rt_mu[encoding], self.rt_sigma[encoding]
+
+    def respond(
+        self,
+        *,
+        n_items: int,
+        true_outliers: list[int],
+        encoding: str,
+        response_mode: str,
+        rng: np.random.Generator,
+        deadline_ms: float | None = None,
+    ) -> SimulatedResponse:
+        """Answer one trial (one display of ``n_items`` items)."""
+        d_prime, mu, sigma = self._encoding(encoding)
+        outliers = np.zeros((1, n_items), dtype=bool)
+        outliers[0, list(true_outliers)] = True
+        selected, present = _decide(
+            outliers,
+            np.array([d_prime]),
+            criterion=self.criterion,
+            lapse_rate=self.lapse_rate,
+            response_mode=response_mode,
+            yes_no_rule=self.yes_no_rule,
+            rng=rng,
+        )
+        rt_ms = float(np.exp(rng.normal(mu, sigma)))
+        if deadline_ms is not None and rt_ms > deadline_ms:
+            return SimulatedResponse([], None, float(deadline_ms), timed_out=True)
+        said = None if present is None else bool(present[0])
+        return SimulatedResponse(np.flatnonzero(selected[0]).tolist(), said, rt_ms)
+
+
+def _decide(
+    outliers: np.ndarray,
+    d_prime: np.ndarray,
+    *,
+    criterion: float,
+    lapse_rate: float,
+    response_mode: str,
+    yes_no_rule: str,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decisions for a block of trials with the same mode and display size.
+
+    ``outliers`` is (trials, items) bool; returns the (trials, items) selection mask and,
+    for yes_no, the said-present vector. Vectorised so power analysis stays fast.
+    """
+    n_trials, n_items = outliers.shape
+    lapsed = rng.random(n_trials) < lapse_rate
+    effective = np.where(lapsed, 0.0, d_prime)
+    threshold = effective / 2 + criterion
+    if response_mode == "yes_no" and yes_no_rule == "presence":
+        present = outliers.any(axis=1)
+        evidence = rng.standard_normal(n_trials) + effective * present
+        return np.zeros_like(outliers), evidence > threshold
+    evidence = rng.standard_normal((n_trials, n_items)) + effective[:, None] * outliers
+    if response_mode in ("mark_outliers", "keypress"):
+        return evidence > threshold[:, None], None
+    if response_mode == "yes_no":
+        return np.zeros_like(outliers), evidence.max(axis=1) > threshold
+    if response_mode == "m_afc":
+        if not (outliers.sum(axis=1) == 1).all():
+            raise SimulationError("m_afc trials need exactly one true outlier among the m shown")
+        chosen = np.zeros_like(outliers)
+        chosen[np.arange(n_trials), evidence.argmax(axis=1)] = True
+        return chosen, None
+    raise SimulationError(f"unknown response_mode {response_mode!r}; use one of {RESPONSE_MODES}")
+
+
+#: Trial-table columns in the BRIEF's order.
+TRIAL_COLUMNS = (
+    "participant", "study", "encoding", "layout", "response_mode", "response_mode_version",
+    "is_attention_check", "dataset_id", "stimulus_id", "trial_index", "is_practice", "n_items",
+    "true_outliers", "selected", "said_present", "rt_ms", "timed_out", "deadline_ms",
+    "presented_at", "answered_at",
+)  # fmt: skip
+DESIGN_REQUIRED = ("participant", "encoding", "response_mode", "n_items", "true_outliers")
+
+
+@dataclass(frozen=True)
+class SimulationDesign:
+    """A fully crossed within-participant study: every dataset shown in every encoding.
+
+    ``absent_fraction`` of the datasets have no outlier (needed for yes_no false alarms).
+    """
+
+    n_participants: int = 20
+    encodings: tuple[str, ...] = ("gan_face", "chernoff", "table", "plot")
+    n_datasets: int = 10
+    n_items: int = 12
+    n_outliers: int = 1
+    absent_fraction: float = 0.0
+    response_mode: str = "mark_outliers"
+    deadline_ms: float = 15000.0
+    study: str = "sim"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encodings", tuple(self.encodings))
+        if self.n_participants < 1 or self.n_datasets < 1 or not self.encodings:
+            raise SimulationError("need at least one participant, dataset and encoding")
+        if not 0 <= self.n_outliers < self.n_items:
+            raise SimulationError("n_outliers must be in [0, n_items)")
+        if self.response_mode not in RESPONSE_MODES:
+            raise SimulationError(f"response_mode must be one of {RESPONSE_MODES}")
+        if self.response_mode == "m_afc" and (self.n_outliers != 1 or self.absent_fraction):
+            raise SimulationError("m_afc needs n_outliers=1 and absent_fraction=0")
+        if not 0 <= self.absent_fraction < 1 or self.deadline_ms <= 0:
+            raise SimulationError("absent_fraction must be in [0, 1) and deadline_ms > 0")
+
+
+def make_design(design: SimulationDesign, *, rng: np.random.Generator) -> pd.DataFrame:
+    """The design frame (one row per trial, no answers yet) for :func:`simulate_trials`."""
+    n_absent = round(design.absent_fraction * design.n_datasets)
+    datasets = []
+    for index in range(design.n_datasets):
+        count = 0 if index < n_absent else design.n_outliers
+        outliers = sorted(rng.choice(design.n_items, size=count, replace=False).tolist())
+        datasets.append((f"d{index:02d}", outliers))
+    rows = []
+    for participant in range(1, design.n_participants + 1):
+        cells = [(encoding, data) for encoding in design.encodings for data in datasets]
+        for trial_index, cell in enumerate(rng.permutation(len(cells))):
+            encoding, (dataset_id, outliers) = cells[cell]
+            rows.append(
+                {
+                    "participant": f"P{participant:04d}",
+                    "study": design.study,
+                    "encoding": encoding,
+                    "response_mode": design.response_mode,
+                    "dataset_id": dataset_id,
+                    "stimulus_id": f"{dataset_id}-{encoding}",
+                    "trial_index": trial_index,
+                    "n_items": design.n_items,
+                    "true_outliers": outliers,
+                    "deadline_ms": design.deadline_ms,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _json_list(items: list[int]) -> str:
+    """``json.dumps`` of a list of ints, 10x faster (this runs per trial in power loops)."""
+    return "[" + ", ".join(map(str, items)) + "]"
+
+
+def _as_index_list(value) -> list[int]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [int(item) for item in value]
+
+
+def simulate_trials(
+    design: pd.DataFrame, observer: ModelObserver, *, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Answer every row of ``design`` as ``observer`` would: a trial table (BRIEF contract).
+
+    Each participant gets their own sensitivity draw (``observer.sensitivity_sd``). Columns
+    the design lacks get simulation defaults; extra design columns pass through.
+    """
+    missing = [name for name in DESIGN_REQUIRED if name not in design.columns]
+    if missing:
+        raise SimulationError(f"design frame lacks columns {missing}; see make_design()")
+    if design.empty:
+        raise SimulationError("design frame has no rows")
+    table = design.reset_index(drop=True).copy()
+    outlier_lists = [_as_index_list(value) for value in table["true_outliers"]]
+    n_items = table["n_items"].astype(int).to_numpy()
+    participants = table["participant"].astype(str).to_numpy()
+    encodings = table["encoding"].astype(str).to_numpy()
+    for encoding in np.unique(encodings):
+        observer._encoding(encoding)
+    d_prime = np.empty(len(table))
+    codes, uniques = pd.factorize(participants)
+    for code in range(len(uniques)):
+        own = observer.for_participant(rng=rng)
+        rows = codes == code
+        d_prime[rows] = pd.Series(encodings[rows]).map(own.d_prime).to_numpy()
+    selected: list[list[int]] = [[] for _ in range(len(table))]
+    said_present = np.full(len(table), None, dtype=object)
+    modes = table["response_mode"].astype(str).to_numpy()
+    for mode, size in sorted(set(zip(modes, n_items, strict=True))):
+        rows = np.flatnonzero((modes == mode) & (n_items == size))
+        counts = [len(outlier_lists[row]) for row in rows]
+        truth = np.zeros((len(rows), size), dtype=bool)
+        truth[
+            np.repeat(np.arange(len(rows)), counts),
+            np.fromiter((i for row in rows for i in outlier_lists[row]), dtype=int),
+        ] = True
+        chosen, present = _decide(
+            truth,
+            d_prime[rows],
+            criterion=observer.criterion,
+            lapse_rate=observer.lapse_rate,
+            response_mode=mode,
+            yes_no_rule=observer.yes_no_rule,
+            rng=rng,
+        )
+        hit_rows, hit_items = np.nonzero(chosen)
+        per_row = np.split(hit_items, np.cumsum(np.bincount(hit_rows, minlength=len(rows)))[:-1])
+        for row, items in zip(rows, per_row, strict=True):
+            selected[row] = items.tolist()
+        if present is not None:
+            said_present[rows] = present
+    mu = np.array([observer.rt_mu[name] for name in encodings])
+    sigma = np.array([observer.rt_sigma[name] for name in encodings])
+    rt_ms = np.exp(rng.normal(mu, sigma))
+    deadline = table.get("deadline_ms", pd.Series(np.inf, index=table.index)).astype(float)
+    timed_out = rt_ms > deadline.to_numpy()
+    rt_ms = np.where(timed_out, deadline.to_numpy(), rt_ms)
+    for row in np.flatnonzero(timed_out):
+        selected[row], said_present[row] = [], None
+    table["true_outliers"] = [_json_list(items) for items in outlier_lists]
+    table["selected"] = [_json_list(items) for items in selected]
+    table["said_present"] = said_present
+    table["rt_ms"] = rt_ms.round(1)
+    table["timed_out"] = timed_out
+    table["deadline_ms"] = deadline
+    return _fill_defaults(table)
+
+
+def _iso_utc(stamps: pd.Series) -> np.ndarray:
+    naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ms]")
+    return np.char.add(np.datetime_as_string(naive, unit="ms"), "Z")
+
+
+def _fill_defaults(table: pd.DataFrame) -> pd.DataFrame:
+    """Defaults for columns a design may omit; sequential wall-clock times per participant."""
+    defaults = {
+        "study": "sim", "layout": "grid", "response_mode_version": "sim-1",
+        "is_attention_check": False, "is_practice": False,
+    }  # fmt: skip
+    for name, value in defaults.items():
+        if name not in table.columns:
+            table[name] = value
+    if "dataset_id" not in table.columns:
+        table["dataset_id"] = "d00"
+    if "stimulus_id" not in table.columns:
+        table["stimulus_id"] = table["dataset_id"].astype(str) + "-" + table["encoding"]
+    if "trial_index" not in table.columns:
+        table["trial_index"] = table.groupby("participant").cumcount()
+    table = table.sort_values(["participant", "trial_index"], kind="stable").reset_index(drop=True)
+    order = {name: index for index, name in enumerate(pd.unique(table["participant"]))}
+    start = SIMULATION_EPOCH + pd.to_timedelta(table["participant"].map(order), unit="h")
+    elapsed = (table["rt_ms"] + INTER_TRIAL_MS).groupby(table["participant"]).cumsum()
+    presented = start + pd.to_timedelta(elapsed - table["rt_ms"] - INTER_TRIAL_MS, unit="ms")
+    answered = presented + pd.to_timedelta(table["rt_ms"], unit="ms")
+    table["presented_at"] = _iso_utc(presented)
+    table["answered_at"] = _iso_utc(answered)
+    extras = [name for name in table.columns if name not in TRIAL_COLUMNS]
+    return table[[*TRIAL_COLUMNS, *extras]]
