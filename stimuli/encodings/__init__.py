@@ -1,0 +1,16 @@
+"""The encoding registry: name -> :class:`~stimuli.encodings.base.Encoding` subclass.
+
+The key is the encoding's ``name`` (= module name = manifest ``encoding`` value). To add
+an encoding write ``stimuli/encodings/<name>.py`` (see ``base.py`` for the protocol) and
+add one import and one line below. Encoding modules import heavy libraries lazily, so
+importing this registry stays cheap.
+"""
+
+from stimuli.encodings.base import Encoding, Grid, MappedParams, Rows, feature_matrix
+from stimuli.encodings.chernoff import Chernoff
+
+ENCODINGS: dict[str, type[Encoding]] = {
+    "chernoff": Chernoff,
+}
+
+__all__ = ["ENCODINGS", "Encoding", "Grid", "MappedParams", "Rows", "feature_matrix"]
