@@ -1,0 +1,328 @@
+"""Load, validate and score the trial table (the contract in team BRIEF / DESIGN.md).
+
+The trial table comes from the site or from anywhere (a CSV someone edited by hand), so
+every column is checked and coerced here once, and every later module can trust the
+types. A problem the user can fix raises :class:`AnalysisError` naming the column and the
+first bad row.
+
+Scoring (columns added per trial):
+
+- item-level modes (``mark_outliers``, ``keypress``): each shown item is one decision;
+  ``hits`` = marked outliers, ``false_alarms`` = marked non-outliers, ``misses`` = unmarked
+  outliers, ``correct_rejections`` = unmarked non-outliers. ``correct`` = the marked set
+  equals the true set.
+- ``m_afc``: the chosen item is "marked": hit if it is the outlier (``correct``), otherwise
+  one false alarm and a miss; the other m-1 items count as correct rejections/non-choices.
+- ``yes_no``: one presence decision per trial (hit/miss on outlier-present trials, false
+  alarm/correct rejection on absent ones).
+- ``n_signal`` = hits + misses and ``n_noise`` = false_alarms + correct_rejections are the
+  denominators of the hit and false-alarm rates; ``log_rt`` = ln(rt_ms) of answered trials.
+
+Timeouts (:attr:`TrialOptions.timeouts`): ``"miss"`` (default) scores a timed-out trial as
+no response: every outlier is a miss, nothing is a false alarm, unmarked non-outliers are
+correct rejections in item-level modes (an absent yes/no trial contributes no cell), and
+``correct`` is False; its RT is not used (``log_rt`` is NaN). ``"exclude"`` drops
+timed-out trials from the analysed set (they are still counted per participant).
+
+Practice trials are never analysed. Attention-check trials are scored like any trial,
+flagged ``attention_failed`` when not correct, and then removed from the analysed set;
+participants failing more than :attr:`TrialOptions.max_attention_failures` of them
+(default 1, i.e. two or more failures) are excluded entirely.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisError
+
+STRING_COLUMNS = (
+    "participant",
+    "study",
+    "encoding",
+    "layout",
+    "response_mode",
+    "response_mode_version",
+    "dataset_id",
+    "stimulus_id",
+)
+BOOL_COLUMNS = ("is_attention_check", "is_practice", "timed_out")
+INT_COLUMNS = ("trial_index", "n_items")
+FLOAT_COLUMNS = ("rt_ms", "deadline_ms")
+LIST_COLUMNS = ("true_outliers", "selected")
+TIME_COLUMNS = ("presented_at", "answered_at")
+#: Every column the contract requires, in contract order.
+REQUIRED_COLUMNS = (
+    *STRING_COLUMNS[:6],
+    "is_attention_check",
+    "dataset_id",
+    "stimulus_id",
+    "trial_index",
+    "is_practice",
+    "n_items",
+    "true_outliers",
+    "selected",
+    "said_present",
+    "rt_ms",
+    "timed_out",
+    "deadline_ms",
+    *TIME_COLUMNS,
+)
+RESPONSE_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
+ITEM_LEVEL_MODES = frozenset({"mark_outliers", "keypress"})
+#: Columns :func:`score_trials` adds.
+SCORE_COLUMNS = (
+    "hits",
+    "false_alarms",
+    "misses",
+    "correct_rejections",
+    "n_signal",
+    "n_noise",
+    "correct",
+    "log_rt",
+    "attention_failed",
+)
+_TRUE = {"true", "t", "1", "yes", "y", "1.0"}
+_FALSE = {"false", "f", "0", "no", "n", "0.0"}
+
+
+@dataclass(frozen=True)
+class TrialOptions:
+    """How timeouts and attention checks are handled (see the module docstring)."""
+
+    timeouts: str = "miss"
+    max_attention_failures: int | None = 1
+
+    def __post_init__(self) -> None:
+        if self.timeouts not in ("miss", "exclude"):
+            raise AnalysisError(f"timeouts must be 'miss' or 'exclude', not {self.timeouts!r}")
+        if self.max_attention_failures is not None and self.max_attention_failures < 0:
+            raise AnalysisError("max_attention_failures must be >= 0 or None (keep everyone)")
+
+
+@dataclass(frozen=True)
+class TrialTable:
+    """A validated, scored trial table split into what is analysed and what is not.
+
+    ``all_trials``: every row, scored, with ``participant_excluded``; ``trials``: the rows
+    every statistic uses (no practice, no attention checks, no excluded participants, and
+    no timeouts when ``options.timeouts == "exclude"``); ``participants``: one row per
+    participant with trial, timeout and attention-check counts and the exclusion reason.
+    """
+
+    all_trials: pd.DataFrame
+    trials: pd.DataFrame
+    participants: pd.DataFrame
+    options: TrialOptions
+
+
+def _bad(column: str, frame: pd.DataFrame, mask: np.ndarray, expected: str) -> AnalysisError:
+    position = int(np.flatnonzero(mask)[0])
+    value = frame[column].iloc[position]
+    return AnalysisError(
+        f"trial table column {column!r}: expected {expected}, got {value!r} in row "
+        f"{position} (0-based data row; participant {frame['participant'].iloc[position]!r}); "
+        f"{int(mask.sum())} bad row(s) in all. Fix the values and load the table again."
+    )
+
+
+def _as_bool(frame: pd.DataFrame, column: str, *, allow_missing: bool = False) -> pd.Series:
+    values = frame[column]
+    if values.dtype == bool:
+        return values
+    text = values.map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
+    known = text.isin(_TRUE | _FALSE) | (allow_missing & (text == ""))
+    if not known.all():
+        raise _bad(column, frame, ~known.to_numpy(), "true/false (or 1/0)")
+    result = text.map(lambda v: True if v in _TRUE else (False if v in _FALSE else None))
+    return result if allow_missing else result.astype(bool)
+
+
+def _as_number(frame: pd.DataFrame, column: str, *, integer: bool) -> pd.Series:
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    bad = numbers.isna() & frame[column].notna()
+    if integer:
+        bad |= numbers.isna() | (numbers.notna() & (numbers % 1 != 0))
+    if bad.any():
+        raise _bad(column, frame, bad.to_numpy(), "an integer" if integer else "a number")
+    return numbers.astype(np.int64) if integer else numbers.astype(float)
+
+
+def _as_index_list(frame: pd.DataFrame, column: str) -> pd.Series:
+    def parse(value: object) -> list[int] | None:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError:
+                return None
+        if isinstance(value, tuple | np.ndarray):
+            value = list(value)
+        if not isinstance(value, list):
+            return None
+        if not all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in value):
+            return None
+        items = [int(v) for v in value]
+        return items if min(items, default=0) >= 0 and len(set(items)) == len(items) else None
+
+    parsed = frame[column].map(parse)
+    bad = parsed.isna()
+    if bad.any():
+        raise _bad(column, frame, bad.to_numpy(), 'a JSON list of distinct item indices ("[3, 7]")')
+    return parsed
+
+
+def read_trials(source: pd.DataFrame | str | Path) -> pd.DataFrame:
+    """Read a trial table (DataFrame or CSV path) and return a validated, typed copy.
+
+    Extra columns pass through untouched. Raises :class:`AnalysisError` for a missing
+    file, missing columns, wrong types (naming the column and first bad row), an unknown
+    response mode, inconsistent answers, or an empty table.
+    """
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise AnalysisError(f"trial table {path} not found: give the path of a trials CSV")
+        try:
+            frame = pd.read_csv(path, dtype={c: str for c in (*STRING_COLUMNS, *LIST_COLUMNS)})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise AnalysisError(f"cannot read trial table {path} as CSV: {error}") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise AnalysisError(
+            f"trial table lacks column(s) {', '.join(missing)}; the trial-table contract "
+            f"needs: {', '.join(REQUIRED_COLUMNS)}"
+        )
+    if frame.empty:
+        raise AnalysisError("trial table has no rows: there is nothing to analyse")
+    frame = frame.reset_index(drop=True)
+    for column in STRING_COLUMNS:
+        empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        if empty.any():
+            raise _bad(column, frame, empty.to_numpy(), "a non-empty text value")
+        frame[column] = frame[column].astype(str)
+    for column in BOOL_COLUMNS:
+        frame[column] = _as_bool(frame, column)
+    frame["said_present"] = _as_bool(frame, "said_present", allow_missing=True)
+    for column in INT_COLUMNS:
+        frame[column] = _as_number(frame, column, integer=True)
+    for column in FLOAT_COLUMNS:
+        frame[column] = _as_number(frame, column, integer=False)
+    for column in LIST_COLUMNS:
+        frame[column] = _as_index_list(frame, column)
+    for column in TIME_COLUMNS:
+        frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce", format="ISO8601")
+    _check_consistency(frame)
+    return frame
+
+
+def _check_consistency(frame: pd.DataFrame) -> None:
+    mode = frame["response_mode"]
+    unknown = ~mode.isin(RESPONSE_MODES)
+    if unknown.any():
+        raise _bad("response_mode", frame, unknown.to_numpy(), " | ".join(RESPONSE_MODES))
+    answered = ~frame["timed_out"]
+    n_true = frame["true_outliers"].map(len)
+    n_selected = frame["selected"].map(len)
+    checks = [
+        ("n_items", frame["n_items"] < 1, "at least 1 item"),
+        ("true_outliers", n_true > frame["n_items"], "no more outliers than n_items"),
+        ("selected", n_selected > frame["n_items"], "no more selected items than n_items"),
+        ("rt_ms", answered & ~(frame["rt_ms"] > 0), "a positive RT on answered trials"),
+        ("selected", ~answered & (n_selected > 0), "[] on timed-out trials"),
+        ("true_outliers", (mode == "m_afc") & (n_true != 1), "exactly one outlier (m_afc)"),
+        ("selected", (mode == "m_afc") & answered & (n_selected != 1), "one choice (m_afc)"),
+        (
+            "said_present",
+            (mode == "yes_no") & answered & frame["said_present"].isna(),
+            "true/false on answered yes_no trials",
+        ),
+    ]
+    for column, bad, expected in checks:
+        if bad.any():
+            raise _bad(column, frame, bad.to_numpy(), expected)
+
+
+def score_trials(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the :data:`SCORE_COLUMNS` to a table from :func:`read_trials` (returns a copy)."""
+    frame = frame.copy()
+    scores = np.zeros((len(frame), 5), dtype=np.int64)  # hits, fa, misses, cr, correct
+    rows = zip(
+        frame["response_mode"],
+        frame["true_outliers"],
+        frame["selected"],
+        frame["said_present"],
+        frame["n_items"],
+        frame["timed_out"],
+        strict=True,
+    )
+    for row, (mode, truth, selected, said, n_items, timed_out) in enumerate(rows):
+        truth_set, chosen = set(truth), set(selected)
+        if mode == "yes_no":
+            present, yes = bool(truth), bool(said) and not timed_out
+            if present:
+                cells = (int(yes), 0, int(not yes), 0)
+            else:
+                cells = (0, 0, 0, 0) if timed_out else (0, int(yes), 0, int(not yes))
+            correct = not timed_out and yes == present
+        else:
+            hits = len(truth_set & chosen)
+            false_alarms = len(chosen - truth_set)
+            misses = len(truth_set) - hits
+            rejections = n_items - len(truth_set) - false_alarms
+            cells = (hits, false_alarms, misses, max(rejections, 0))
+            correct = not timed_out and chosen == truth_set
+        scores[row] = (*cells, int(correct))
+    for position, name in enumerate(SCORE_COLUMNS[:4]):
+        frame[name] = scores[:, position]
+    frame["n_signal"] = frame["hits"] + frame["misses"]
+    frame["n_noise"] = frame["false_alarms"] + frame["correct_rejections"]
+    frame["correct"] = scores[:, 4].astype(bool)
+    rt = frame["rt_ms"].where(~frame["timed_out"] & (frame["rt_ms"] > 0))
+    frame["log_rt"] = np.log(rt.astype(float))
+    frame["attention_failed"] = frame["is_attention_check"] & ~frame["correct"]
+    return frame
+
+
+def load_trials(
+    source: pd.DataFrame | str | Path, options: TrialOptions | None = None
+) -> TrialTable:
+    """Read, validate and score a trial table, then apply the exclusion rules."""
+    options = options or TrialOptions()
+    scored = score_trials(read_trials(source))
+    by_participant = scored.groupby("participant", sort=True)
+    participants = pd.DataFrame(
+        {
+            "n_trials": by_participant.size(),
+            "n_practice": by_participant["is_practice"].sum(),
+            "n_attention_checks": by_participant["is_attention_check"].sum(),
+            "n_attention_failed": by_participant["attention_failed"].sum(),
+            "n_timeouts": by_participant["timed_out"].sum(),
+        }
+    ).astype(np.int64)
+    limit = options.max_attention_failures
+    failed = participants["n_attention_failed"] > (np.inf if limit is None else limit)
+    participants["excluded"] = failed
+    participants["exclusion_reason"] = np.where(
+        failed, f"failed more than {limit} attention check(s)", ""
+    )
+    participants = participants.reset_index()
+    excluded = set(participants.loc[participants["excluded"], "participant"])
+    scored["participant_excluded"] = scored["participant"].isin(excluded)
+    keep = ~scored["is_practice"] & ~scored["is_attention_check"] & ~scored["participant_excluded"]
+    if options.timeouts == "exclude":
+        keep &= ~scored["timed_out"]
+    analysed = scored.loc[keep].reset_index(drop=True)
+    if analysed.empty:
+        raise AnalysisError(
+            "no trials left to analyse after removing practice trials, attention checks and "
+            f"excluded participants ({len(excluded)} excluded); check the table or the "
+            "exclusion options"
+        )
+    return TrialTable(scored, analysed, participants, options)

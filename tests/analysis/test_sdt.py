@@ -1,0 +1,125 @@
+"""SDT measures against published worked examples, independent integration, and properties."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from analysis.errors import AnalysisError
+from analysis.sdt import corrected_rate, criterion, dprime, dprime_mafc, pc_mafc, rates
+
+
+@pytest.mark.parametrize(
+    ("hit_rate", "fa_rate", "expected_d", "expected_c"),
+    [
+        # Macmillan & Creelman (2005), ch. 1: H = .69, F = .31 gives d' ~ 1.0, c = 0.
+        (0.69, 0.31, 0.99, 0.0),
+        # Schneider's SDT handout (after Stanislaw & Todorov 1999's layout): three subjects.
+        (0.70, 0.10, 1.806, 0.3786),
+        (0.50, 0.40, 0.253, 0.1267),
+        (0.85, 0.05, 2.681, 0.3042),
+        # DPRIME(1) manual (after Coombs, Dawes & Tversky 1970): H = .7, F = .4 -> 0.78.
+        (0.70, 0.40, 0.78, -0.1356),
+    ],
+)
+def test_published_yes_no_examples(hit_rate, fa_rate, expected_d, expected_c):
+    decimals = len(str(expected_d).split(".")[1])
+    assert round(float(dprime(hit_rate, fa_rate)), decimals) == expected_d
+    assert float(criterion(hit_rate, fa_rate)) == pytest.approx(expected_c, abs=5e-4)
+
+
+def test_hautus_loglinear_adds_half_to_counts_and_one_to_denominators():
+    # 20 of 20 signal trials hit, 0 of 20 noise trials false alarms (Hautus 1995's
+    # extreme case): H = 20.5/21 and F = 0.5/21, not 20.5/21.5 (the "N + 1.5" mistake).
+    hit_rate, fa_rate = rates(20, 0, 0, 20)
+    assert hit_rate == pytest.approx(20.5 / 21) and fa_rate == pytest.approx(0.5 / 21)
+    assert hit_rate != pytest.approx(20.5 / 21.5)
+    assert float(dprime(hit_rate, fa_rate)) == pytest.approx(2 * stats.norm.ppf(20.5 / 21))
+    # Applied to every rate, not only extreme ones (Hautus's point: unbiased on average).
+    assert corrected_rate(7, 10) == pytest.approx(7.5 / 11)
+
+
+def test_one_over_2n_rule_touches_only_extremes():
+    got = corrected_rate(np.array([0, 3, 10]), np.array([10, 10, 10]), "1/2N")
+    np.testing.assert_allclose(got, [0.05, 0.3, 0.95])
+    assert np.isnan(corrected_rate(0, 0, "1/2N"))
+    assert corrected_rate(0, 0) == 0.5
+    assert np.isinf(dprime(*rates(5, 0, 0, 5, correction="none")))
+
+
+def test_bad_correction_and_counts():
+    with pytest.raises(AnalysisError, match="unknown correction"):
+        corrected_rate(1, 2, "hautus1.5")
+    with pytest.raises(AnalysisError, match="successes <= n"):
+        corrected_rate(3, 2)
+    with pytest.raises(AnalysisError, match="m >= 2"):
+        pc_mafc(1.0, 1)
+    with pytest.raises(AnalysisError, match=r"\[0, 1\]"):
+        dprime_mafc(1.2, 4)
+
+
+def independent_pc(d: float, m: int) -> float:
+    """Pc = ∫ φ(x - d) Φ(x)^(m-1) dx by adaptive quadrature (not the Hermite rule)."""
+    value, _ = integrate.quad(
+        lambda x: stats.norm.pdf(x - d) * stats.norm.cdf(x) ** (m - 1),
+        -np.inf,
+        np.inf,
+        epsabs=1e-13,
+        epsrel=1e-13,
+    )
+    return value
+
+
+@pytest.mark.parametrize("pc", [0.3, 0.5, 0.76, 0.9, 0.99])
+def test_two_afc_equals_sqrt2_z(pc):
+    assert dprime_mafc(pc, 2) == pytest.approx(np.sqrt(2) * stats.norm.ppf(pc), abs=1e-9)
+
+
+@pytest.mark.parametrize(("m", "d"), [(3, 0.5), (4, 1.0), (4, 2.5), (8, 1.7), (16, 3.0)])
+def test_mafc_matches_adaptive_quadrature(m, d):
+    assert float(pc_mafc(d, m)) == pytest.approx(independent_pc(d, m), abs=1e-10)
+    assert dprime_mafc(independent_pc(d, m), m) == pytest.approx(d, abs=1e-8)
+
+
+def test_mafc_table_values():
+    # Elliott (1964) / Hacker & Ratcliff (1979) tables: m = 4, Pc = .50 -> d' = 0.84;
+    # high-precision (mpmath, 30 digits) value 0.8367745601744564.
+    assert dprime_mafc(0.5, 4) == pytest.approx(0.8367745601744564, abs=1e-9)
+    assert dprime_mafc(0.25, 4) == pytest.approx(0.0, abs=1e-9)  # chance
+    assert dprime_mafc(0.1, 4) < 0 and dprime_mafc(1.0, 4) == np.inf
+    np.testing.assert_allclose(dprime_mafc(np.array([np.nan, 0.5]), 2), [np.nan, 0.0], atol=1e-12)
+
+
+unit = st.floats(min_value=1e-6, max_value=1 - 1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(unit, unit, unit)
+def test_dprime_monotone_and_antisymmetric(h1, h2, f):
+    low, high = sorted((h1, h2))
+    assert dprime(high, f) >= dprime(low, f)
+    assert dprime(f, high) <= dprime(f, low)
+    assert dprime(h1, f) == pytest.approx(-dprime(f, h1))
+    # Swapping the response labels (H -> 1-F, F -> 1-H) keeps d' and flips c.
+    assert dprime(1 - f, 1 - h1) == pytest.approx(dprime(h1, f), abs=1e-9)
+    assert criterion(1 - f, 1 - h1) == pytest.approx(-criterion(h1, f), abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 50), st.integers(0, 50), st.integers(2, 12))
+def test_loglinear_rate_is_finite_and_monotone(hits, extra, m):
+    n = hits + extra
+    rate = corrected_rate(hits, n)
+    assert 0 < rate < 1
+    if extra:
+        assert corrected_rate(hits + 1, n) > rate
+    pc = float(corrected_rate(hits, n))
+    assert np.isfinite(dprime_mafc(pc, m))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-2, 4), st.floats(0.01, 1.0), st.integers(2, 10))
+def test_pc_mafc_increases_with_d_and_decreases_with_m(d, step, m):
+    assert pc_mafc(d + step, m) > pc_mafc(d, m)
+    assert pc_mafc(d, m + 1) < pc_mafc(d, m)
