@@ -8,9 +8,13 @@ importing this registry stays cheap.
 
 from stimuli.encodings.base import Encoding, Grid, MappedParams, Rows, feature_matrix
 from stimuli.encodings.chernoff import Chernoff
+from stimuli.encodings.plot import Plot
+from stimuli.encodings.table import Table
 
 ENCODINGS: dict[str, type[Encoding]] = {
     "chernoff": Chernoff,
+    "table": Table,
+    "plot": Plot,
 }
 
 __all__ = ["ENCODINGS", "Encoding", "Grid", "MappedParams", "Rows", "feature_matrix"]

@@ -1,0 +1,1 @@
+"""Data sources: synthetic regression data with planted outliers, and CSV files."""
