@@ -1,0 +1,160 @@
+"""Per-cell behavioural measures: accuracy, SDT cells, rates, d', c, RT, timeouts.
+
+A cell is one participant x encoding x layout x response mode by default (``by``). d' is
+the yes/no formula z(H) - z(F) on the item-level (or presence-level) cells for
+``mark_outliers``, ``keypress`` and ``yes_no``, and the m-AFC formula on proportion
+correct for ``m_afc`` (where c is not defined: NaN, ``dprime_method`` says which). Rates
+are corrected (log-linear rule by default, see :mod:`analysis.sdt`), so a participant with
+all hits and no false alarms gets a finite d' and c, never inf or NaN.
+
+``recall`` and ``precision`` are the uncorrected item-level proportions
+hits/(hits + misses) and hits/(hits + false_alarms); precision is NaN when nothing was
+marked in the cell, RT columns are NaN when every trial in it timed out. Timed-out trials
+count in ``n_timeouts`` and, under the default ``timeouts="miss"``, as misses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import AnalysisError
+from analysis.sdt import corrected_rate, criterion, dprime, dprime_mafc, rates
+from analysis.trials import TrialTable
+
+DEFAULT_BY = ("participant", "encoding", "layout", "response_mode")
+_COUNTS = ("hits", "false_alarms", "misses", "correct_rejections", "correct", "timed_out")
+
+
+@dataclass(frozen=True)
+class MeasuresResult:
+    """Measures per cell (``table``), the grouping and the rate correction used."""
+
+    table: pd.DataFrame
+    by: tuple[str, ...]
+    correction: str
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.table)} cells by {', '.join(self.by)} (rates: {self.correction})\n"
+            + self.table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        )
+
+
+def _trials_of(trials: pd.DataFrame | TrialTable) -> pd.DataFrame:
+    frame = trials.trials if isinstance(trials, TrialTable) else trials
+    missing = [c for c in (*_COUNTS, "n_items", "log_rt", "rt_ms") if c not in frame.columns]
+    if missing:
+        raise AnalysisError(
+            f"measures need scored trials (missing {', '.join(missing)}): pass the result of "
+            "analysis.trials.load_trials(...) or its .trials"
+        )
+    if frame.empty:
+        raise AnalysisError("no trials to summarise")
+    return frame
+
+
+def _dprime_mafc_cells(frame: pd.DataFrame, keys: list[str], correction: str) -> pd.Series:
+    """m-AFC d' per cell; cells mixing several m average their per-m d' weighted by trials."""
+    per_m = frame.groupby([*keys, "n_items"], sort=True, observed=True)["correct"].agg(
+        ["sum", "size"]
+    )
+    pc = corrected_rate(per_m["sum"].to_numpy(), per_m["size"].to_numpy(), correction)
+    m_values = per_m.index.get_level_values("n_items").to_numpy()
+    d = np.array([dprime_mafc(p, int(m)) for p, m in zip(pc, m_values, strict=True)])
+    weighted = pd.DataFrame({"wd": d * per_m["size"].to_numpy(), "n": per_m["size"].to_numpy()})
+    weighted.index = per_m.index.droplevel("n_items")
+    sums = weighted.groupby(level=list(range(len(keys)))).sum()
+    return sums["wd"] / sums["n"]
+
+
+def compute_measures(
+    trials: pd.DataFrame | TrialTable,
+    *,
+    by: tuple[str, ...] = DEFAULT_BY,
+    correction: str = "loglinear",
+) -> MeasuresResult:
+    """Aggregate scored trials into one row of measures per ``by`` cell."""
+    frame = _trials_of(trials)
+    by = tuple(by)
+    absent = [c for c in by if c not in frame.columns]
+    if absent:
+        raise AnalysisError(f"cannot group by missing column(s): {', '.join(absent)}")
+    keys = list(by)
+    if "response_mode" not in keys:
+        modes = frame.groupby(keys, observed=True)["response_mode"].nunique()
+        if (modes > 1).any():
+            raise AnalysisError(
+                "a cell mixes response modes, whose d' are not comparable: "
+                "add 'response_mode' to by"
+            )
+    grouped = frame.groupby(keys, sort=True, observed=True)
+    table = grouped[list(_COUNTS)].sum().astype(np.int64)
+    table.insert(0, "n_trials", grouped.size())
+    table = table.rename(columns={"correct": "n_correct", "timed_out": "n_timeouts"})
+    table.insert(2, "accuracy", table["n_correct"] / table["n_trials"])
+    mode = grouped["response_mode"].first()
+    hits, misses = table["hits"], table["misses"]
+    false_alarms = table["false_alarms"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["recall"] = hits / (hits + misses).where(hits + misses > 0)
+        table["precision"] = hits / (hits + false_alarms).where(hits + false_alarms > 0)
+    hit_rate, fa_rate = rates(
+        hits, misses, false_alarms, table["correct_rejections"], correction=correction
+    )
+    table["hit_rate"], table["fa_rate"] = hit_rate, fa_rate
+    table["dprime"] = dprime(hit_rate, fa_rate)
+    table["criterion"] = criterion(hit_rate, fa_rate)
+    table["dprime_method"] = np.where(mode == "m_afc", "m_afc", "yes_no")
+    is_afc = (mode == "m_afc").to_numpy()
+    if is_afc.any():
+        afc = _dprime_mafc_cells(frame[frame["response_mode"] == "m_afc"], keys, correction)
+        table.loc[is_afc, "dprime"] = afc.reindex(table.index[is_afc]).to_numpy()
+        table.loc[is_afc, "criterion"] = np.nan
+    table["median_log_rt"] = grouped["log_rt"].median()
+    table["mean_log_rt"] = grouped["log_rt"].mean()
+    table["median_rt_ms"] = np.exp(table["median_log_rt"])
+    table["timeout_rate"] = table["n_timeouts"] / table["n_trials"]
+    return MeasuresResult(table.reset_index(), by, correction)
+
+
+def encoding_summary(
+    measures: MeasuresResult,
+    *,
+    columns: tuple[str, ...] = ("accuracy", "dprime", "median_log_rt"),
+    by: tuple[str, ...] = ("encoding",),
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Mean over participants of each measure per ``by`` group with a t confidence interval.
+
+    One row per group and measure: ``n`` (participants with a value), ``mean``, ``sd``,
+    ``ci_low``, ``ci_high``. A group with one participant has no interval (NaN bounds).
+    """
+    table = measures.table
+    rows = []
+    for key, group in table.groupby(list(by), sort=True, observed=True):
+        for column in columns:
+            values = group[column].dropna().to_numpy(dtype=float)
+            n = len(values)
+            mean = float(values.mean()) if n else np.nan
+            sd = float(values.std(ddof=1)) if n > 1 else np.nan
+            half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+            keys = key if isinstance(key, tuple) else (key,)
+            rows.append(
+                {
+                    **dict(zip(by, keys, strict=True)),
+                    "measure": column,
+                    "n": n,
+                    "mean": mean,
+                    "sd": sd,
+                    "ci_low": mean - half,
+                    "ci_high": mean + half,
+                }
+            )
+    return pd.DataFrame(rows)

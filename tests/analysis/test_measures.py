@@ -1,0 +1,74 @@
+"""Per-cell measures: hand-computed cells, corrections, m-AFC d', edge cases."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analysis.errors import AnalysisError
+from analysis.measures import compute_measures, encoding_summary
+from analysis.sdt import dprime_mafc
+from analysis.trials import load_trials
+from tests.analysis.factories import simulated_trials, trial_frame, trial_row
+
+
+def test_cells_rates_and_rt_by_hand():
+    rows = [
+        trial_row(true_outliers=[3], selected=[3], rt_ms=1000.0),
+        trial_row(true_outliers=[3], selected=[3, 5], rt_ms=2000.0),
+        trial_row(true_outliers=[3], selected=[], rt_ms=4000.0),
+        trial_row(true_outliers=[3], timed_out=True, rt_ms=10000.0),
+    ]
+    row = compute_measures(load_trials(trial_frame(rows))).table.iloc[0]
+    assert (row["hits"], row["misses"], row["false_alarms"]) == (2, 2, 1)
+    assert row["correct_rejections"] == 4 * 7 - 1
+    assert (row["n_trials"], row["n_correct"], row["n_timeouts"]) == (4, 1, 1)
+    assert row["accuracy"] == 0.25 and row["timeout_rate"] == 0.25
+    assert row["recall"] == 0.5 and row["precision"] == pytest.approx(2 / 3)
+    hit_rate, fa_rate = 2.5 / 5, 1.5 / 29
+    assert row["hit_rate"] == pytest.approx(hit_rate) and row["fa_rate"] == pytest.approx(fa_rate)
+    z = stats.norm.ppf
+    assert row["dprime"] == pytest.approx(z(hit_rate) - z(fa_rate))
+    assert row["criterion"] == pytest.approx(-(z(hit_rate) + z(fa_rate)) / 2)
+    assert row["median_log_rt"] == pytest.approx(np.log(2000.0))  # timeout not counted
+    assert row["mean_log_rt"] == pytest.approx(np.mean(np.log([1000, 2000, 4000])))
+
+
+def test_all_hits_participant_gets_finite_dprime():
+    rows = [trial_row(participant="P1", true_outliers=[1], selected=[1])] * 10
+    rows += [trial_row(participant="P2", true_outliers=[1], selected=[0])] * 10
+    table = compute_measures(load_trials(trial_frame(rows))).table.set_index("participant")
+    assert np.isfinite(table[["dprime", "criterion", "hit_rate", "fa_rate"]].to_numpy()).all()
+    assert table.loc["P1", "dprime"] > 2.5 > table.loc["P2", "dprime"]
+    strict = compute_measures(load_trials(trial_frame(rows)), correction="1/2N").table
+    assert np.isfinite(strict["dprime"]).all()
+
+
+def test_m_afc_dprime_from_corrected_proportion_correct():
+    rows = [trial_row(response_mode="m_afc", n_items=4, true_outliers=[2], selected=[2])] * 6
+    rows += [trial_row(response_mode="m_afc", n_items=4, true_outliers=[2], selected=[1])] * 4
+    row = compute_measures(load_trials(trial_frame(rows))).table.iloc[0]
+    assert row["dprime_method"] == "m_afc" and np.isnan(row["criterion"])
+    assert row["dprime"] == pytest.approx(dprime_mafc(6.5 / 11, 4))
+
+
+def test_grouping_checks():
+    rows = [trial_row(selected=[3]), trial_row(response_mode="yes_no", said_present=True)]
+    trials = load_trials(trial_frame(rows))
+    assert len(compute_measures(trials).table) == 2
+    with pytest.raises(AnalysisError, match="add 'response_mode'"):
+        compute_measures(trials, by=("participant", "encoding"))
+    with pytest.raises(AnalysisError, match="missing column"):
+        compute_measures(trials, by=("participant", "age_band"))
+    with pytest.raises(AnalysisError, match="scored trials"):
+        compute_measures(trial_frame(rows))
+
+
+def test_encoding_summary_orders_encodings_like_the_truth(rng):
+    measures = compute_measures(load_trials(simulated_trials(rng, n_participants=30)))
+    summary = encoding_summary(measures).set_index(["encoding", "measure"])
+    accuracy = summary.xs("accuracy", level="measure")
+    assert accuracy["n"].eq(30).all()
+    assert (accuracy["ci_low"] < accuracy["mean"]).all()
+    assert accuracy["mean"].idxmax() == "gan_face" and accuracy["mean"].idxmin() == "table"
+    assert measures.to_frame() is not measures.table
+    assert measures.summary().startswith("120 cells by participant, encoding")
