@@ -29,7 +29,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from glyphlab.errors import GlyphlabError
+from analysis.errors import AnalysisError
 
 RESPONSE_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
 YES_NO_RULES = ("presence", "max")
@@ -38,7 +38,7 @@ SIMULATION_EPOCH = pd.Timestamp("2026-01-01T00:00:00Z")
 INTER_TRIAL_MS = 800.0
 
 
-class SimulationError(GlyphlabError):
+class SimulationError(AnalysisError):
     """A simulated observer or design that cannot be run as given."""
 
 
