@@ -150,6 +150,9 @@ class Encoding(ABC, Generic[P, D]):
         draws = enc.draw(rows, params, rng=rng)      # every random choice
         images = enc.render(rows, params, draws)     # one PIL image per row, row order
         grid = enc.grid(rows, params, draws, order)  # composite, items in display order
+
+    and writes the grid image, ``grid.fields`` and (when ``per_item_media``) one PNG per
+    item into the manifest. Sequences show ``render`` images one per frame.
     """
 
     #: registry key = module name = manifest ``encoding`` value
@@ -181,11 +184,23 @@ class Encoding(ABC, Generic[P, D]):
     def render(self, rows: Rows, params: P, draws: D) -> list[Image.Image]:
         """One RGB image per row, in row order, all the same size; deterministic."""
 
-    def grid(self, rows: Rows, params: P, draws: D, order: Sequence[int]) -> Grid:
-        """The grid composite with items in display ``order``; default tiles renders."""
+    def grid(
+        self,
+        rows: Rows,
+        params: P,
+        draws: D,
+        order: Sequence[int],
+        *,
+        images: Sequence[Image.Image] | None = None,
+    ) -> Grid:
+        """The grid composite with items in display ``order``.
+
+        The default tiles the item images; ``images`` passes ones already rendered (the
+        set generator renders once for the per-item PNGs and the composite).
+        """
         from stimuli.layouts.grid import tile
 
-        images = self.render(rows, params, draws)
+        images = self.render(rows, params, draws) if images is None else images
         return Grid(tile([images[i] for i in order]))
 
 

@@ -77,7 +77,9 @@ class Plot(Encoding[PlotParams, None]):
             frames.append(frame)
         return frames
 
-    def grid(self, rows: Rows, params: PlotParams, draws: None, order: Sequence[int]) -> Grid:
+    def grid(
+        self, rows: Rows, params: PlotParams, draws: None, order: Sequence[int], *, images=None
+    ) -> Grid:
         plot = draw_plot(rows, params)
 
         def points(centres: np.ndarray) -> list[dict[str, float]]:

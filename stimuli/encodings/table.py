@@ -65,7 +65,9 @@ class Table(Encoding[TableParams, None]):
         width = _widths(header, cells)
         return [_table_image(header, [line], width, params.font_px) for line in cells]
 
-    def grid(self, rows: Rows, params: TableParams, draws: None, order: Sequence[int]) -> Grid:
+    def grid(
+        self, rows: Rows, params: TableParams, draws: None, order: Sequence[int], *, images=None
+    ) -> Grid:
         header, cells = self.strings(rows, params)
         shown = [cells[i] for i in order]
         image = _table_image(header, shown, _widths(header, cells), params.font_px)

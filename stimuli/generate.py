@@ -1,0 +1,158 @@
+"""Generate a stimulus set on disk, atomically and reproducibly.
+
+Layout and files follow the BRIEF contract: ``<out>/<set_id>/manifest.json`` (public),
+``truth.json`` and ``data/<dataset_id>.csv`` (private), ``media/<hash16>.<ext>``. The
+set is written into a hidden temporary folder next to its destination and renamed into
+place only when complete, so a failure (bad CSV, missing weights, full disk) leaves
+nothing half-written. Every random choice comes from ``default_rng([seed, ...])`` keyed
+by dataset and condition, so the same config gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import glyphlab
+from stimuli.config import StimulusSetConfig
+from stimuli.datasets import Dataset, iter_datasets
+from stimuli.encodings import ENCODINGS, Encoding
+from stimuli.errors import StimulusError
+from stimuli.layouts.grid import display_order
+from stimuli.media import MediaStore
+
+
+def generate_stimulus_set(
+    config: StimulusSetConfig, out_dir: str | Path, *, progress: bool = True
+) -> Path:
+    """Write the set for ``config`` under ``out_dir``; return ``out_dir / set_id``.
+
+    If that folder already holds a complete set it is returned as is: the id is a hash
+    of the config, so the content would be the same.
+    """
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    final = out_dir / config.set_id
+    if (final / "manifest.json").is_file():
+        return final
+    encoders = _encoders(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{config.set_id}-", dir=out_dir))
+    try:
+        datasets = list(iter_datasets(config))
+        jobs = [
+            (dataset, c, condition)
+            for dataset in datasets
+            for c, condition in enumerate(config.conditions)
+            if dataset.role in condition.roles
+        ]
+        media = MediaStore(work)
+        (work / "data").mkdir()
+        stimuli = []
+        bar = tqdm(
+            jobs, desc=f"stimulus set {config.set_id}", unit="stimulus", disable=not progress
+        )
+        for k, (dataset, c, condition) in enumerate(bar):
+            encoding, params = encoders[condition.encoding]
+            rng = np.random.default_rng([config.seed, 1, dataset.index, c])
+            entry = _stimulus(config, dataset, condition.layout, encoding, params, media, rng)
+            stimuli.append({"stimulus_id": f"s{k:04d}", **entry})
+        for dataset in datasets:
+            dataset.raw.to_csv(
+                work / "data" / f"{dataset.dataset_id}.csv",
+                index=False,
+                float_format="%.10g",
+                lineterminator="\n",
+            )
+        _write_json(work / "manifest.json", _manifest(config, datasets, stimuli, encoders))
+        truth = {"set_id": config.set_id, "datasets": {d.dataset_id: d.truth for d in datasets}}
+        _write_json(work / "truth.json", truth)
+        os.rename(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return final
+
+
+def _encoders(config: StimulusSetConfig) -> dict[str, tuple[Encoding, Any]]:
+    """One encoding instance and validated params per encoding the config uses."""
+    out = {}
+    for condition in config.conditions:
+        name = condition.encoding
+        if name in out:
+            continue
+        cls = ENCODINGS[name]
+        reason = cls.unavailable_reason()
+        if reason:
+            raise StimulusError(f"encoding {name!r} cannot run here: {reason}")
+        encoding = cls()
+        out[name] = (encoding, encoding.params(config.encoding_params.get(name, {})))
+    return out
+
+
+def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params, media, rng):
+    """Render one (dataset, encoding, layout) stimulus; return its manifest entry."""
+    rows = dataset.rows
+    draws = encoding.draw(rows, params, rng=rng)
+    y = rows.column(rows.target) if rows.target else None
+    if config.order == "sorted_y" and y is None:
+        raise StimulusError(f"dataset {dataset.dataset_id}: sorted_y needs a target column")
+    order = display_order(rows.n_items, config.order, y=y, rng=rng)
+    entry: dict[str, Any] = {
+        "dataset_id": dataset.dataset_id,
+        "encoding": encoding.name,
+        "layout": layout,
+    }
+    if layout == "sequence":
+        from stimuli.layouts.sequence import mp4_bytes, webp_bytes
+
+        images = encoding.render(rows, params, draws)
+        frames = [images[i] for i in order]
+        entry["width"], entry["height"] = frames[0].size
+        entry["media"] = media.put(webp_bytes(frames, config.frame_ms), "webp")
+        if config.video:
+            entry["video"] = media.put(mp4_bytes(frames, config.frame_ms), "mp4")
+        entry["frame_ms"] = config.frame_ms
+        entry["items"] = [{"item": i, "media": media.put_png(images[i])} for i in order]
+        return entry
+    images = encoding.render(rows, params, draws) if encoding.per_item_media else None
+    grid = encoding.grid(rows, params, draws, order, images=images)
+    entry["width"], entry["height"] = grid.image.size
+    entry["media"] = media.put_png(grid.image)
+    if images is None:
+        entry["items"] = [{"item": i} for i in order]
+    else:
+        entry["items"] = [{"item": i, "media": media.put_png(images[i])} for i in order]
+    entry.update(grid.fields)
+    return entry
+
+
+def _manifest(config, datasets, stimuli, encoders) -> dict[str, Any]:
+    provenance = [e.provenance(p) for e, p in encoders.values()]
+    return {
+        "set_id": config.set_id,
+        "glyphlab_version": glyphlab.__version__,
+        "config": config.to_dict(),
+        "generator": next((p for p in provenance if p is not None), None),
+        "datasets": [
+            {
+                "dataset_id": d.dataset_id,
+                "n_items": d.rows.n_items,
+                "n_features": len(d.rows.columns) - (1 if d.rows.target else 0),
+                "role": d.role,
+            }
+            for d in datasets
+        ],
+        "stimuli": stimuli,
+    }
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")

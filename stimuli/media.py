@@ -1,0 +1,41 @@
+"""Content-addressed media: files named by the sha256 of their bytes.
+
+A name made of the first 16 hex digits of the content hash says nothing about the
+stimulus (outlier or not), identical images are stored once, and a rerun that produces
+the same bytes produces the same names. Encoding settings are fixed here so the bytes,
+and therefore the names, are reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from PIL import Image
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """PNG with fixed settings and no metadata chunks (Pillow adds no timestamp)."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+class MediaStore:
+    """Writes files into ``<folder>/media/`` and returns their manifest paths."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / "media"
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def put(self, data: bytes, extension: str) -> str:
+        """Store ``data``; return ``"media/<hash16>.<extension>"``."""
+        name = f"{hashlib.sha256(data).hexdigest()[:16]}.{extension}"
+        path = self.folder / name
+        if not path.exists():
+            path.write_bytes(data)
+        return f"media/{name}"
+
+    def put_png(self, image: Image.Image) -> str:
+        return self.put(png_bytes(image), "png")
