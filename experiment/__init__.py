@@ -1,0 +1,69 @@
+"""The glyphlab experiment site (Flask app factory, flaskr style).
+
+``create_app(config)`` builds a site from a :class:`SiteConfig`; nothing happens at
+import time. Pages live in the top-level ``templates/`` (one folder per blueprint),
+static files in ``experiment/static/``. Views call ``experiment/services/`` with a
+``Session`` and plain values; only views touch ``flask.request``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask, current_app
+from flask_wtf.csrf import CSRFProtect
+
+from experiment import db, errors, security
+from experiment.config import SiteConfig
+from experiment.models import utcnow
+from experiment.stimulus_sets import StimulusSetCache
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+SITE_KEY = "glyphlab.site"
+
+csrf = CSRFProtect()
+
+
+@dataclass
+class Site:
+    """Per-app state the views need besides the database: settings, clock, set cache.
+
+    ``clock`` is injectable so tests can move time past a deadline.
+    """
+
+    config: SiteConfig
+    clock: Callable[[], datetime] = utcnow
+    stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
+
+
+def site() -> Site:
+    return current_app.extensions[SITE_KEY]
+
+
+def create_app(
+    config: SiteConfig | None = None, *, clock: Callable[[], datetime] | None = None
+) -> Flask:
+    """Build the site. ``config`` defaults to ``SiteConfig.from_env()``."""
+    config = SiteConfig.from_env() if config is None else config
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder="static")
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        SESSION_COOKIE_NAME="glyphlab_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=config.secure_cookies,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions[SITE_KEY] = Site(config=config, clock=clock or utcnow)
+    db.init_app(app, db.Database(config.database_url))
+    csrf.init_app(app)
+    errors.register(app)
+    security.register(app)
+    return app

@@ -15,6 +15,13 @@ Environment variables (all optional):
 ``GLYPHLAB_SECRET_KEY``
     Signs session cookies and CSRF tokens. Default: a random key created once and kept
     in ``<data dir>/secret_key`` so sessions survive a restart.
+``GLYPHLAB_GRACE_MS``
+    How long after a trial's deadline the server still accepts an answer as in time;
+    it covers media preloading and the network. Default: 2000.
+``GLYPHLAB_MAX_BODY_BYTES``
+    Largest request body the site reads; bigger ones get 413. Default: 65536.
+``GLYPHLAB_SECURE_COOKIES``
+    ``1`` to mark cookies ``Secure`` (behind HTTPS). Default: off, for 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ class SiteConfig:
     data_dir: Path
     database_url: str
     secret_key: str
+    grace_ms: int = 2000
+    max_body_bytes: int = 64 * 1024
+    secure_cookies: bool = False
 
     def __post_init__(self) -> None:
         if not self.database_url or "://" not in self.database_url:
@@ -51,6 +61,10 @@ class SiteConfig:
             )
         if len(self.secret_key) < 16:
             raise ConfigError("GLYPHLAB_SECRET_KEY must be at least 16 characters long")
+        if self.grace_ms < 0:
+            raise ConfigError("GLYPHLAB_GRACE_MS must be 0 or more milliseconds")
+        if self.max_body_bytes < 1024:
+            raise ConfigError("GLYPHLAB_MAX_BODY_BYTES must be at least 1024")
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,7 +77,24 @@ class SiteConfig:
         data_dir = Path(environ.get("GLYPHLAB_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
         database_url = environ.get("GLYPHLAB_DATABASE_URL") or default_database_url(data_dir)
         secret_key = environ.get("GLYPHLAB_SECRET_KEY") or stored_secret_key(data_dir)
-        return cls(data_dir=data_dir, database_url=database_url, secret_key=secret_key)
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=secret_key,
+            grace_ms=_integer(environ, "GLYPHLAB_GRACE_MS", 2000),
+            max_body_bytes=_integer(environ, "GLYPHLAB_MAX_BODY_BYTES", 64 * 1024),
+            secure_cookies=environ.get("GLYPHLAB_SECURE_COOKIES", "") in {"1", "true", "yes"},
+        )
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    text = environ.get(name)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
 
 
 def default_database_url(data_dir: Path) -> str:

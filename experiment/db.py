@@ -1,0 +1,119 @@
+"""Engines, sessions and migrations.
+
+One engine per process, made from ``SiteConfig.database_url``. A request gets one
+``Session`` (``get_session()``), closed when the app context ends; views commit
+explicitly after calling a service. The schema comes only from Alembic
+(``migrations/``): ``upgrade()`` is what ``glyphlab db upgrade`` and the tests run, and
+``schema_is_current()`` is what ``glyphlab serve`` checks before starting.
+
+SQLite (the embedded default) is set up for a small multi-threaded server: WAL so
+readers never wait for the writer, a busy timeout instead of instant "database is
+locked", foreign keys on, and ``BEGIN IMMEDIATE`` so a transaction that reads and then
+writes takes the write lock up front and cannot deadlock on a lock upgrade. pysqlite's
+own transaction handling is switched off (the recipe in SQLAlchemy's SQLite docs) so
+SAVEPOINTs work, which the idempotent answer insert and the test fixtures rely on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+EXTENSION_KEY = "glyphlab.db"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine with the per-backend settings described in the module docstring."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The process's engine and session factory (tests swap ``sessionmaker``)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: Flask, database: Database) -> None:
+    app.extensions[EXTENSION_KEY] = database
+    app.teardown_appcontext(_close_session)
+
+
+def get_session() -> Session:
+    """The current request's session (created on first use)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION_KEY].sessionmaker()
+    return g.db_session
+
+
+def _close_session(_error: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def alembic_config(url: str, connection: sa.Connection | None = None) -> Config:
+    """Alembic settings pointing at ``migrations/`` and the given database."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (``glyphlab db upgrade``)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None, "migrations/versions is empty"
+    return head
+
+
+def current_revision(url: str) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def schema_is_current(url: str) -> bool:
+    return current_revision(url) == head_revision()

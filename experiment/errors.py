@@ -1,0 +1,75 @@
+"""Errors a participant or researcher can cause, and how the site answers them.
+
+Every one is a :class:`GlyphlabError` with an HTTP status; one handler turns any of them
+into a 4xx with the message, as JSON for the participant API (``/api/`` in the path or
+a JSON request) and as a plain page otherwise. Werkzeug's own 4xx (unknown URL, body
+too large, CSRF failure) go through the same handler so nothing answers with HTML to
+the trial runner or with a stack trace to anyone.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from glyphlab.errors import GlyphlabError
+
+
+class SiteError(GlyphlabError):
+    """A request the site refuses; ``status`` is the HTTP status it answers with."""
+
+    status = 400
+
+
+class BadRequest(SiteError):
+    status = 400
+
+
+class Forbidden(SiteError):
+    status = 403
+
+
+class NotFound(SiteError):
+    status = 404
+
+
+class Conflict(SiteError):
+    status = 409
+
+
+class Gone(SiteError):
+    status = 410
+
+
+def wants_json() -> bool:
+    return "/api/" in request.path or request.is_json
+
+
+def error_response(message: str, status: int, title: str | None = None):
+    if wants_json():
+        return jsonify(error=message, status=status), status
+    return render_template("error.html", message=message, status=status, title=title), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(GlyphlabError)
+    def site_error(error: GlyphlabError):
+        return error_response(str(error), getattr(error, "status", 400))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return error_response(
+            f"The form expired or was not sent from this site ({error.description}). "
+            "Go back, reload the page and try again.",
+            400,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        if status == 413:
+            message = "The request body is too large; answers are small JSON objects."
+        else:
+            message = error.description or error.name
+        return error_response(message, status, title=error.name)

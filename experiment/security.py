@@ -1,0 +1,61 @@
+"""Response headers, keyed hashes and the participant API's token check.
+
+The participant API is called by ``runner.js`` with ``fetch``; it is exempt from the
+form CSRF token (it takes JSON, not forms) and instead requires the tab's session token
+in the ``X-Glyphlab-Token`` header, which a cross-site page can neither read nor set,
+plus a same-origin ``Origin``/``Sec-Fetch-Site`` where the browser sends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Flask, request
+from werkzeug.wrappers import Response
+
+from experiment.errors import Forbidden
+
+TOKEN_HEADER = "X-Glyphlab-Token"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+def keyed_hash(secret_key: str, *parts: object) -> str:
+    """HMAC-SHA256 of the parts (hex); used for external ids and media tokens."""
+    message = "\x1f".join(str(part) for part in parts).encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def check_same_origin() -> None:
+    """Refuse API calls that a browser marks as coming from another site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in {"same-origin", "none"}:
+        raise Forbidden("The study API only answers pages of this site.")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
+        raise Forbidden("The study API only answers pages of this site.")
+
+
+def register(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response

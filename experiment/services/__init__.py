@@ -1,0 +1,1 @@
+"""Service layer: functions that take a ``Session`` and plain values, never the request."""

@@ -1,0 +1,203 @@
+"""Creating, opening and closing studies (service layer: Session + plain values).
+
+``StudyParams`` is the one validated description of a study; the dashboard form and the
+demo both build it. ``create_study`` reads the stimulus set (manifest.json/truth.json),
+checks the set can supply every condition, and stores the study in ``draft``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from experiment import design
+from experiment.models import Condition, Researcher, StimulusSet, Study, StudyStatus, utcnow
+from experiment.response_modes import RESPONSE_MODES
+from experiment.response_modes.base import params_from_dict
+from experiment.stimulus_sets import LoadedStimulusSet
+from experiment.stimulus_sets import load as load_stimulus_set
+from glyphlab.errors import GlyphlabError
+
+ENCODINGS = ("gan_face", "chernoff", "table", "plot")
+LAYOUTS = ("grid", "sequence")
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+
+DEFAULT_CONSENT = (
+    "You will see groups of faces, tables or plots and look for the odd one out. "
+    "It takes about 10 minutes. Taking part is voluntary; you can stop at any time by "
+    "closing the page. We store your answers and response times, never your name."
+)
+DEFAULT_DEBRIEF = (
+    "Thank you! The study compares how quickly people spot unusual rows of data when "
+    "they are drawn as faces, as a table or as a plot."
+)
+
+
+class StudyError(GlyphlabError):
+    """The study settings are invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class StudyParams:
+    """Everything a researcher chooses for a study, validated on creation.
+
+    ``trials_per_participant`` counts main trials only; practice trials and attention
+    checks come on top. ``response_mode_params`` maps a mode name to its Params values.
+    """
+
+    title: str
+    slug: str | None = None
+    encodings: tuple[str, ...] = ENCODINGS
+    layouts: tuple[str, ...] = ("grid",)
+    response_modes: tuple[str, ...] = ("mark_outliers",)
+    response_mode_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    trials_per_participant: int = 16
+    practice_trials: int = 2
+    attention_checks: int = 2
+    deadline_ms: int = 15_000
+    frame_ms: int = 500
+    consent_text: str = DEFAULT_CONSENT
+    debrief_text: str = DEFAULT_DEBRIEF
+    completion_code: str | None = None
+    completion_url: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encodings", tuple(self.encodings))
+        object.__setattr__(self, "layouts", tuple(self.layouts))
+        object.__setattr__(self, "response_modes", tuple(self.response_modes))
+        if not self.title.strip():
+            raise StudyError("give the study a title")
+        if self.slug is not None and not SLUG_PATTERN.match(self.slug):
+            raise StudyError(f"slug {self.slug!r}: use 3-64 lowercase letters, digits and dashes")
+        _check_subset("encodings", self.encodings, ENCODINGS)
+        _check_subset("layouts", self.layouts, LAYOUTS)
+        _check_subset("response_modes", self.response_modes, tuple(RESPONSE_MODES))
+        unknown = sorted(set(self.response_mode_params) - set(self.response_modes))
+        if unknown:
+            raise StudyError(f"response_mode_params names modes not in the study: {unknown}")
+        for name in self.response_modes:
+            try:
+                params_from_dict(RESPONSE_MODES[name].Params, self.response_mode_params.get(name))
+            except (GlyphlabError, TypeError) as error:
+                raise StudyError(f"response mode {name}: {error}") from None
+        _check_range("trials_per_participant", self.trials_per_participant, 1, 1000)
+        _check_range("practice_trials", self.practice_trials, 0, 50)
+        _check_range("attention_checks", self.attention_checks, 0, 50)
+        _check_range("deadline_ms", self.deadline_ms, 200, 600_000)
+        _check_range("frame_ms", self.frame_ms, 16, 10_000)
+        if self.completion_url and not self.completion_url.startswith(("https://", "http://")):
+            raise StudyError("completion_url must start with https:// (or http://)")
+
+    def mode_params(self) -> dict[str, dict[str, Any]]:
+        """Every mode's parameters with defaults filled in (stored with the study)."""
+        return {
+            name: asdict(
+                params_from_dict(RESPONSE_MODES[name].Params, self.response_mode_params.get(name))
+            )
+            for name in self.response_modes
+        }
+
+
+def _check_subset(name: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+    if not values:
+        raise StudyError(f"choose at least one of {name}: {list(allowed)}")
+    bad = sorted(set(values) - set(allowed))
+    if bad or len(set(values)) != len(values):
+        raise StudyError(f"{name} {list(values)}: each must be one of {list(allowed)}, once")
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise StudyError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+
+
+def stimulus_set_row(session: Session, loaded: LoadedStimulusSet) -> StimulusSet:
+    """The database reference to a set folder, created on first use."""
+    row = session.scalars(sa.select(StimulusSet).where(StimulusSet.set_id == loaded.set_id)).first()
+    if row is None:
+        row = StimulusSet(set_id=loaded.set_id, folder=str(loaded.folder))
+        session.add(row)
+    elif row.folder != str(loaded.folder) and not Path(row.folder).exists():
+        row.folder = str(loaded.folder)
+    return row
+
+
+def create_study(
+    session: Session,
+    *,
+    researcher: Researcher,
+    stimulus_set_folder: str | Path,
+    params: StudyParams,
+) -> Study:
+    """Store a new draft study with its conditions; nothing is written on error."""
+    loaded = load_stimulus_set(stimulus_set_folder)
+    conditions = design.available_conditions(
+        loaded, design.build_conditions(params.encodings, params.layouts, params.response_modes)
+    )
+    design.check_pools(
+        loaded,
+        conditions,
+        practice_trials=params.practice_trials,
+        attention_checks=params.attention_checks,
+    )
+    slug = params.slug or _slug_from(params.title)
+    if session.scalars(sa.select(Study.id).where(Study.slug == slug)).first() is not None:
+        raise StudyError(f"a study with the address /s/{slug} exists; choose another slug")
+    study = Study(
+        slug=slug,
+        title=params.title.strip(),
+        status=StudyStatus.draft,
+        researcher=researcher,
+        stimulus_set=stimulus_set_row(session, loaded),
+        encodings=list(params.encodings),
+        layouts=list(params.layouts),
+        response_modes=list(params.response_modes),
+        response_mode_params=params.mode_params(),
+        trials_per_participant=params.trials_per_participant,
+        practice_trials=params.practice_trials,
+        attention_checks=params.attention_checks,
+        deadline_ms=params.deadline_ms,
+        frame_ms=params.frame_ms,
+        consent_text=params.consent_text,
+        debrief_text=params.debrief_text,
+        completion_code=params.completion_code,
+        completion_url=params.completion_url,
+        enrolled_count=0,
+    )
+    study.conditions = [
+        Condition(
+            position=i,
+            encoding=c.encoding,
+            layout=c.layout,
+            response_mode=c.response_mode,
+        )
+        for i, c in enumerate(conditions)
+    ]
+    session.add(study)
+    session.flush()
+    return study
+
+
+def _slug_from(title: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "study"
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def set_status(study: Study, status: StudyStatus, *, now: datetime | None = None) -> None:
+    """Open or close a study. A closed study stays closed (its data are final)."""
+    now = now or utcnow()
+    if study.status == StudyStatus.closed and status != StudyStatus.closed:
+        raise StudyError(f"study {study.slug} is closed; copy it into a new study instead")
+    if status == StudyStatus.open and study.opened_at is None:
+        study.opened_at = now
+    if status == StudyStatus.closed:
+        study.closed_at = now
+    study.status = status

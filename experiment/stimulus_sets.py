@@ -1,0 +1,97 @@
+"""Reading a stimulus set folder (manifest.json + truth.json) per the contract.
+
+The site keeps the parsed set in memory per folder (``StimulusSetCache``): every trial
+fetch and media request looks a stimulus up by id, and re-reading JSON from disk for
+each would dominate the request time. truth.json is read here and only here; what a
+view may send is decided in ``services/trials.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from glyphlab.errors import GlyphlabError
+
+ROLES = ("main", "practice", "attention_check")
+
+
+class StimulusSetError(GlyphlabError):
+    """The folder is not a readable stimulus set."""
+
+
+@dataclass(frozen=True)
+class LoadedStimulusSet:
+    folder: Path
+    set_id: str
+    manifest: dict[str, Any]
+    truth: dict[str, Any]
+    stimuli: dict[str, dict[str, Any]]
+    datasets: dict[str, dict[str, Any]]
+
+    def role(self, stimulus: dict[str, Any]) -> str:
+        return self.datasets[stimulus["dataset_id"]].get("role", "main")
+
+    def true_outliers(self, dataset_id: str) -> list[int]:
+        return [int(i) for i in self.truth["datasets"][dataset_id]["outliers"]]
+
+    def media_path(self, relative: str) -> Path:
+        """Absolute path of a media file named in the manifest, refusing escapes."""
+        path = (self.folder / relative).resolve()
+        if self.folder.resolve() / "media" not in path.parents:
+            raise StimulusSetError(f"manifest names media outside media/: {relative!r}")
+        return path
+
+
+def load(folder: str | Path) -> LoadedStimulusSet:
+    """Parse and cross-check manifest.json and truth.json of one set."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise StimulusSetError(
+            f"{folder} is not a stimulus set ({Path(error.filename).name} missing); "
+            "make one with `glyphlab stimuli generate`"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise StimulusSetError(f"{folder}: broken JSON ({error})") from None
+    datasets = {d["dataset_id"]: d for d in manifest.get("datasets", [])}
+    stimuli = {s["stimulus_id"]: s for s in manifest.get("stimuli", [])}
+    missing = sorted(set(datasets) - set(truth.get("datasets", {})))
+    if missing:
+        raise StimulusSetError(f"{folder}: truth.json has no entry for datasets {missing}")
+    for stimulus in stimuli.values():
+        if stimulus["dataset_id"] not in datasets:
+            raise StimulusSetError(
+                f"{folder}: stimulus {stimulus['stimulus_id']} names unknown dataset "
+                f"{stimulus['dataset_id']!r}"
+            )
+    return LoadedStimulusSet(
+        folder=folder.resolve(),
+        set_id=str(manifest["set_id"]),
+        manifest=manifest,
+        truth=truth,
+        stimuli=stimuli,
+        datasets=datasets,
+    )
+
+
+class StimulusSetCache:
+    """Parsed sets by folder, loaded once per process (sets never change once made)."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, LoadedStimulusSet] = {}
+        self._lock = threading.Lock()
+
+    def get(self, folder: str | Path) -> LoadedStimulusSet:
+        key = str(Path(folder).resolve())
+        loaded = self._sets.get(key)
+        if loaded is None:
+            with self._lock:
+                loaded = self._sets.get(key) or load(key)
+                self._sets[key] = loaded
+        return loaded

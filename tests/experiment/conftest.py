@@ -1,0 +1,163 @@
+"""Fixtures for the site's tests (flaskr's trio: ``app``, ``client``, ``runner``).
+
+The schema comes from ``alembic upgrade head``, once per session per backend (SQLite
+and PostgreSQL, via ``database_url``). Each test runs inside one outer transaction that
+is rolled back at the end; the app's sessions join it with
+``join_transaction_mode="create_savepoint"``, so a view's ``commit()`` only releases a
+savepoint. Concurrency tests build their own app on a throwaway PostgreSQL database
+(``postgres_database_factory``) instead, since threads cannot share one connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import generate_password_hash
+
+from experiment import create_app, db
+from experiment.config import SiteConfig
+from experiment.models import Researcher, Study, StudyStatus
+from experiment.services.studies import StudyParams, create_study, set_status
+from tests.experiment.stimulus_fixture import make_stimulus_set
+
+TEST_SECRET_KEY = "glyphlab-test-secret-key-0123456789"
+
+
+class FakeClock:
+    """An injectable clock: tests move it past deadlines instead of sleeping."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, ms: float) -> None:
+        self.now += timedelta(milliseconds=ms)
+
+
+@pytest.fixture(scope="session")
+def stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny contract-conforming stimulus set folder (see stimulus_fixture.py)."""
+    return make_stimulus_set(tmp_path_factory.mktemp("stimuli"))
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url: str) -> str:
+    """The backend's session database, brought to head by the migrations."""
+    db.upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def engine(migrated_url: str) -> Iterator[sa.Engine]:
+    engine = db.make_engine(migrated_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One connection in an outer transaction that is always rolled back."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def site_config(migrated_url: str, data_dir: Path) -> SiteConfig:
+    return SiteConfig(data_dir=data_dir, database_url=migrated_url, secret_key=TEST_SECRET_KEY)
+
+
+@pytest.fixture
+def app(site_config: SiteConfig, connection: sa.Connection, clock: FakeClock) -> Iterator[Flask]:
+    app = create_app(site_config, clock=clock)
+    app.config["TESTING"] = True
+    database = app.extensions[db.EXTENSION_KEY]
+    database.sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield app
+    database.dispose()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session on the test's transaction, for arranging and asserting."""
+    session = app.extensions[db.EXTENSION_KEY].sessionmaker()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def researcher(db_session: Session) -> Researcher:
+    researcher = Researcher(
+        email="researcher@example.org",
+        name="Test Researcher",
+        password_hash=generate_password_hash("correct horse battery staple"),
+    )
+    db_session.add(researcher)
+    db_session.commit()
+    return researcher
+
+
+def small_study_params(**overrides) -> StudyParams:
+    """A short study over every encoding (grids): 4 main, 1 practice, 1 attention check."""
+    values = {
+        "title": "Site test",
+        "slug": "site-test",
+        "trials_per_participant": 4,
+        "practice_trials": 1,
+        "attention_checks": 1,
+        "deadline_ms": 10_000,
+        "completion_code": "C0DE1234",
+    }
+    values.update(overrides)
+    return StudyParams(**values)
+
+
+@pytest.fixture
+def make_study(db_session: Session, researcher: Researcher, stimulus_set: Path):
+    """Create (and by default open) a study from the fixture set."""
+
+    def make(open_: bool = True, **overrides) -> Study:
+        study = create_study(
+            db_session,
+            researcher=researcher,
+            stimulus_set_folder=stimulus_set,
+            params=small_study_params(**overrides),
+        )
+        if open_:
+            set_status(study, StudyStatus.open)
+        db_session.commit()
+        return study
+
+    return make
+
+
+@pytest.fixture
+def study(make_study) -> Study:
+    return make_study()

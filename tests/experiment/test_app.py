@@ -1,0 +1,32 @@
+"""The app factory: settings, error pages, security headers."""
+
+from experiment import create_app
+
+
+def test_factory_uses_the_given_config(app, site_config):
+    assert app.config["SECRET_KEY"] == site_config.secret_key
+    assert app.config["MAX_CONTENT_LENGTH"] == site_config.max_body_bytes
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_unknown_page_is_a_plain_404_with_security_headers(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert b"<h1>" in response.data
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_unknown_api_url_answers_json(client):
+    response = client.get("/s/nothing/api/next")
+    assert response.status_code == 404
+    assert response.is_json and response.json["status"] == 404
+
+
+def test_factory_without_config_reads_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLYPHLAB_DATA_DIR", str(tmp_path))
+    app = create_app()
+    assert app.extensions["glyphlab.site"].config.data_dir == tmp_path

@@ -1,0 +1,80 @@
+"""Schema from the migrations, the SQLite settings, and study creation."""
+
+import pytest
+import sqlalchemy as sa
+
+from experiment import db
+from experiment.design import DesignError
+from experiment.models import Base, Condition, Study, StudyStatus
+from experiment.services.studies import StudyError, StudyParams, create_study, set_status
+from tests.experiment.conftest import small_study_params
+
+
+def test_migrations_build_exactly_the_models(engine):
+    with engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names()) - {"alembic_version"}
+    assert tables == set(Base.metadata.tables)
+    assert db.schema_is_current(str(engine.url.render_as_string(hide_password=False)))
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    finally:
+        engine.dispose()
+    assert db.current_revision(url) is None
+    assert not db.schema_is_current(url)
+
+
+def test_create_study_stores_conditions(db_session, make_study):
+    study = make_study(open_=False, layouts=("grid", "sequence"), response_modes=("yes_no",))
+    assert study.status == StudyStatus.draft
+    rows = db_session.scalars(
+        sa.select(Condition).where(Condition.study_id == study.id).order_by(Condition.position)
+    ).all()
+    pairs = [(c.encoding, c.layout, c.response_mode) for c in rows]
+    # yes_no works with grids and sequences; the fixture set has sequences for two encodings
+    assert ("chernoff", "sequence", "yes_no") in pairs
+    assert len(pairs) == 6
+    assert study.response_mode_params == {"yes_no": {"yes_key": "y", "no_key": "n"}}
+
+
+def test_condition_without_stimuli_is_refused(db_session, researcher, stimulus_set):
+    params = small_study_params(layouts=("sequence",), response_modes=("keypress",))
+    with pytest.raises(DesignError, match=r"no main stimuli for encoding \['gan_face', 'plot'\]"):
+        create_study(
+            db_session, researcher=researcher, stimulus_set_folder=stimulus_set, params=params
+        )
+    assert db_session.scalars(sa.select(Study)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": " "}, "title"),
+        ({"slug": "Bad Slug"}, "slug"),
+        ({"encodings": ("faces",)}, "encodings"),
+        ({"response_modes": ("mark_outliers",), "response_mode_params": {"yes_no": {}}}, "not in"),
+        ({"response_mode_params": {"mark_outliers": {"colour": 1}}}, "unknown parameters"),
+        ({"deadline_ms": 10}, "deadline_ms"),
+        ({"completion_url": "javascript:alert(1)"}, "completion_url"),
+    ],
+)
+def test_bad_study_params_name_the_field(overrides, message):
+    values = {"title": "t", **overrides}
+    with pytest.raises(StudyError, match=message):
+        StudyParams(**values)
+
+
+def test_duplicate_slug_and_reopening_closed_study_are_refused(make_study):
+    study = make_study()
+    with pytest.raises(StudyError, match="exists"):
+        make_study()
+    set_status(study, StudyStatus.closed)
+    with pytest.raises(StudyError, match="closed"):
+        set_status(study, StudyStatus.open)
