@@ -17,7 +17,9 @@ from glyphlab.errors import GlyphlabError
 
 #: name -> "module:attribute" of a click command or group. A line is added here only
 #: when the command behind it does real work.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "stimuli": "stimuli.cli:stimuli",
+}
 
 
 class LazyGroup(click.Group):
