@@ -35,8 +35,9 @@ class DatasetSpec:
     Synthetic: ``n_items`` rows, ``n_features`` x columns (``n_informative`` drive y),
     residual SD ``noise``, outliers by ``n_outliers`` or ``outlier_fraction`` of
     ``outlier_kind`` and ``magnitude_sd``. CSV: ``csv`` path (relative to the TOML
-    file), ``columns`` (x columns then ``target``), ``transforms`` per column, and the
-    known ``outliers`` (row indices); ``csv_sha256`` pins the file's content.
+    file), ``columns`` (x columns and ``target``), ``transforms`` per column, and
+    ``outlier_column``, a 0/1 column marking the known outliers (kept out of the config
+    itself, which is public in manifest.json); ``csv_sha256`` pins the file's content.
     """
 
     role: str = "main"
@@ -54,11 +55,10 @@ class DatasetSpec:
     columns: tuple[str, ...] = ()
     target: str = "y"
     transforms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    outliers: tuple[int, ...] = ()
+    outlier_column: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))
-        object.__setattr__(self, "outliers", tuple(int(i) for i in self.outliers))
         object.__setattr__(
             self, "transforms", {k: tuple(v) for k, v in sorted(dict(self.transforms).items())}
         )

@@ -78,18 +78,28 @@ def _synthetic(dataset_id: str, index: int, spec: DatasetSpec, rng) -> Dataset:
 
 
 def _from_csv(dataset_id: str, index: int, spec: DatasetSpec, rng) -> Dataset:
-    frame = load_csv(spec.csv, columns=spec.columns or None, transforms=spec.transforms)
+    hidden = [spec.outlier_column] if spec.outlier_column else []
+    frame = load_csv(
+        spec.csv, columns=spec.columns or None, transforms=spec.transforms, exclude=hidden
+    )
     if spec.target not in frame.columns:
         raise StimulusError(f"dataset CSV {spec.csv}: target column {spec.target!r} not chosen")
+    outliers: list[int] = []
+    if spec.outlier_column is not None:
+        if spec.outlier_column in frame.columns:
+            raise StimulusError(f"dataset CSV {spec.csv}: the outlier column cannot be shown")
+        labels = load_csv(
+            spec.csv, columns=[spec.outlier_column], transforms={spec.outlier_column: []}
+        )[spec.outlier_column]
+        if not labels.isin([0, 1]).all():
+            raise StimulusError(
+                f"dataset CSV {spec.csv}: outlier column {spec.outlier_column!r} must hold 0 or 1"
+            )
+        outliers = [int(i) for i in np.flatnonzero(labels.to_numpy() == 1)]
     frame = frame[[c for c in frame.columns if c != spec.target] + [spec.target]]
-    bad = [i for i in spec.outliers if not 0 <= i < len(frame)]
-    if bad:
-        raise StimulusError(
-            f"dataset CSV {spec.csv}: outlier rows {bad} out of 0..{len(frame) - 1}"
-        )
     rows = Rows(frame.to_numpy(float), tuple(frame.columns), spec.target)
     truth = {
-        "outliers": sorted(spec.outliers),
+        "outliers": outliers,
         "outlier_kind": "labelled",
         "magnitude_sd": None,
         "role": spec.role,

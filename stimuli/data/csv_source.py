@@ -51,9 +51,11 @@ def load_csv(
     *,
     columns: Sequence[str] | None = None,
     transforms: Mapping[str, Sequence[str]] | None = None,
+    exclude: Sequence[str] = (),
     max_bytes: int = MAX_BYTES,
 ) -> pd.DataFrame:
-    """Numeric, transformed columns of a CSV file (all columns when ``columns`` is None).
+    """Numeric, transformed columns of a CSV file (when ``columns`` is None: all columns
+    but those in ``exclude``).
 
     Each column gets its ``transforms`` steps, or ``["zscore"]`` when none are given, so
     the result is standardised data ready for an encoding.
@@ -74,7 +76,7 @@ def load_csv(
         raise StimulusError(f"CSV file {path} cannot be parsed: {error}") from None
     if frame.empty:
         raise StimulusError(f"CSV file {path} has a header but no data rows")
-    wanted = list(frame.columns) if columns is None else list(columns)
+    wanted = [c for c in frame.columns if c not in exclude] if columns is None else list(columns)
     missing = [c for c in [*wanted, *transforms] if c not in frame.columns]
     if missing:
         raise StimulusError(

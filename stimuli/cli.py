@@ -1,0 +1,62 @@
+"""``glyphlab stimuli ...``: generate stimulus sets and preview encodings.
+
+Registered in ``glyphlab/cli.py`` as ``"stimuli": "stimuli.cli:stimuli"``. Errors a user
+can cause are :class:`~stimuli.errors.StimulusError`, printed by the root as one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stimuli.config import StimulusSetConfig
+
+
+def _config(path: Path | None) -> StimulusSetConfig:
+    from stimuli.demo import demo_config
+
+    return demo_config() if path is None else StimulusSetConfig.from_toml(path)
+
+
+@click.group()
+def stimuli() -> None:
+    """Make stimulus sets: data rows drawn as faces, tables and plots."""
+
+
+@stimuli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="folder that receives <set_id>/ (manifest.json, truth.json, data/, media/)",
+)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def generate(config: Path, out: Path, quiet: bool) -> None:
+    """Generate the stimulus set described by CONFIG (a TOML file) under --out."""
+    from stimuli.generate import generate_stimulus_set
+
+    folder = generate_stimulus_set(_config(config), out, progress=not quiet)
+    click.echo(str(folder))
+
+
+@stimuli.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    default="preview",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="folder for the PNGs",
+)
+def preview(config: Path | None, out: Path) -> None:
+    """Write contact sheets (PNG) of each encoding in CONFIG (default: the demo config)."""
+    from stimuli.preview import write_previews
+
+    for path in write_previews(_config(config), out):
+        click.echo(str(path))
+
+
+# Commands of the neural-face work (directions, photo encoding) attach here, one line
+# each, e.g. ``stimuli.add_command(directions)`` after importing it from its module.
