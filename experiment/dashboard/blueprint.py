@@ -1,0 +1,209 @@
+"""The researcher dashboard: studies, their live progress, stimulus sets, the trial CSV.
+
+Every view needs a logged-in researcher and every state change a CSRF token (the
+``before_request`` guards below). A study of another researcher answers 404, the same
+as a study that does not exist, so ids cannot be probed. Views call the services and
+commit; a :class:`GlyphlabError` from a service re-renders the form with its message
+and the transaction is rolled back, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from experiment import site
+from experiment.dashboard import operations
+from experiment.db import get_session
+from experiment.forms import StimulusSetForm, StudyForm
+from experiment.models import Researcher, Study, StudyStatus
+from experiment.services.progress import study_progress
+from experiment.services.studies import StudyParams, create_study, set_status
+from experiment.services.trial_table import trial_table_csv
+from glyphlab.errors import GlyphlabError
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every dashboard route, present and future, needs a researcher."""
+
+
+def _data_dir() -> Path:
+    return site().config.data_dir
+
+
+def _study_or_404(study_id: int) -> Study:
+    study = operations.own_study(get_session(), current_user.id, study_id)
+    if study is None:
+        abort(404)
+    return study
+
+
+@bp.get("/")
+def index() -> str:
+    session = get_session()
+    studies = operations.researcher_studies(session, current_user.id)
+    progress = study_progress(session, [study.id for study in studies])
+    return render_template("dashboard/index.html", studies=studies, progress=progress)
+
+
+@bp.route("/studies/new", methods=["GET", "POST"])
+def new_study() -> Response | str | tuple[str, int]:
+    session = get_session()
+    sets = operations.stimulus_sets(session)
+    form = StudyForm()
+    form.stimulus_set.choices = [(str(item.id), f"{item.set_id} — {item.folder}") for item in sets]
+    if not sets:
+        flash("Register or generate a stimulus set first.", "info")
+        return redirect(url_for("dashboard.stimulus_sets"))
+    if form.validate_on_submit():
+        chosen = next(item for item in sets if str(item.id) == form.stimulus_set.data)
+        try:
+            study = create_study(
+                session,
+                researcher=session.get(Researcher, current_user.id),
+                stimulus_set_folder=chosen.folder,
+                params=study_params(form),
+            )
+            session.commit()
+        except GlyphlabError as error:
+            session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            flash(f"Study “{study.title}” created. Open it when you are ready.", "success")
+            return redirect(url_for("dashboard.study", study_id=study.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("dashboard/new_study.html", form=form), status
+
+
+@bp.get("/studies/<int:study_id>")
+def study(study_id: int) -> str:
+    found = _study_or_404(study_id)
+    progress = study_progress(get_session(), [found.id])[found.id]
+    return render_template(
+        "dashboard/study.html",
+        study=found,
+        progress=progress,
+        entry_url=participant_entry_url(found),
+    )
+
+
+@bp.get("/studies/<int:study_id>/progress.json")
+def progress_json(study_id: int) -> dict:
+    found = _study_or_404(study_id)
+    return study_progress(get_session(), [found.id])[found.id].as_json()
+
+
+@bp.post("/studies/<int:study_id>/<any(open, closed):status>")
+def change_status(study_id: int, status: str) -> Response:
+    session = get_session()
+    found = _study_or_404(study_id)
+    try:
+        set_status(found, StudyStatus(status))
+        session.commit()
+    except GlyphlabError as error:
+        session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(f"Study “{found.title}” is now {status}.", "success")
+    return redirect(url_for("dashboard.study", study_id=study_id))
+
+
+@bp.get("/studies/<int:study_id>/trials.csv")
+def trials_csv(study_id: int) -> Response:
+    found = _study_or_404(study_id)
+    filename = f"glyphlab-{found.slug}-trials.csv"
+    return Response(
+        trial_table_csv(get_session(), found.id),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/stimulus-sets", methods=["GET", "POST"])
+def stimulus_sets() -> Response | str | tuple[str, int]:
+    session = get_session()
+    form = StimulusSetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            registered = operations.register_stimulus_set(
+                session, data_dir=_data_dir(), folder=form.folder.data
+            )
+            session.commit()
+        except GlyphlabError as error:
+            session.rollback()
+            form.folder.errors.append(str(error))
+            status = 400
+        else:
+            flash(f"Stimulus set {registered.set_id} registered.", "success")
+            return redirect(url_for("dashboard.stimulus_sets"))
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "dashboard/stimulus_sets.html",
+        form=form,
+        sets=operations.stimulus_sets(session),
+        can_generate=operations.demo_generation_available(),
+        data_dir=_data_dir(),
+    ), status
+
+
+@bp.post("/stimulus-sets/demo")
+def generate_demo() -> Response:
+    session = get_session()
+    try:
+        registered = operations.generate_demo_set(session, data_dir=_data_dir())
+        session.commit()
+    except GlyphlabError as error:
+        session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(f"Demo stimulus set {registered.set_id} generated and registered.", "success")
+    return redirect(url_for("dashboard.stimulus_sets"))
+
+
+def participant_entry_url(study: Study) -> str:
+    """The address to send participants to (absolute, for pasting into Prolific)."""
+    return url_for("pages.entry", slug=study.slug, _external=True)
+
+
+def study_params(form: StudyForm) -> StudyParams:
+    """The service's validated settings from a (shape-checked) form."""
+    return StudyParams(
+        title=form.title.data,
+        slug=form.slug.data or None,
+        encodings=tuple(form.encodings.data),
+        layouts=tuple(form.layouts.data),
+        response_modes=tuple(form.response_modes.data),
+        trials_per_participant=form.trials_per_participant.data,
+        practice_trials=form.practice_trials.data,
+        attention_checks=form.attention_checks.data,
+        deadline_ms=form.deadline_ms.data,
+        frame_ms=form.frame_ms.data,
+        consent_text=form.consent_text.data,
+        debrief_text=form.debrief_text.data,
+        completion_code=form.completion_code.data or None,
+        completion_url=form.completion_url.data or None,
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

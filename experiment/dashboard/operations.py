@@ -1,0 +1,103 @@
+"""What the dashboard does to the database, without the request (Indico's operations).
+
+Every function takes the researcher's id and checks ownership itself, so a view cannot
+forget to: another researcher's study is "not found", exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from experiment.models import StimulusSet, Study
+from experiment.stimulus_sets import load as load_stimulus_set
+from glyphlab.errors import GlyphlabError
+
+#: Where generated stimulus sets go, inside the site's data folder.
+STIMULI_SUBDIR = "stimuli"
+
+
+class DashboardError(GlyphlabError):
+    """A researcher asked for something the dashboard cannot do."""
+
+
+def researcher_studies(session: Session, researcher_id: int) -> list[Study]:
+    """The researcher's own studies, newest first."""
+    return list(
+        session.scalars(
+            sa.select(Study)
+            .where(Study.researcher_id == researcher_id)
+            .order_by(Study.created_at.desc(), Study.id.desc())
+        )
+    )
+
+
+def own_study(session: Session, researcher_id: int, study_id: int) -> Study | None:
+    """The study if it exists and belongs to the researcher, else ``None``."""
+    study = session.get(Study, study_id)
+    return study if study is not None and study.researcher_id == researcher_id else None
+
+
+def stimulus_sets(session: Session) -> list[StimulusSet]:
+    """Every registered stimulus set (shared by all researchers of the site)."""
+    return list(session.scalars(sa.select(StimulusSet).order_by(StimulusSet.created_at.desc())))
+
+
+def resolve_set_folder(data_dir: Path, folder: str) -> Path:
+    """``folder`` (relative to, or absolute inside, the data folder) as a checked path.
+
+    Only folders inside the data folder are accepted: the site serves media from the
+    folder, so registering ``/etc`` must not be possible.
+    """
+    root = data_dir.resolve()
+    candidate = Path(folder.strip())
+    path = (candidate if candidate.is_absolute() else root / candidate).resolve()
+    if not path.is_relative_to(root):
+        raise DashboardError(
+            f"{folder!r} is outside the site's data folder {root}; copy the stimulus set "
+            f"into it (e.g. {root / STIMULI_SUBDIR}) and register that path"
+        )
+    if not (path / "manifest.json").is_file():
+        raise DashboardError(
+            f"{path} holds no manifest.json; give the folder of one stimulus set "
+            "(made by `glyphlab stimuli generate`)"
+        )
+    return path
+
+
+def register_stimulus_set(session: Session, *, data_dir: Path, folder: str) -> StimulusSet:
+    """Record the stimulus set in ``folder``; registering the same folder again is a no-op."""
+    path = resolve_set_folder(data_dir, folder)
+    set_id = load_stimulus_set(path).set_id
+    existing = session.scalar(sa.select(StimulusSet).where(StimulusSet.set_id == set_id))
+    if existing is not None:
+        if Path(existing.folder).resolve() != path:
+            raise DashboardError(
+                f"stimulus set {set_id} is already registered from {existing.folder}; use that"
+            )
+        return existing
+    stimulus_set = StimulusSet(set_id=set_id, folder=str(path))
+    session.add(stimulus_set)
+    session.flush()
+    return stimulus_set
+
+
+def demo_generation_available() -> bool:
+    """Whether this install can make the demo stimulus set (the stimuli package is in)."""
+    import stimuli
+
+    return hasattr(stimuli, "generate_stimulus_set") and hasattr(stimuli, "demo_config")
+
+
+def generate_demo_set(session: Session, *, data_dir: Path) -> StimulusSet:
+    """Generate the small demo stimulus set into the data folder and register it."""
+    import stimuli
+
+    if not demo_generation_available():
+        raise DashboardError("this install cannot generate stimulus sets; register a folder")
+    folder = stimuli.generate_stimulus_set(
+        stimuli.demo_config(), data_dir / STIMULI_SUBDIR, progress=False
+    )
+    return register_stimulus_set(session, data_dir=data_dir, folder=str(folder))

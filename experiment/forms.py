@@ -1,0 +1,162 @@
+"""The researcher side's forms (Flask-WTF: every one carries and checks a CSRF token).
+
+Forms only check the shape of the input (required, ranges, lengths); whether a study can
+be built from it (the stimulus set has the chosen encodings, ...) is the service's job,
+whose :class:`GlyphlabError` the view shows on the re-rendered form.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    ValidationError,
+    widgets,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+
+from experiment.services.studies import DEFAULT_CONSENT, DEFAULT_DEBRIEF
+
+ENCODING_CHOICES = [
+    ("gan_face", "Neural faces (gan_face)"),
+    ("chernoff", "Chernoff faces (chernoff)"),
+    ("table", "Table (table)"),
+    ("plot", "Scatter plot (plot)"),
+]
+LAYOUT_CHOICES = [("grid", "Grid: all rows at once"), ("sequence", "Sequence: one row per frame")]
+RESPONSE_MODE_CHOICES = [
+    ("mark_outliers", "Mark the outliers (click, then submit)"),
+    ("yes_no", "Yes/no: is there an outlier?"),
+    ("m_afc", "Which one is the outlier? (m alternatives)"),
+    ("keypress", "Key press during a sequence"),
+]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A group of checkboxes (readable and keyboard friendly, unlike a multi-select box)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    email = StringField(
+        "E-mail",
+        validators=[InputRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autofocus": True},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+    submit = SubmitField("Log in")
+
+
+class StimulusSetForm(FlaskForm):
+    folder = StringField(
+        "Stimulus set folder",
+        validators=[InputRequired(), Length(max=1000)],
+        description="A folder inside the site's data folder that holds manifest.json, "
+        "e.g. stimuli/3f9a0c1d2e4b",
+    )
+    submit = SubmitField("Register stimulus set")
+
+
+def _http_url(form: FlaskForm, field: StringField) -> None:
+    if field.data:
+        parts = urlsplit(field.data)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError("Enter a full http:// or https:// address.")
+
+
+class StudyForm(FlaskForm):
+    title = StringField("Study title", validators=[InputRequired(), Length(max=200)])
+    slug = StringField(
+        "Short address (optional)",
+        validators=[
+            Optional(),
+            Regexp(
+                r"^[a-z0-9][a-z0-9-]{2,63}$",
+                message="Use 3-64 lowercase letters, digits and dashes.",
+            ),
+        ],
+        description="Participants enter at /s/<short address>; made from the title if empty.",
+    )
+    stimulus_set = SelectField("Stimulus set", validators=[InputRequired()])
+    encodings = MultiCheckboxField(
+        "Encodings",
+        choices=ENCODING_CHOICES,
+        default=[value for value, _ in ENCODING_CHOICES],
+        validators=[InputRequired("Choose an encoding.")],
+    )
+    layouts = MultiCheckboxField(
+        "Layouts",
+        choices=LAYOUT_CHOICES,
+        default=["grid"],
+        validators=[InputRequired("Choose a layout.")],
+    )
+    response_modes = MultiCheckboxField(
+        "Response modes",
+        choices=RESPONSE_MODE_CHOICES,
+        default=["mark_outliers"],
+        validators=[InputRequired("Choose a response mode.")],
+    )
+    trials_per_participant = IntegerField(
+        "Main trials per participant",
+        default=16,
+        validators=[InputRequired(), NumberRange(1, 1000)],
+    )
+    practice_trials = IntegerField(
+        "Practice trials", default=2, validators=[InputRequired(), NumberRange(0, 50)]
+    )
+    attention_checks = IntegerField(
+        "Attention checks", default=2, validators=[InputRequired(), NumberRange(0, 50)]
+    )
+    deadline_ms = IntegerField(
+        "Deadline per trial (ms)",
+        default=15000,
+        validators=[InputRequired(), NumberRange(200, 600_000)],
+    )
+    frame_ms = IntegerField(
+        "Frame duration for sequences (ms)",
+        default=500,
+        validators=[InputRequired(), NumberRange(16, 10_000)],
+    )
+    consent_text = TextAreaField(
+        "Consent text",
+        default=DEFAULT_CONSENT,
+        validators=[InputRequired(), Length(max=20_000)],
+        render_kw={"rows": 5},
+    )
+    debrief_text = TextAreaField(
+        "Debrief text",
+        default=DEFAULT_DEBRIEF,
+        validators=[InputRequired(), Length(max=20_000)],
+        render_kw={"rows": 3},
+    )
+    completion_code = StringField(
+        "Completion code",
+        validators=[
+            Optional(),
+            Length(max=64),
+            Regexp(r"^[A-Za-z0-9_-]+$", message="Use letters, digits, - and _ only."),
+        ],
+        description="Shown to participants at the end (e.g. Prolific's code).",
+    )
+    completion_url = StringField(
+        "Completion URL",
+        validators=[Optional(), Length(max=2000), _http_url],
+        description="Participants are sent here at the end instead.",
+    )
+    submit = SubmitField("Create study")

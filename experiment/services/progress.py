@@ -1,0 +1,167 @@
+"""Live progress of studies for the dashboard: who started, who finished, how well.
+
+Counts come from grouped SQL queries over all of a researcher's studies at once, so the
+study list costs a fixed number of queries however many studies there are. Accuracy is
+per main trial (practice and attention checks excluded; checks are reported apart) and
+follows the trial-table contract's mode semantics, scored as an exact answer:
+
+- mark_outliers, keypress: the marked items are exactly the true outliers;
+- m_afc: the one chosen item is the outlier;
+- yes_no: "present" was answered exactly when an outlier was there;
+- a timed-out trial is wrong.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from experiment.models import Condition, Participant, ParticipantStatus, Response, Trial
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Correct answers out of answered trials."""
+
+    correct: int
+    answered: int
+
+    @property
+    def proportion(self) -> float | None:
+        return self.correct / self.answered if self.answered else None
+
+
+@dataclass(frozen=True)
+class StudyProgress:
+    study_id: int
+    participants_started: int = 0
+    participants_finished: int = 0
+    trials_planned: int = 0
+    trials_saved: int = 0
+    timed_out: int = 0
+    attention_checks: Accuracy = Accuracy(0, 0)
+    #: encoding -> accuracy on main trials, in the study's encoding order
+    accuracy_by_encoding: dict[str, Accuracy] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        """Plain JSON for the dashboard's live refresh."""
+        return {
+            "study_id": self.study_id,
+            "participants_started": self.participants_started,
+            "participants_finished": self.participants_finished,
+            "trials_planned": self.trials_planned,
+            "trials_saved": self.trials_saved,
+            "timed_out": self.timed_out,
+            "attention_checks": _accuracy_json(self.attention_checks),
+            "accuracy_by_encoding": {
+                encoding: _accuracy_json(value)
+                for encoding, value in self.accuracy_by_encoding.items()
+            },
+        }
+
+
+def _accuracy_json(value: Accuracy) -> dict:
+    return {"correct": value.correct, "answered": value.answered, "proportion": value.proportion}
+
+
+def is_correct(
+    response_mode: str,
+    *,
+    selected: Sequence[int] | None,
+    said_present: bool | None,
+    true_outliers: Sequence[int] | None,
+    timed_out: bool,
+) -> bool:
+    """Whether one answer is exactly right (see the module docstring)."""
+    if timed_out:
+        return False
+    truth = set(true_outliers or [])
+    chosen = list(selected or [])
+    if response_mode == "yes_no":
+        return said_present is not None and said_present == bool(truth)
+    if response_mode == "m_afc":
+        return len(chosen) == 1 and chosen[0] in truth
+    return set(chosen) == truth
+
+
+def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, StudyProgress]:
+    """Progress of each study in ``study_ids`` (studies without data get zeros)."""
+    ids = sorted(set(study_ids))
+    if not ids:
+        return {}
+    started: dict[int, int] = defaultdict(int)
+    finished: dict[int, int] = defaultdict(int)
+    for study_id, status, count in session.execute(
+        sa.select(Participant.study_id, Participant.status, sa.func.count())
+        .where(Participant.study_id.in_(ids))
+        .group_by(Participant.study_id, Participant.status)
+    ):
+        started[study_id] += count
+        if status == ParticipantStatus.finished:
+            finished[study_id] += count
+    planned = dict(
+        session.execute(
+            sa.select(Participant.study_id, sa.func.count(Trial.id))
+            .join(Trial, Trial.participant_id == Participant.id)
+            .where(Participant.study_id.in_(ids))
+            .group_by(Participant.study_id)
+        ).all()
+    )
+    answers = session.execute(
+        sa.select(
+            Participant.study_id,
+            Condition.encoding,
+            Trial.is_practice,
+            Trial.is_attention_check,
+            Trial.true_outliers,
+            Response.response_mode,
+            Response.selected,
+            Response.said_present,
+            Response.timed_out,
+        )
+        .select_from(Response)
+        .join(Trial, Response.trial_id == Trial.id)
+        .join(Participant, Trial.participant_id == Participant.id)
+        .join(Condition, Trial.condition_id == Condition.id)
+        .where(Participant.study_id.in_(ids))
+    )
+    saved: dict[int, int] = defaultdict(int)
+    timed_out: dict[int, int] = defaultdict(int)
+    main: dict[int, dict[str, list[int]]] = defaultdict(dict)  # study -> encoding -> tally
+    checks: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in answers:
+        saved[row.study_id] += 1
+        timed_out[row.study_id] += bool(row.timed_out)
+        if row.is_practice:
+            continue
+        if row.is_attention_check:
+            tally = checks[row.study_id]
+        else:
+            tally = main[row.study_id].setdefault(row.encoding, [0, 0])
+        tally[1] += 1
+        tally[0] += is_correct(
+            row.response_mode,
+            selected=row.selected,
+            said_present=row.said_present,
+            true_outliers=row.true_outliers,
+            timed_out=row.timed_out,
+        )
+    return {
+        study_id: StudyProgress(
+            study_id=study_id,
+            participants_started=started[study_id],
+            participants_finished=finished[study_id],
+            trials_planned=planned.get(study_id, 0),
+            trials_saved=saved[study_id],
+            timed_out=timed_out[study_id],
+            attention_checks=Accuracy(*checks.get(study_id, (0, 0))),
+            accuracy_by_encoding={
+                encoding: Accuracy(*tally) for encoding, tally in sorted(main[study_id].items())
+            },
+        )
+        for study_id in ids
+    }
