@@ -19,6 +19,8 @@ from glyphlab.errors import GlyphlabError
 #: when the command behind it does real work.
 COMMANDS: dict[str, str] = {
     "stimuli": "stimuli.cli:stimuli",
+    "researcher": "experiment.cli_researcher:researcher",
+    "export": "experiment.cli_researcher:export",
 }
 
 
