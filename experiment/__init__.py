@@ -66,4 +66,8 @@ def create_app(
     csrf.init_app(app)
     errors.register(app)
     security.register(app)
+    from experiment import auth, dashboard  # they import ``site`` from this module
+
+    auth.init_app(app)
+    dashboard.init_app(app)
     return app
