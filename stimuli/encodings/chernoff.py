@@ -86,15 +86,15 @@ def face(f: dict[str, float], params: ChernoffParams) -> Image.Image:
     hw = s * (0.30 + 0.08 * g["face_width"])  # half width of the head
     hh = s * (0.36 + 0.06 * g["face_height"])  # half height
 
-    hair = s * (0.02 + 0.05 * (g["hair_length"] + 1))
+    hair = s * (0.015 + 0.055 * (g["hair_length"] + 1))
     d.ellipse((cx - hw * 1.07, cy - hh - hair, cx + hw * 1.07, cy + hh * 0.35), fill=HAIR)
     d.ellipse((cx - hw, cy - hh, cx + hw, cy + hh), fill=SKIN, outline=INK, width=line)
 
     eye_y = cy - hh * 0.22
     spacing = hw * (0.42 + 0.12 * g["eye_spacing"])
-    erx = hw * (0.17 + 0.06 * g["eye_size"])
+    erx = hw * (0.19 + 0.07 * g["eye_size"])
     ery = erx * 0.72
-    pupil = ery * (0.50 + 0.25 * g["pupil_size"])
+    pupil = ery * (0.48 + 0.32 * g["pupil_size"])
     brow_y = eye_y - ery - s * (0.035 + 0.025 * g["brow_height"])
     slant = erx * 0.9 * g["brow_slant"]  # > 0: inner ends down (frown)
     for side in (-1, 1):
@@ -107,7 +107,7 @@ def face(f: dict[str, float], params: ChernoffParams) -> Image.Image:
         d.line(((inner, brow_y + slant), (outer, brow_y - slant)), fill=INK, width=line * 2)
 
     nose_top = eye_y + ery * 0.3
-    nose_bottom = nose_top + hh * (0.30 + 0.10 * g["nose_length"])
+    nose_bottom = nose_top + hh * (0.28 + 0.15 * g["nose_length"])
     d.line(
         ((cx, nose_top), (cx + hw * 0.06, nose_bottom), (cx - hw * 0.08, nose_bottom)),
         fill=INK,
@@ -117,7 +117,7 @@ def face(f: dict[str, float], params: ChernoffParams) -> Image.Image:
 
     mouth_y = cy + hh * 0.58
     half = hw * (0.36 + 0.14 * g["mouth_width"])
-    depth = hh * 0.16 * g["mouth_curvature"]  # > 0: smile (middle lower than corners)
+    depth = hh * 0.20 * g["mouth_curvature"]  # > 0: smile (middle lower than corners)
     t = np.linspace(-1.0, 1.0, 13)
     points = list(
         zip((cx + half * t).tolist(), (mouth_y + depth * (1 - t * t)).tolist(), strict=True)
