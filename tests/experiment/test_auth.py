@@ -1,0 +1,129 @@
+"""Logging in and out: hashed passwords, throttling, safe redirects, cookies, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from werkzeug.security import generate_password_hash
+
+from experiment.auth.blueprint import THROTTLE_KEY
+
+PASSWORD = "correct horse battery staple"  # the conftest researcher's
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def log_in(client, email: str = "researcher@example.org", password: str = PASSWORD, **extra):
+    data = {"email": email, "password": password, "csrf_token": csrf_token(client), **extra}
+    return client.post("/login", data=data)
+
+
+@pytest.fixture
+def researcher_routes(app: Flask) -> list[tuple[str, str]]:
+    """Every (method, path) of the researcher blueprints, ids filled with 1."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("dashboard."):
+            continue
+        path = rule.rule.replace("<int:study_id>", "1").replace(
+            "<any(open, closed):status>", "open"
+        )
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((method, path))
+    assert len(routes) >= 10
+    return routes
+
+
+def test_every_researcher_route_needs_a_login(client, researcher_routes, researcher):
+    token = csrf_token(client)
+    for method, path in researcher_routes:
+        response = client.open(path, method=method, data={"csrf_token": token})
+        if path.endswith((".json", ".csv")):
+            assert response.status_code == 401, path
+        else:
+            assert response.status_code == 302, (method, path)
+            assert response.headers["Location"].startswith("/login?next=/dashboard"), path
+
+
+def test_login_redirects_to_the_dashboard_with_a_safe_cookie(client, researcher):
+    response = log_in(client)
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard/"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get("/dashboard/").status_code == 200
+    assert "researcher@example.org" in client.get("/dashboard/").get_data(as_text=True)
+
+
+def test_login_ignores_case_and_spaces_in_the_email(client, researcher):
+    assert log_in(client, email="  Researcher@Example.org ").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("researcher@example.org", "wrong password!"), ("nobody@example.org", PASSWORD)],
+)
+def test_a_failed_login_says_the_same_thing_either_way(client, researcher, email, password):
+    response = log_in(client, email=email, password=password)
+    assert response.status_code == 401
+    assert "do not match a researcher account" in response.get_data(as_text=True)
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_login_follows_a_local_next_and_refuses_another_site(client, researcher):
+    assert log_in(client, next="/dashboard/stimulus-sets").headers["Location"] == (
+        "/dashboard/stimulus-sets"
+    )
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
+    response = log_in(client, next="https://evil.example/")
+    assert response.headers["Location"] == "/dashboard/"
+    page = client.get("/login?next=//evil.example").get_data(as_text=True)
+    assert "evil.example" not in page
+
+
+def test_the_login_form_keeps_next_from_the_redirect(client, researcher):
+    redirect = client.get("/dashboard/studies/new").headers["Location"]
+    page = client.get(redirect).get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/dashboard/studies/new"' in page
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(app, client, researcher):
+    limit = app.extensions[THROTTLE_KEY].max_failures
+    for _ in range(limit):
+        assert log_in(client, password="wrong password!").status_code == 401
+    blocked = log_in(client)
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in blocked.get_data(as_text=True)
+
+
+def test_logout_needs_post_and_ends_the_session(client, researcher):
+    log_in(client)
+    assert client.get("/logout").status_code == 405
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
+    assert response.status_code == 302
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_changing_the_password_ends_existing_sessions(client, researcher, db_session):
+    log_in(client)
+    researcher.password_hash = generate_password_hash("a brand new passphrase")
+    db_session.commit()
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_posts_without_a_csrf_token_are_refused(client, researcher):
+    response = client.post("/login", data={"email": "researcher@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+    log_in(client)
+    for path in ["/logout", "/dashboard/stimulus-sets", "/dashboard/studies/new"]:
+        assert client.post(path, data={}).status_code == 400, path
+    assert client.get("/dashboard/").status_code == 200  # still logged in
+
+
+def test_a_logged_in_page_is_not_cached(client, researcher):
+    log_in(client)
+    assert "no-store" in client.get("/dashboard/").headers["Cache-Control"]
