@@ -66,6 +66,13 @@ def create_app(
     csrf.init_app(app)
     errors.register(app)
     security.register(app)
+
+    from experiment.participant import api, media, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(media.bp)
+    csrf.exempt(api.bp)
     from experiment import auth, dashboard  # they import ``site`` from this module
 
     auth.init_app(app)

@@ -231,6 +231,10 @@ class Trial(Base):
     true_outliers: Mapped[list[int]]
     deadline_ms: Mapped[int] = mapped_column(Integer)
     frame_ms: Mapped[int] = mapped_column(Integer)
+    #: when the trial JSON was first sent (the deadline falls back to it if the runner's
+    #: start call never arrives)
+    served_at: Mapped[datetime | None]
+    #: stimulus onset as reported by the runner's start call; the deadline counts from here
     presented_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
 

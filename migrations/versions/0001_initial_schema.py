@@ -166,6 +166,7 @@ def upgrade() -> None:
         sa.Column("true_outliers", sa.JSON(), nullable=False),
         sa.Column("deadline_ms", sa.Integer(), nullable=False),
         sa.Column("frame_ms", sa.Integer(), nullable=False),
+        sa.Column("served_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("presented_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(

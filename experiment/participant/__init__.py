@@ -1,0 +1,1 @@
+"""The participant side: pages (consent -> debrief), the runner's JSON API, media."""

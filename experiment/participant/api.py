@@ -1,0 +1,142 @@
+"""The trial runner's JSON API (``/s/<slug>/api/...``); see docs/participant-api.md.
+
+Exempt from the form CSRF token; every call instead needs the tab's token in
+``X-Glyphlab-Token`` and, where the browser says where it comes from, the same origin.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+
+from experiment import site
+from experiment.db import get_session
+from experiment.errors import BadRequest
+from experiment.models import BrowserSession, Event, Participant, Study
+from experiment.participant.media import media_url
+from experiment.security import TOKEN_HEADER, check_same_origin
+from experiment.services import answers as answers_service
+from experiment.services import trials as trials_service
+from experiment.services.participants import authenticate, find_study
+
+bp = Blueprint("participant_api", __name__, url_prefix="/s/<slug>/api")
+EVENT_KINDS = {
+    "blur",
+    "focus",
+    "visibility_hidden",
+    "visibility_visible",
+    "fullscreen_enter",
+    "fullscreen_exit",
+}
+
+
+@bp.before_request
+def same_origin() -> None:
+    check_same_origin()
+
+
+def _caller(slug: str) -> tuple[Study, BrowserSession, Participant]:
+    db_session = get_session()
+    study = find_study(db_session, slug)
+    browser_session = authenticate(db_session, study=study, token=request.headers.get(TOKEN_HEADER))
+    participant = db_session.get(Participant, browser_session.participant_id)
+    return study, browser_session, participant
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("The body must be JSON with Content-Type: application/json.")
+    return body
+
+
+@bp.get("/next")
+def next_trial(slug: str):
+    study, _browser_session, participant = _caller(slug)
+    db_session = get_session()
+    now = site().clock()
+    trial = answers_service.next_trial(
+        db_session, participant=participant, now=now, grace_ms=site().config.grace_ms
+    )
+    payload = None
+    if trial is not None:
+        payload = trials_service.trial_payload(
+            trial,
+            study=study,
+            stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
+            media_url=media_url,
+            now=now,
+            counts=trials_service.phase_counts(db_session, participant),
+        )
+    db_session.commit()
+    if payload is None:
+        return jsonify(done=True, next_url=url_for("participant.debrief", slug=slug))
+    return jsonify(done=False, trial=payload)
+
+
+@bp.post("/trials/<public_id>/start")
+def start(slug: str, public_id: str):
+    _study, _browser_session, participant = _caller(slug)
+    db_session = get_session()
+    now = site().clock()
+    trial = trials_service.start_trial(
+        db_session, participant=participant, public_id=public_id, now=now
+    )
+    db_session.commit()
+    return jsonify(time_left_ms=round(trials_service.time_left_ms(trial, now)))
+
+
+@bp.post("/trials/<public_id>/answer")
+def answer(slug: str, public_id: str):
+    study, browser_session, _participant = _caller(slug)
+    parsed = answers_service.Answer.from_json(_json_body())
+    db_session = get_session()
+    result = answers_service.submit_answer(
+        db_session,
+        browser_session=browser_session,
+        public_id=public_id,
+        answer=parsed,
+        stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
+        mode_params=study.response_mode_params,
+        now=site().clock(),
+        grace_ms=site().config.grace_ms,
+    )
+    db_session.commit()
+    body = {
+        "status": "duplicate" if result.duplicate else "stored",
+        "timed_out": result.response.timed_out,
+        "feedback": result.feedback,
+        "finished": result.finished,
+    }
+    if result.finished:
+        body["next_url"] = url_for("participant.debrief", slug=slug)
+    return jsonify(body), 200 if result.duplicate else 201
+
+
+@bp.post("/events")
+def events(slug: str):
+    _study, browser_session, participant = _caller(slug)
+    body = _json_body()
+    kind = body.get("kind") if isinstance(body, dict) else None
+    if kind not in EVENT_KINDS:
+        raise BadRequest(f"kind must be one of {sorted(EVENT_KINDS)}")
+    t_ms = body.get("t_ms")
+    if t_ms is not None:
+        t_ms = answers_service.number(t_ms, "t_ms")
+    db_session = get_session()
+    trial_id = None
+    if isinstance(body.get("trial_id"), str):
+        trial = trials_service.find_own_trial(db_session, participant, body["trial_id"])
+        trial_id = trial.id if trial else None
+    db_session.add(
+        Event(
+            participant_id=participant.id,
+            browser_session_id=browser_session.id,
+            trial_id=trial_id,
+            kind=kind,
+            client_t_ms=t_ms,
+            detail={},
+            created_at=site().clock(),
+        )
+    )
+    db_session.commit()
+    return jsonify(status="stored"), 201

@@ -1,0 +1,242 @@
+"""Enrolling participants and their browser sessions (service layer).
+
+A participant is created when they accept the consent form. External ids (Prolific's
+PROLIFIC_PID / STUDY_ID / SESSION_ID, or a generic ``?pid=``) are stored only as
+HMAC-SHA256 hashes keyed with the site's secret and the study id: a returning
+participant is recognised, nobody reading the database learns the id, and ids cannot
+be linked across studies.
+
+Each page load of the trial runner opens a new browser session (a random token the
+runner sends in ``X-Glyphlab-Token``); opening one supersedes the participant's older
+ones, so after a reload or in a second tab only the newest tab can answer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from experiment import design
+from experiment.errors import Conflict, Forbidden, Gone, NotFound
+from experiment.models import (
+    BrowserSession,
+    Event,
+    Participant,
+    ParticipantStatus,
+    Study,
+    StudyStatus,
+    Trial,
+)
+from experiment.security import keyed_hash
+from experiment.stimulus_sets import LoadedStimulusSet
+
+MAX_EXTERNAL_ID_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class ExternalIds:
+    """Ids a recruitment platform appended to the entry URL (kept only as hashes)."""
+
+    source: str | None = None
+    participant_id: str | None = None
+    session_id: str | None = None
+
+    @classmethod
+    def from_query(cls, args: Mapping[str, str]) -> ExternalIds:
+        """Prolific's PROLIFIC_PID (+ SESSION_ID), else a generic ``pid``."""
+        prolific = (args.get("PROLIFIC_PID") or "").strip()
+        generic = (args.get("pid") or "").strip()
+        if prolific:
+            session_id = (args.get("SESSION_ID") or "").strip() or None
+            return cls("prolific", prolific[:MAX_EXTERNAL_ID_LENGTH], session_id)
+        if generic:
+            return cls("pid", generic[:MAX_EXTERNAL_ID_LENGTH], None)
+        return cls()
+
+
+def find_study(session: Session, slug: str) -> Study:
+    study = session.scalars(sa.select(Study).where(Study.slug == slug)).first()
+    if study is None:
+        raise NotFound(f"There is no study at /s/{slug}. Check the link you were given.")
+    return study
+
+
+def require_open(study: Study) -> None:
+    if study.status == StudyStatus.closed:
+        raise Gone(f"The study “{study.title}” is closed and takes no more participants.")
+    if study.status != StudyStatus.open:
+        raise Forbidden(f"The study “{study.title}” has not opened yet. Try again later.")
+
+
+def returning_participant(
+    session: Session, *, study: Study, ids: ExternalIds, secret_key: str
+) -> Participant | None:
+    if ids.participant_id is None:
+        return None
+    digest = keyed_hash(secret_key, "external-id", study.id, ids.source, ids.participant_id)
+    return session.scalars(
+        sa.select(Participant).where(
+            Participant.study_id == study.id, Participant.external_id_hash == digest
+        )
+    ).first()
+
+
+def enrol(
+    session: Session,
+    *,
+    study: Study,
+    stimulus_set: LoadedStimulusSet,
+    ids: ExternalIds,
+    secret_key: str,
+    now: datetime,
+    seed: int | None = None,
+) -> Participant:
+    """Create a participant with all their planned trials (or return the one already
+    enrolled under the same external id)."""
+    require_open(study)
+    existing = returning_participant(session, study=study, ids=ids, secret_key=secret_key)
+    if existing is not None:
+        return existing
+    # Atomic counter: numbers participants and picks their Latin-square row without a race.
+    number = session.execute(
+        sa.update(Study)
+        .where(Study.id == study.id)
+        .values(enrolled_count=Study.enrolled_count + 1)
+        .returning(Study.enrolled_count)
+    ).scalar_one()
+    conditions = {
+        (c.encoding, c.layout, c.response_mode): c
+        for c in sorted(study.conditions, key=lambda c: c.position)
+    }
+    specs = [design.ConditionSpec(*key) for key in conditions]
+    seed = secrets.randbits(62) if seed is None else seed
+    row = (number - 1) % design.latin_square_rows(len({s.encoding for s in specs}))
+    plan = design.plan_trials(
+        stimulus_set,
+        specs,
+        latin_square_row=row,
+        main_trials=study.trials_per_participant,
+        practice_trials=study.practice_trials,
+        attention_checks=study.attention_checks,
+        rng=np.random.default_rng(seed),
+    )
+    external_hash = session_hash = None
+    if ids.participant_id is not None:
+        external_hash = keyed_hash(
+            secret_key, "external-id", study.id, ids.source, ids.participant_id
+        )
+    if ids.session_id is not None:
+        session_hash = keyed_hash(secret_key, "external-session", study.id, ids.session_id)
+    participant = Participant(
+        study_id=study.id,
+        code=f"P{number:04d}",
+        external_source=ids.source,
+        external_id_hash=external_hash,
+        external_session_hash=session_hash,
+        seed=seed,
+        latin_square_row=row,
+        status=ParticipantStatus.consented,
+        consented_at=now,
+    )
+    participant.trials = [
+        Trial(
+            public_id=secrets.token_hex(12),
+            condition=conditions[
+                (t.condition.encoding, t.condition.layout, t.condition.response_mode)
+            ],
+            trial_index=index,
+            is_practice=t.is_practice,
+            is_attention_check=t.is_attention_check,
+            dataset_id=t.dataset_id,
+            stimulus_id=t.stimulus_id,
+            n_items=len(t.display_order),
+            display_order=list(t.display_order),
+            true_outliers=stimulus_set.true_outliers(t.dataset_id),
+            deadline_ms=study.deadline_ms,
+            frame_ms=study.frame_ms,
+        )
+        for index, t in enumerate(plan)
+    ]
+    try:
+        with session.begin_nested():
+            session.add(participant)
+    except IntegrityError:
+        # The same external id enrolled concurrently (double click, two tabs): use theirs.
+        winner = returning_participant(session, study=study, ids=ids, secret_key=secret_key)
+        if winner is None:
+            raise
+        return winner
+    return participant
+
+
+def participant_in_study(
+    session: Session, study: Study, participant_id: object
+) -> Participant | None:
+    """The participant a browser cookie names, if it belongs to this study."""
+    if not isinstance(participant_id, int):
+        return None
+    participant = session.get(Participant, participant_id)
+    if participant is None or participant.study_id != study.id:
+        return None
+    return participant
+
+
+def open_browser_session(
+    session: Session, *, participant: Participant, user_agent: str, now: datetime
+) -> BrowserSession:
+    """A new tab token; older live tokens are superseded and a ``reload`` event logged."""
+    if participant.status == ParticipantStatus.finished:
+        raise Forbidden("You have already completed this study; thank you.")
+    superseded = session.execute(
+        sa.update(BrowserSession)
+        .where(
+            BrowserSession.participant_id == participant.id,
+            BrowserSession.superseded_at.is_(None),
+        )
+        .values(superseded_at=now)
+    ).rowcount
+    browser_session = BrowserSession(
+        participant_id=participant.id,
+        token=secrets.token_urlsafe(32),
+        user_agent=user_agent[:300],
+        created_at=now,
+    )
+    session.add(browser_session)
+    session.flush()
+    if superseded:
+        session.add(
+            Event(
+                participant_id=participant.id,
+                browser_session_id=browser_session.id,
+                kind="reload",
+                detail={"superseded_sessions": superseded},
+                created_at=now,
+            )
+        )
+    return browser_session
+
+
+def authenticate(session: Session, *, study: Study, token: str | None) -> BrowserSession:
+    """The live browser session of a runner token, or 403/409 with what to do."""
+    if not token:
+        raise Forbidden("Missing X-Glyphlab-Token header: reload the study page.")
+    browser_session = session.scalars(
+        sa.select(BrowserSession).where(BrowserSession.token == token)
+    ).first()
+    if browser_session is None:
+        raise Forbidden("Unknown session token: reload the study page.")
+    participant = session.get(Participant, browser_session.participant_id)
+    if participant is None or participant.study_id != study.id:
+        raise Forbidden("This session token belongs to another study.")
+    if browser_session.superseded_at is not None:
+        raise Conflict(
+            "The study was opened again in another tab or reloaded; continue in the newest tab."
+        )
+    return browser_session

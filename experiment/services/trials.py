@@ -1,0 +1,181 @@
+"""What a trial looks like to the browser and to a response mode (service layer).
+
+What the browser gets is built here and nowhere else, and it never contains truth:
+items are shown at shuffled display positions and named only by position; media are
+opaque per-participant URLs (``participant/media.py``); table trials carry the
+manifest's display strings in display order; plot trials carry the composite image only
+(clicks are mapped to the nearest point on the server). No stimulus id, dataset id,
+item index, media name or attention-check flag is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from experiment.errors import NotFound
+from experiment.models import (
+    Participant,
+    ParticipantStatus,
+    Study,
+    Trial,
+)
+from experiment.response_modes import RESPONSE_MODES, TrialContext
+from experiment.stimulus_sets import LoadedStimulusSet
+
+MediaUrl = Callable[[Trial, str], str]
+
+
+def trial_context(trial: Trial, stimulus_set: LoadedStimulusSet) -> TrialContext:
+    """The server-side view of a trial that response modes parse against."""
+    stimulus = stimulus_set.stimuli[trial.stimulus_id]
+    points = None
+    if trial.condition.encoding == "plot" and "plot" in stimulus:
+        by_item = {
+            int(e["item"]): p
+            for e, p in zip(stimulus["items"], stimulus["plot"]["points"], strict=True)
+        }
+        points = tuple(
+            (float(by_item[i]["x"]), float(by_item[i]["y"])) for i in trial.display_order
+        )
+    return TrialContext(
+        encoding=trial.condition.encoding,
+        layout=trial.condition.layout,
+        item_at_position=tuple(trial.display_order),
+        plot_points=points,
+        plot_radius=float(stimulus.get("plot", {}).get("radius", 6.0)),
+    )
+
+
+def current_trial(session: Session, participant: Participant) -> Trial | None:
+    """The first unanswered trial: where a reload resumes."""
+    return session.scalars(
+        sa.select(Trial)
+        .where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
+        .order_by(Trial.trial_index)
+        .limit(1)
+    ).first()
+
+
+def elapsed_ms(trial: Trial, now: datetime) -> float | None:
+    start = trial.presented_at or trial.served_at
+    return None if start is None else (now - start) / timedelta(milliseconds=1)
+
+
+def start_trial(
+    session: Session, *, participant: Participant, public_id: str, now: datetime
+) -> Trial:
+    """Record stimulus onset (idempotent: the first call wins)."""
+    trial = own_trial(session, participant, public_id)
+    if trial.presented_at is None and trial.answered_at is None:
+        trial.presented_at = now
+    return trial
+
+
+def time_left_ms(trial: Trial, now: datetime) -> float:
+    elapsed = elapsed_ms(trial, now) if trial.presented_at else 0.0
+    return max(0.0, trial.deadline_ms - (elapsed or 0.0))
+
+
+def trial_payload(
+    trial: Trial,
+    *,
+    study: Study,
+    stimulus_set: LoadedStimulusSet,
+    media_url: MediaUrl,
+    now: datetime,
+    counts: Mapping[str, tuple[int, int]],
+) -> dict[str, Any]:
+    """The JSON the runner gets for one trial (see docs/participant-api.md)."""
+    stimulus = stimulus_set.stimuli[trial.stimulus_id]
+    mode = RESPONSE_MODES[trial.condition.response_mode]
+    phase = "practice" if trial.is_practice else "main"
+    done, total = counts[phase]
+    payload: dict[str, Any] = {
+        "id": trial.public_id,
+        "phase": phase,
+        "number": done + 1,
+        "of": total,
+        "encoding": trial.condition.encoding,
+        "layout": trial.condition.layout,
+        "response_mode": mode.name,
+        "response_mode_version": mode.version,
+        "params": study.response_mode_params.get(mode.name, {}),
+        "deadline_ms": trial.deadline_ms,
+        "time_left_ms": round(time_left_ms(trial, now)),
+        "frame_ms": trial.frame_ms,
+        "n_items": trial.n_items,
+    }
+    position_of_manifest = {int(e["item"]): k for k, e in enumerate(stimulus.get("items", []))}
+    manifest_positions = [position_of_manifest[i] for i in trial.display_order]
+    has_item_media = all("media" in e for e in stimulus.get("items", [])) and stimulus.get("items")
+    if trial.condition.encoding == "plot":
+        payload["display"] = "plot"
+        payload["plot"] = {
+            "src": media_url(trial, "c"),
+            "width": stimulus.get("width"),
+            "height": stimulus.get("height"),
+        }
+    elif has_item_media:
+        payload["display"] = "images"
+        payload["images"] = [
+            {"position": p, "src": media_url(trial, str(p))} for p in range(trial.n_items)
+        ]
+    else:
+        rows = stimulus["table"]["rows"]
+        payload["display"] = "table"
+        payload["table"] = {
+            "columns": stimulus["table"]["columns"],
+            "rows": [rows[k] for k in manifest_positions],
+        }
+    return payload
+
+
+def media_file(trial: Trial, part: str, stimulus_set: LoadedStimulusSet):
+    """The file behind a media token's ``part`` (a display position or ``c``)."""
+    stimulus = stimulus_set.stimuli[trial.stimulus_id]
+    if part == "c":
+        relative = stimulus.get("media")
+    else:
+        item = trial.display_order[int(part)]
+        relative = next(e.get("media") for e in stimulus["items"] if int(e["item"]) == item)
+    if not relative:
+        raise NotFound("No such media.")
+    return stimulus_set.media_path(relative)
+
+
+def find_own_trial(session: Session, participant: Participant, public_id: str) -> Trial | None:
+    return session.scalars(
+        sa.select(Trial).where(Trial.public_id == public_id, Trial.participant_id == participant.id)
+    ).first()
+
+
+def own_trial(session: Session, participant: Participant, public_id: str) -> Trial:
+    """One of the participant's trials by public id; another participant's is a 404."""
+    trial = find_own_trial(session, participant, public_id)
+    if trial is None:
+        raise NotFound("No such trial for this participant.")
+    return trial
+
+
+def finish(participant: Participant, now: datetime) -> None:
+    if participant.status != ParticipantStatus.finished:
+        participant.status = ParticipantStatus.finished
+        participant.finished_at = now
+
+
+def phase_counts(session: Session, participant: Participant) -> dict[str, tuple[int, int]]:
+    """(answered, total) per phase, for "trial 3 of 12" in the runner."""
+    rows = session.execute(
+        sa.select(Trial.is_practice, sa.func.count(), sa.func.count(Trial.answered_at))
+        .where(Trial.participant_id == participant.id)
+        .group_by(Trial.is_practice)
+    ).all()
+    counts = {"practice": (0, 0), "main": (0, 0)}
+    for is_practice, total, answered in rows:
+        counts["practice" if is_practice else "main"] = (answered, total)
+    return counts
