@@ -29,7 +29,8 @@ INK = (30, 30, 30)
 def _labelled(images: list[tuple[str, Image.Image]], *, gap: int = 12) -> Image.Image:
     """Stack images vertically, each under a one-line label."""
     font = mono_font(16)
-    width = max(image.width for _, image in images) + 2 * gap
+    width = max(max(image.width, round(font.getlength(label))) for label, image in images)
+    width += 2 * gap
     height = sum(image.height + 28 + gap for _, image in images) + gap
     sheet = Image.new("RGB", (width, height), (255, 255, 255))
     d = ImageDraw.Draw(sheet)
