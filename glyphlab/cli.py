@@ -20,6 +20,8 @@ from glyphlab.errors import GlyphlabError
 COMMANDS: dict[str, str] = {
     "stimuli": "stimuli.cli:stimuli",
     "researcher": "experiment.cli_researcher:researcher",
+    "serve": "experiment.cli:serve",
+    "db": "experiment.cli:db_group",
     "export": "experiment.cli_researcher:export",
 }
 
