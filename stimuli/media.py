@@ -16,9 +16,13 @@ from PIL import Image
 
 
 def png_bytes(image: Image.Image) -> bytes:
-    """PNG with fixed settings and no metadata chunks (Pillow adds no timestamp)."""
+    """PNG with fixed settings and no metadata chunks (Pillow adds no timestamp).
+
+    zlib level 1: on neural-face grids it is ~4x faster than the default 6 for ~12%
+    larger files, and PNG encoding was the biggest single cost of generating a set.
+    """
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG", compress_level=6)
+    image.convert("RGB").save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
