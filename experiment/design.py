@@ -239,9 +239,9 @@ def _plan(
             stimulus.get("plot", {}).get("points", [])
         )
         items = list(range(n_items))
-    # Sequences keep a random frame order, grids a random cell order; plots are one
-    # composite image whose points keep their manifest order (clicks map back by position).
-    if condition.encoding != "plot":
+    # Grids get a random cell order, sequences a random frame order; a plot grid is one
+    # composite image whose points keep their manifest order (clicks map back by point).
+    if not (condition.encoding == "plot" and condition.layout == "grid"):
         items = [items[i] for i in rng.permutation(len(items))]
     return PlannedTrial(
         condition=condition,

@@ -34,7 +34,7 @@ def trial_context(trial: Trial, stimulus_set: LoadedStimulusSet) -> TrialContext
     """The server-side view of a trial that response modes parse against."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
     points = None
-    if trial.condition.encoding == "plot" and "plot" in stimulus:
+    if display_kind(trial, stimulus) == "plot":
         by_item = {
             int(e["item"]): p
             for e, p in zip(stimulus["items"], stimulus["plot"]["points"], strict=True)
@@ -110,29 +110,37 @@ def trial_payload(
         "frame_ms": trial.frame_ms,
         "n_items": trial.n_items,
     }
-    position_of_manifest = {int(e["item"]): k for k, e in enumerate(stimulus.get("items", []))}
-    manifest_positions = [position_of_manifest[i] for i in trial.display_order]
-    has_item_media = all("media" in e for e in stimulus.get("items", [])) and stimulus.get("items")
-    if trial.condition.encoding == "plot":
-        payload["display"] = "plot"
+    kind = display_kind(trial, stimulus)
+    payload["display"] = kind
+    if kind == "plot":
         payload["plot"] = {
             "src": media_url(trial, "c"),
             "width": stimulus.get("width"),
             "height": stimulus.get("height"),
         }
-    elif has_item_media:
-        payload["display"] = "images"
+    elif kind == "images":
         payload["images"] = [
             {"position": p, "src": media_url(trial, str(p))} for p in range(trial.n_items)
         ]
     else:
+        manifest_row = {int(e["item"]): k for k, e in enumerate(stimulus["items"])}
         rows = stimulus["table"]["rows"]
-        payload["display"] = "table"
         payload["table"] = {
             "columns": stimulus["table"]["columns"],
-            "rows": [rows[k] for k in manifest_positions],
+            "rows": [rows[manifest_row[i]] for i in trial.display_order],
         }
     return payload
+
+
+def display_kind(trial: Trial, stimulus: Mapping[str, Any]) -> str:
+    """How the runner shows a stimulus: ``plot`` (one composite image, answered by
+    clicks) and ``table`` (HTML rows) for those grids, else one image per item."""
+    if trial.condition.layout == "grid" and trial.condition.encoding == "plot":
+        return "plot"
+    items = stimulus.get("items", [])
+    if items and all("media" in entry for entry in items):
+        return "images"
+    return "table"
 
 
 def media_file(trial: Trial, part: str, stimulus_set: LoadedStimulusSet):

@@ -1,0 +1,121 @@
+"""``glyphlab serve`` and ``glyphlab db upgrade|current``.
+
+``serve`` refuses to start on a database that is not at the newest migration (the app
+never creates tables itself), then runs the site with waitress (threads, any platform,
+the default) or gunicorn (processes, for PostgreSQL deployments; each worker builds its
+own app and engine after the fork). Outside this command use
+``gunicorn 'experiment:create_app()'``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from experiment import db
+from experiment.config import SiteConfig
+from glyphlab.errors import GlyphlabError
+
+
+class SchemaError(GlyphlabError):
+    """The database schema is missing or older than the code."""
+
+
+def _require_current_schema(config: SiteConfig) -> None:
+    current, head = db.current_revision(config.database_url), db.head_revision()
+    if current != head:
+        raise SchemaError(
+            f"the database {_safe_url(config.database_url)} is at migration {current or 'none'}, "
+            f"this code needs {head}: run `glyphlab db upgrade` first"
+        )
+
+
+def _safe_url(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--server",
+    type=click.Choice(["waitress", "gunicorn"]),
+    default="waitress",
+    show_default=True,
+    help="waitress: one process, threads; gunicorn: several worker processes.",
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads per process.",
+)
+def serve(host: str, port: int, server: str, workers: int, threads: int) -> None:
+    """Run the experiment site (settings from GLYPHLAB_* environment variables)."""
+    config = SiteConfig.from_env()
+    _require_current_schema(config)
+    where = _safe_url(config.database_url)
+    click.echo(f"glyphlab site on http://{host}:{port}/ ({server}, database {where})")
+    if server == "gunicorn":
+        _gunicorn(config, host, port, workers, threads)
+        return
+    import waitress
+
+    from experiment import create_app
+
+    waitress.serve(create_app(config), host=host, port=port, threads=threads, ident="glyphlab")
+
+
+def _gunicorn(config: SiteConfig, host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from experiment import create_app
+
+    class Site(BaseApplication):
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread" if threads > 1 else "sync",
+                "accesslog": None,
+                "graceful_timeout": 5,
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(config)
+
+    Site().run()
+
+
+@click.group("db")
+def db_group() -> None:
+    """Create or inspect the database schema (Alembic migrations)."""
+
+
+@db_group.command()
+def upgrade() -> None:
+    """Bring the database schema up to the newest migration."""
+    config = SiteConfig.from_env()
+    db.upgrade(config.database_url)
+    click.echo(f"{_safe_url(config.database_url)} is at migration {db.head_revision()}")
+
+
+@db_group.command()
+def current() -> None:
+    """Show the database's migration and whether it is up to date."""
+    config = SiteConfig.from_env()
+    revision, head = db.current_revision(config.database_url), db.head_revision()
+    state = "up to date" if revision == head else f"behind: run `glyphlab db upgrade` (head {head})"
+    click.echo(f"{_safe_url(config.database_url)}: migration {revision or 'none'} ({state})")

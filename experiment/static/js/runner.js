@@ -1,0 +1,343 @@
+// glyphlab trial runner: one small ES module, no build step (docs/participant-api.md).
+//
+// It owns what every response mode shares: fetching the next trial, preloading every
+// image (Image.decode()) before onset, timing with requestAnimationFrame and
+// performance.now() (never setTimeout for anything on screen), showing sequences frame
+// by frame, the deadline, and posting each answer once with an idempotency key, resent
+// unchanged on network errors. The mode templates (templates/trials/<mode>.html) give
+// the prompt and the answer buttons; this file wires them. The browser never learns
+// which item is an outlier: it knows display positions only.
+
+const api = document.querySelector('meta[name="glyphlab-api"]').content;
+const token = document.querySelector('meta[name="glyphlab-token"]').content;
+const screen = document.getElementById("runner-screen");
+const phaseLabel = document.getElementById("runner-phase");
+const countLabel = document.getElementById("runner-count");
+const timeBar = document.getElementById("runner-time");
+
+let currentTrialId = null;
+
+async function call(method, path, body) {
+  const response = await fetch(api + path, {
+    method,
+    credentials: "same-origin",
+    headers: { "X-Glyphlab-Token": token, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let json = {};
+  try {
+    json = await response.json();
+  } catch {
+    json = { error: `The server answered ${response.status}.` };
+  }
+  return { status: response.status, json };
+}
+
+function wait(ms) {
+  // Only for retry back-off between network attempts, never for anything on screen.
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function postAnswer(trialId, body) {
+  // Same body, same idempotency key on every attempt: the server stores it once.
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const result = await call("POST", `/trials/${trialId}/answer`, body);
+      if (result.status < 500) return result;
+    } catch {
+      // network error: fall through to retry
+    }
+    if (attempt >= 6) throw new Error("Your answer could not be saved. Check the connection and reload.");
+    await wait(250 * 2 ** attempt);
+  }
+}
+
+function report(kind) {
+  call("POST", "/events", { kind, trial_id: currentTrialId, t_ms: performance.now() }).catch(() => {});
+}
+
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+
+async function preload(urls) {
+  const images = new Map();
+  await Promise.all(
+    urls.map(async (url) => {
+      const image = new Image();
+      image.src = url;
+      image.alt = "";
+      await image.decode();
+      images.set(url, image);
+    }),
+  );
+  return images;
+}
+
+function element(tag, attributes = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function message(text, role = "status") {
+  screen.replaceChildren(element("p", { class: "message", role, text }));
+}
+
+async function pause(text, label) {
+  const button = element("button", { type: "button", text: label });
+  screen.replaceChildren(element("p", { class: "message", text }), button);
+  button.focus();
+  await new Promise((resolve) => button.addEventListener("click", resolve, { once: true }));
+}
+
+function columnsFor(n) {
+  return Math.min(6, Math.max(2, Math.ceil(Math.sqrt(n))));
+}
+
+// Builds the stimulus for a grid: returns {root, selected(), onPick(callback)}.
+function buildGrid(trial, images, multi) {
+  const picks = new Set();
+  let onPick = () => {};
+  const toggle = (position, node) => {
+    if (!multi) return onPick(position);
+    if (picks.has(position)) picks.delete(position);
+    else picks.add(position);
+    node.setAttribute("aria-pressed", String(picks.has(position)));
+  };
+  let root;
+  if (trial.display === "images") {
+    root = element("div", { class: `items-grid cols-${columnsFor(trial.n_items)}` });
+    for (const { position, src } of trial.images) {
+      const button = element("button", { type: "button", class: "item", "aria-label": `Item ${position + 1}` });
+      if (multi) button.setAttribute("aria-pressed", "false");
+      button.append(images.get(src).cloneNode());
+      button.addEventListener("click", () => toggle(position, button));
+      root.append(button);
+    }
+  } else if (trial.display === "table") {
+    const head = element("tr", {}, [element("th", { text: "" }), ...trial.table.columns.map((c) => element("th", { text: c }))]);
+    const body = element("tbody");
+    trial.table.rows.forEach((row, position) => {
+      const button = element("button", { type: "button", class: "secondary", text: multi ? "Mark" : "Pick", "aria-label": `Row ${position + 1}` });
+      const tr = element("tr", {}, [element("td", {}, [button]), ...row.map((cell) => element("td", { text: cell }))]);
+      if (multi) tr.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => {
+        toggle(position, tr);
+        if (multi) button.setAttribute("aria-pressed", tr.getAttribute("aria-pressed"));
+      });
+      body.append(tr);
+    });
+    root = element("div", { class: "table-wrap" }, [element("table", { class: "stimulus-table" }, [element("thead", {}, [head]), body])]);
+  } else {
+    const image = images.get(trial.plot.src).cloneNode();
+    image.alt = "Scatter plot of the data; click the points that do not fit.";
+    root = element("div", { class: "plot-wrap" }, [image]);
+    const clicks = [];
+    image.addEventListener("click", (event) => {
+      const box = image.getBoundingClientRect();
+      const x = ((event.clientX - box.left) * image.naturalWidth) / box.width;
+      const y = ((event.clientY - box.top) * image.naturalHeight) / box.height;
+      if (!multi) return onPick({ x, y });
+      const near = clicks.findIndex((c) => Math.hypot(c.x - x, c.y - y) < 12);
+      if (near >= 0) {
+        clicks[near].mark.remove();
+        clicks.splice(near, 1);
+        return;
+      }
+      const mark = element("span", { class: "plot-mark" });
+      mark.style.left = `${(100 * x) / image.naturalWidth}%`;
+      mark.style.top = `${(100 * y) / image.naturalHeight}%`;
+      root.append(mark);
+      clicks.push({ x, y, mark });
+    });
+    return { root, answer: () => ({ clicks: clicks.map(({ x, y }) => ({ x, y })) }), setOnPick: (f) => (onPick = (p) => f({ click: p })) };
+  }
+  return { root, answer: () => ({ positions: [...picks].sort((a, b) => a - b) }), setOnPick: (f) => (onPick = (p) => f({ position: p })) };
+}
+
+// Frames of a sequence: images, or one-row tables.
+function buildFrames(trial, images) {
+  const frame = element("div", { class: "frame", "aria-live": "off" });
+  const frames = [];
+  if (trial.display === "images") {
+    for (const { src } of trial.images) frames.push(images.get(src).cloneNode());
+  } else {
+    for (const row of trial.table.rows) {
+      const head = element("tr", {}, trial.table.columns.map((c) => element("th", { text: c })));
+      const line = element("tr", {}, row.map((cell) => element("td", { text: cell })));
+      frames.push(element("table", { class: "stimulus-table" }, [element("thead", {}, [head]), element("tbody", {}, [line])]));
+    }
+  }
+  return { root: frame, frames };
+}
+
+function frameStats(presented, end, requested, deltas) {
+  const times = [...presented, end];
+  const durations = times.slice(1).map((t, k) => t - times[k]);
+  const sorted = [...deltas].sort((a, b) => a - b);
+  const refresh = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 16.7;
+  const mean = durations.reduce((a, b) => a + b, 0) / (durations.length || 1);
+  const sd = Math.sqrt(durations.reduce((a, d) => a + (d - mean) ** 2, 0) / (durations.length || 1));
+  const within = durations.filter((d) => Math.abs(d - requested) <= refresh * 1.05).length;
+  const round = (v) => Math.round(v * 100) / 100;
+  return {
+    n_frames: durations.length,
+    requested_ms: requested,
+    refresh_ms: round(refresh),
+    mean_ms: round(mean),
+    sd_ms: round(sd),
+    min_ms: round(Math.min(...durations)),
+    max_ms: round(Math.max(...durations)),
+    within_one_refresh: durations.length ? round(within / durations.length) : null,
+    durations_ms: durations.slice(0, 200).map(round),
+  };
+}
+
+async function runTrial(trial) {
+  const template = document.getElementById(`mode-${trial.response_mode}`);
+  const view = template.content.cloneNode(true);
+  const slot = view.querySelector(".stimulus");
+  const params = trial.params || {};
+  const urls = trial.display === "plot" ? [trial.plot.src] : (trial.images || []).map((i) => i.src);
+  const images = await preload(urls);
+  for (const kbd of view.querySelectorAll("kbd[data-key]")) {
+    const key = { yes: params.yes_key, no: params.no_key, press: params.key }[kbd.dataset.key] || "";
+    kbd.textContent = key === " " ? "Space" : key.toUpperCase();
+  }
+  const sequence = trial.layout === "sequence";
+  const grid = sequence ? null : buildGrid(trial, images, trial.response_mode === "mark_outliers");
+  const seq = sequence ? buildFrames(trial, images) : null;
+  slot.append((grid || seq).root);
+  slot.classList.add("hidden");
+  screen.replaceChildren(view);
+  phaseLabel.textContent = trial.phase === "practice" ? "Practice" : "Main part";
+  countLabel.textContent = `Screen ${trial.number} of ${trial.of}`;
+
+  return new Promise((resolve) => {
+    let onset = null;
+    let finished = false;
+    const presented = [];
+    const deltas = [];
+    const presses = [];
+    let shownFrame = -1;
+    let sequenceEnd = null;
+    const deadline = Math.min(trial.deadline_ms, trial.time_left_ms);
+
+    const finish = (answer) => {
+      if (finished || onset === null) return;
+      finished = true;
+      const now = performance.now();
+      document.removeEventListener("keydown", onKey);
+      const body = {
+        idempotency_key: crypto.randomUUID(),
+        rt_ms: Math.round((now - onset) * 10) / 10,
+        timed_out: answer === null,
+        frame_stats: sequence ? frameStats(presented, sequenceEnd ?? now, trial.frame_ms, deltas) : null,
+      };
+      if (answer !== null) body.response = answer;
+      resolve(body);
+    };
+    const onKey = (event) => {
+      if (event.repeat || onset === null) return;
+      const key = event.key.toLowerCase();
+      if (trial.response_mode === "yes_no" && (key === params.yes_key || key === params.no_key)) {
+        finish({ present: key === params.yes_key });
+      } else if (trial.response_mode === "keypress" && event.key === params.key && sequenceEnd === null) {
+        event.preventDefault();
+        presses.push({ frame: shownFrame, t_ms: Math.round((performance.now() - onset) * 10) / 10 });
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    for (const button of screen.querySelectorAll("[data-action]")) {
+      button.addEventListener("click", () => {
+        const action = button.dataset.action;
+        if (action === "submit") finish(grid.answer());
+        else if (action === "yes" || action === "no") finish({ present: action === "yes" });
+        else if (action === "press" && sequenceEnd === null && shownFrame >= 0) {
+          presses.push({ frame: shownFrame, t_ms: Math.round((performance.now() - onset) * 10) / 10 });
+        }
+      });
+    }
+    if (grid) grid.setOnPick((answer) => finish(answer));
+
+    let last = null;
+    const tick = (t) => {
+      if (finished) return;
+      if (last !== null) deltas.push(t - last);
+      last = t;
+      if (onset === null) {
+        onset = t;
+        slot.classList.remove("hidden");
+        call("POST", `/trials/${trial.id}/start`, {}).catch(() => {});
+      }
+      const elapsed = t - onset;
+      if (sequence && sequenceEnd === null) {
+        // Change frame on the refresh nearest the requested boundary (half a refresh early).
+        const refresh = deltas.length ? deltas[deltas.length - 1] : 16.7;
+        const due = Math.floor((elapsed + refresh / 2) / trial.frame_ms);
+        if (due !== shownFrame) {
+          if (due >= seq.frames.length) {
+            sequenceEnd = t;
+            seq.root.replaceChildren(element("p", { class: "message", text: "End of sequence." }));
+            if (trial.response_mode === "keypress") return finish({ presses });
+          } else {
+            seq.root.replaceChildren(seq.frames[due]);
+            presented.push(t);
+            shownFrame = due;
+          }
+        }
+      }
+      timeBar.value = Math.max(0, 1 - elapsed / deadline);
+      if (elapsed >= deadline) return finish(null);
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    const first = screen.querySelector(".stimulus button, [data-action]");
+    if (first) first.focus({ preventScroll: true });
+  });
+}
+
+async function main() {
+  window.addEventListener("blur", () => report("blur"));
+  window.addEventListener("focus", () => report("focus"));
+  document.addEventListener("visibilitychange", () => report(document.hidden ? "visibility_hidden" : "visibility_visible"));
+  document.addEventListener("fullscreenchange", () => report(document.fullscreenElement ? "fullscreen_enter" : "fullscreen_exit"));
+  let lastPhase = null;
+  for (;;) {
+    const next = await call("GET", "/next");
+    if (next.status !== 200) return message(next.json.error, "alert");
+    if (next.json.done) return window.location.assign(next.json.next_url);
+    const trial = next.json.trial;
+    if (lastPhase === null) {
+      await pause(trial.phase === "practice" ? "Practice first: you will see after each screen whether you were right." : "Ready? The timed screens start when you press Start.", "Start");
+    } else if (lastPhase === "practice" && trial.phase === "main") {
+      await pause("Practice done. The main part starts now; there is no feedback from here on.", "Start");
+    }
+    lastPhase = trial.phase;
+    currentTrialId = trial.id;
+    const body = await runTrial(trial);
+    message("Saving…");
+    let saved;
+    try {
+      saved = await postAnswer(trial.id, body);
+    } catch (error) {
+      return message(error.message, "alert");
+    }
+    if (saved.status === 409) continue; // answered elsewhere or out of order: /next decides
+    if (saved.status >= 400) return message(saved.json.error, "alert");
+    if (saved.json.feedback) {
+      const { correct, message: text } = saved.json.feedback;
+      const note = element("p", { class: `feedback ${correct ? "correct" : "wrong"}`, role: "status", text });
+      const button = element("button", { type: "button", text: "Next" });
+      screen.replaceChildren(note, button);
+      button.focus();
+      await new Promise((resolve) => button.addEventListener("click", resolve, { once: true }));
+    }
+    if (saved.json.finished) return window.location.assign(saved.json.next_url);
+  }
+}
+
+main().catch((error) => message(`Something went wrong: ${error.message}. Reload the page to continue.`, "alert"));
