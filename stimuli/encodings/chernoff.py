@@ -38,6 +38,7 @@ HAIR = (92, 60, 38)
 INK = (45, 32, 26)
 EYE_WHITE = (255, 255, 255)
 BACKGROUND = (255, 255, 255)
+MOUTH_T = [k / 6 - 1 for k in range(13)]  # 13 points along the mouth, -1..1
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,7 @@ def face(f: dict[str, float], params: ChernoffParams) -> Image.Image:
     mouth_y = cy + hh * 0.58
     half = hw * (0.36 + 0.14 * g["mouth_width"])
     depth = hh * 0.20 * g["mouth_curvature"]  # > 0: smile (middle lower than corners)
-    t = np.linspace(-1.0, 1.0, 13)
-    points = list(
-        zip((cx + half * t).tolist(), (mouth_y + depth * (1 - t * t)).tolist(), strict=True)
-    )
+    points = [(cx + half * t, mouth_y + depth * (1 - t * t)) for t in MOUTH_T]
     d.line(points, fill=INK, width=round(line * 1.5), joint="curve")
 
     if params.supersample == 1:
