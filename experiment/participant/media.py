@@ -3,7 +3,8 @@
 ``part`` is a display position (or ``c`` for a composite image) and ``mac`` an HMAC of
 participant, stimulus, trial and part keyed with the site's secret, so a URL names
 neither the set's media file nor an item, cannot be guessed, and differs between
-participants showing the same face. Files are sent without ETag or Last-Modified.
+participants showing the same face. Files are sent as bare bytes: no file name, ETag or
+Last-Modified.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import hmac
 import re
 
 import sqlalchemy as sa
-from flask import Blueprint, send_file, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, Response, url_for
 
 from experiment import site
 from experiment.db import get_session
@@ -54,13 +54,7 @@ def media(token: str) -> Response:
     study = session.get(Study, participant.study_id)
     stimulus_set = site().stimulus_sets.get(study.stimulus_set.folder)
     path = media_file(trial, part, stimulus_set)
-    response = send_file(
-        path,
-        mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"),
-        etag=False,
-        last_modified=None,
-        conditional=False,
-        max_age=3600,
-    )
+    # Bytes only: send_file would add the file's name (Content-Disposition) and mtime.
+    response = Response(path.read_bytes(), mimetype=MIMETYPES.get(path.suffix, "image/png"))
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

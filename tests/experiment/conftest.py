@@ -117,7 +117,7 @@ def researcher(db_session: Session) -> Researcher:
     researcher = Researcher(
         email="researcher@example.org",
         name="Test Researcher",
-        password_hash=generate_password_hash("correct horse battery staple"),
+        password_hash=generate_password_hash("correct horse battery staple", "pbkdf2:sha256:1000"),
     )
     db_session.add(researcher)
     db_session.commit()

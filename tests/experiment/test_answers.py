@@ -1,0 +1,175 @@
+"""The trial API under bad input, resends, out-of-order answers and deadlines."""
+
+import pytest
+import sqlalchemy as sa
+
+from experiment.models import Response, Trial
+from tests.experiment.participant_client import Participant as Browser
+from tests.experiment.participant_client import some_answer
+
+
+@pytest.fixture
+def browser(client, study):
+    browser = Browser(client)
+    browser.consent()
+    browser.open_runner()
+    return browser
+
+
+def first_main_trial(browser):
+    """Answer the practice trial; return the first main trial's JSON."""
+    practice = browser.next().json["trial"]
+    assert browser.answer(practice["id"], some_answer(practice)).status_code == 201
+    trial = browser.next().json["trial"]
+    assert browser.start(trial["id"]).status_code == 200
+    return trial
+
+
+def count(db_session, model) -> int:
+    return db_session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_resent_answer_is_acknowledged_and_stored_once(browser, db_session):
+    trial = first_main_trial(browser)
+    first = browser.answer(trial["id"], some_answer(trial), key="resend-key-0001")
+    again = browser.answer(trial["id"], some_answer(trial), key="resend-key-0001")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json["status"] == "duplicate"
+    assert count(db_session, Response) == 2  # practice + this one
+    # the same key for another trial is refused, a new key for an answered trial too
+    following = browser.next().json["trial"]
+    assert (
+        browser.answer(following["id"], some_answer(following), key="resend-key-0001").status_code
+        == 409
+    )
+    assert browser.answer(trial["id"], some_answer(trial)).status_code == 409
+    assert count(db_session, Response) == 2
+
+
+def test_out_of_order_answer_is_409(browser, db_session):
+    browser.next()
+    later = db_session.scalars(sa.select(Trial).where(Trial.trial_index == 3)).one()
+    response = browser.answer(later.public_id, {"positions": [0]})
+    assert response.status_code == 409 and "Out of order" in response.json["error"]
+    assert count(db_session, Response) == 0
+
+
+def test_answer_before_fetching_is_409(browser):
+    # the client guessed nothing: it has no trial id before /next; use a foreign id
+    response = browser.answer("0" * 24, {"positions": [0]})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"idempotency_key": "short", "response": {}}, "idempotency_key"),
+        ({"idempotency_key": "x" * 20, "response": {"positions": [99]}}, "out of range"),
+        ({"idempotency_key": "x" * 20, "response": {"positions": [-1]}}, "out of range"),
+        ({"idempotency_key": "x" * 20, "response": {"positions": ["0"]}}, "whole number"),
+        ({"idempotency_key": "x" * 20, "response": {"positions": 3}}, "must be a list"),
+        ({"idempotency_key": "x" * 20, "response": [1]}, "JSON object"),
+        ({"idempotency_key": "x" * 20}, 'no "response"'),
+        ({"idempotency_key": "x" * 20, "response": {}, "rt_ms": "fast"}, "rt_ms"),
+        ({"idempotency_key": "x" * 20, "response": {}, "rt_ms": -4}, "negative"),
+        ({"idempotency_key": "x" * 20, "response": {}, "timed_out": "no"}, "timed_out"),
+        ([1, 2, 3], "JSON object"),
+    ],
+)
+def test_bad_answers_are_400_with_a_message(browser, db_session, body, message):
+    trial = first_main_trial(browser)
+    response = browser.client.post(
+        f"/s/site-test/api/trials/{trial['id']}/answer", headers=browser.headers, json=body
+    )
+    assert response.status_code == 400, response.json
+    assert message in response.json["error"]
+    assert count(db_session, Response) == 1
+
+
+def test_malformed_json_and_oversize_body(browser, app):
+    trial = first_main_trial(browser)
+    url = f"/s/site-test/api/trials/{trial['id']}/answer"
+    headers = {**browser.headers, "Content-Type": "application/json"}
+    broken = browser.client.post(url, headers=headers, data="{not json")
+    assert broken.status_code == 400 and broken.is_json
+    huge = browser.client.post(url, headers=headers, data="[" + "1," * 40_000 + "1]")
+    assert huge.status_code == 413 and huge.is_json
+    assert "too large" in huge.json["error"]
+
+
+def test_token_and_origin_are_required(client, browser):
+    assert client.get("/s/site-test/api/next").status_code == 403
+    assert (
+        client.get("/s/site-test/api/next", headers={"X-Glyphlab-Token": "nope"}).status_code == 403
+    )
+    cross = client.get(
+        "/s/site-test/api/next", headers={**browser.headers, "Origin": "https://evil.example"}
+    )
+    assert cross.status_code == 403
+    fetch_site = client.get(
+        "/s/site-test/api/next", headers={**browser.headers, "Sec-Fetch-Site": "cross-site"}
+    )
+    assert fetch_site.status_code == 403
+    same = client.get(
+        "/s/site-test/api/next", headers={**browser.headers, "Origin": "http://localhost"}
+    )
+    assert same.status_code == 200
+
+
+def test_server_enforces_the_deadline(browser, clock, db_session, site_config):
+    trial = first_main_trial(browser)
+    clock.advance(trial["deadline_ms"] + site_config.grace_ms + 1)
+    late = browser.answer(trial["id"], some_answer(trial), rt_ms=900.0)
+    assert late.status_code == 201 and late.json["timed_out"] is True
+    row = db_session.scalars(sa.select(Response).order_by(Response.id.desc())).first()
+    assert row.timed_out and row.selected == [] and row.raw["late"] is True
+
+
+def test_rt_beyond_the_deadline_is_timed_out(browser, db_session):
+    trial = first_main_trial(browser)
+    saved = browser.answer(trial["id"], some_answer(trial), rt_ms=trial["deadline_ms"] + 1.0)
+    assert saved.json["timed_out"] is True
+
+
+def test_answer_within_grace_counts(browser, clock, site_config):
+    trial = first_main_trial(browser)
+    clock.advance(trial["deadline_ms"] + site_config.grace_ms - 5)
+    assert browser.answer(trial["id"], some_answer(trial), rt_ms=900.0).json["timed_out"] is False
+
+
+def test_abandoned_trial_is_timed_out_by_the_server_on_resume(browser, clock, db_session):
+    trial = first_main_trial(browser)
+    clock.advance(60_000)
+    browser.open_runner()
+    following = browser.next().json["trial"]
+    assert following["id"] != trial["id"]
+    row = db_session.scalars(
+        sa.select(Response).join(Trial).where(Trial.public_id == trial["id"])
+    ).one()
+    assert row.timed_out and row.idempotency_key.startswith("server-timeout:")
+
+
+def test_reload_mid_trial_keeps_the_clock_running(browser, clock):
+    trial = first_main_trial(browser)
+    clock.advance(4000)
+    browser.open_runner()
+    again = browser.next().json["trial"]
+    assert again["id"] == trial["id"]
+    assert again["time_left_ms"] == trial["deadline_ms"] - 4000
+
+
+def test_client_timeout_needs_no_response(browser, db_session):
+    trial = first_main_trial(browser)
+    saved = browser.answer(trial["id"], None, timed_out=True, rt_ms=float(trial["deadline_ms"]))
+    assert saved.status_code == 201 and saved.json["timed_out"] is True
+
+
+def test_events_are_stored_and_validated(browser, db_session):
+    trial = browser.next().json["trial"]
+    url = "/s/site-test/api/events"
+    ok = browser.client.post(
+        url, headers=browser.headers, json={"kind": "blur", "trial_id": trial["id"], "t_ms": 12.5}
+    )
+    assert ok.status_code == 201
+    bad = browser.client.post(url, headers=browser.headers, json={"kind": "nap"})
+    assert bad.status_code == 400 and "kind must be one of" in bad.json["error"]

@@ -1,0 +1,105 @@
+"""Ground truth never reaches the browser: a full participant run, every page, JSON,
+media URL and header is scanned for what would reveal an outlier."""
+
+import json
+import re
+
+import pytest
+
+from experiment.stimulus_sets import load
+from tests.experiment.participant_client import Participant as Browser
+from tests.experiment.participant_client import some_answer
+
+ALLOWED_TRIAL_KEYS = {
+    "id",
+    "phase",
+    "number",
+    "of",
+    "encoding",
+    "layout",
+    "response_mode",
+    "response_mode_version",
+    "params",
+    "deadline_ms",
+    "time_left_ms",
+    "frame_ms",
+    "n_items",
+    "display",
+    "images",
+    "table",
+    "plot",
+}
+
+
+def secrets_of(stimulus_set):
+    """Strings that must never be served: media names, stimulus and dataset ids."""
+    loaded = load(stimulus_set)
+    names = set()
+    for stimulus in loaded.stimuli.values():
+        names.add(stimulus["stimulus_id"])
+        for entry in stimulus.get("items", []):
+            if "media" in entry:
+                names.add(entry["media"].split("/")[-1].split(".")[0])
+        if stimulus.get("media"):
+            names.add(stimulus["media"].split("/")[-1].split(".")[0])
+    return names | {f'"{d}"' for d in loaded.datasets}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"layouts": ("grid", "sequence"), "response_modes": ("yes_no",)},
+        {
+            "encodings": ("chernoff", "table"),
+            "layouts": ("sequence",),
+            "response_modes": ("keypress",),
+        },
+        {"response_modes": ("m_afc",)},
+    ],
+    ids=["mark_outliers", "yes_no", "keypress", "m_afc"],
+)
+def test_nothing_served_reveals_truth(client, make_study, stimulus_set, overrides):
+    make_study(**overrides)
+    forbidden = secrets_of(stimulus_set)
+    served: list[str] = []
+
+    def keep(response):
+        served.append(response.get_data(as_text=True))
+        served.append(json.dumps(dict(response.headers)))
+        return response
+
+    browser = Browser(client)
+    keep(client.get("/s/site-test/"))
+    browser.consent()
+    keep(client.get("/s/site-test/instructions"))
+    keep(client.get("/s/site-test/run"))
+    browser.open_runner()
+    while not (nxt := keep(browser.next()).json)["done"]:
+        trial = nxt["trial"]
+        assert set(trial) <= ALLOWED_TRIAL_KEYS
+        assert set(trial) & {"images", "table", "plot"}
+        for src in [i["src"] for i in trial.get("images", [])] + [trial.get("plot", {}).get("src")]:
+            if src:
+                media = client.get(src)
+                assert media.status_code == 200 and "ETag" not in media.headers
+                assert not {"Last-Modified", "Content-Disposition"} & set(media.headers.keys())
+                served.append(json.dumps(dict(media.headers)))
+        keep(browser.start(trial["id"]))
+        keep(browser.answer(trial["id"], some_answer(trial)))
+    keep(client.get("/s/site-test/debrief"))
+    text = "\n".join(served)
+    leaked = sorted(name for name in forbidden if name in text)
+    assert leaked == []
+    # no item index is named anywhere: the only per-item keys are display positions
+    assert not re.search(r'"(item|items|outlier|outliers|true_outliers|is_attention_check)"', text)
+
+
+def test_positions_are_shuffled_per_participant(client, study, app, db_session):
+    from experiment.models import Trial
+
+    for _ in range(3):
+        browser = Browser(app.test_client())
+        browser.consent()
+    orders = {tuple(t.display_order) for t in db_session.query(Trial).filter(Trial.is_practice)}
+    assert len(orders) > 1

@@ -1,0 +1,105 @@
+"""Contract test over every registered response mode (jsPsych-plugin style)."""
+
+import dataclasses
+import importlib
+
+import numpy as np
+import pytest
+
+from analysis.simulate import ModelObserver
+from experiment import TEMPLATES
+from experiment.response_modes import RESPONSE_MODES, ResponseError, TrialContext
+from experiment.response_modes.base import params_from_dict
+
+ITEMS = (4, 0, 5, 2, 1, 3)  # item at each display position
+POINTS = tuple((10.0 + 40 * p, 50.0) for p in range(6))
+OBSERVER = ModelObserver.simple({"chernoff": 3.0, "plot": 3.0}, rt_median_ms=900.0)
+
+
+@pytest.fixture(params=sorted(RESPONSE_MODES))
+def mode(request):
+    return RESPONSE_MODES[request.param]
+
+
+def contexts(mode, truth=(2,)):
+    layout = mode.layouts[0]
+    yield TrialContext("chernoff", layout, ITEMS, true_outliers=truth)
+    if layout == "grid":
+        yield TrialContext("plot", layout, ITEMS, plot_points=POINTS, true_outliers=truth)
+
+
+def test_declares_name_version_layouts_params_and_template(mode):
+    module = importlib.import_module(f"experiment.response_modes.{mode.name}")
+    assert module.MODE is mode
+    assert isinstance(mode.version, str) and mode.version
+    assert set(mode.layouts) <= {"grid", "sequence"} and mode.layouts
+    assert dataclasses.is_dataclass(mode.Params)
+    assert mode.Params.__dataclass_params__.frozen
+    params_from_dict(mode.Params, {})  # every parameter has a default
+    with pytest.raises(ResponseError, match="unknown parameters"):
+        params_from_dict(mode.Params, {"no_such_parameter": 1})
+    assert (TEMPLATES / "trials" / f"{mode.name}.html").exists()
+
+
+def test_simulated_answers_parse_back_to_the_observers_items(mode, seed):
+    params = params_from_dict(mode.Params, {})
+    for context in contexts(mode):
+        for k in range(20):
+            simulated = mode.simulate(context, OBSERVER, np.random.default_rng(seed + k))
+            parsed = mode.parse(
+                simulated.response, dataclasses.replace(context, true_outliers=None), params
+            )
+            again = OBSERVER.respond(
+                n_items=context.n_items,
+                true_outliers=list(context.true_outliers),
+                encoding=context.encoding,
+                response_mode=mode.name,
+                rng=np.random.default_rng(seed + k),
+            )
+            if mode.name == "yes_no":
+                assert parsed.selected == [] and parsed.said_present == again.said_present
+            else:
+                assert parsed.selected == sorted(again.selected)
+            assert simulated.rt_ms == pytest.approx(again.rt_ms)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "x",
+        {"positions": [6]},
+        {"position": 17},
+        {"present": "yes"},
+        {"presses": [{"t_ms": 1}]},
+        {"presses": [{"frame": 99}]},
+        {"clicks": [{"x": "a", "y": 1}]},
+        {"click": {"x": float("nan"), "y": 0}},
+    ],
+)
+def test_bad_payloads_are_response_errors(mode, payload):
+    params = params_from_dict(mode.Params, {})
+    for context in contexts(mode):
+        try:
+            parsed = mode.parse(payload, context, params)
+        except ResponseError as error:
+            assert error.status == 400 and str(error)
+        else:  # a payload may be valid for another mode only if it names nothing wrong
+            assert all(item in ITEMS for item in parsed.selected)
+            assert payload not in (None, [], "x")
+
+
+def test_modes_map_positions_to_items_not_the_reverse():
+    grid = TrialContext("chernoff", "grid", ITEMS)
+    params = params_from_dict(RESPONSE_MODES["mark_outliers"].Params, {})
+    parsed = RESPONSE_MODES["mark_outliers"].parse({"positions": [0, 2, 2]}, grid, params)
+    assert parsed.selected == [4, 5]
+    plot = TrialContext("plot", "grid", ITEMS, plot_points=POINTS)
+    click = RESPONSE_MODES["m_afc"].parse(
+        {"click": {"x": 92.0, "y": 55.0}},
+        plot,
+        params_from_dict(RESPONSE_MODES["m_afc"].Params, {}),
+    )
+    assert click.selected == [5]
+    assert RESPONSE_MODES["m_afc"].eligible(1) and not RESPONSE_MODES["m_afc"].eligible(2)
