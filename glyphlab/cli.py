@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "serve": "experiment.cli:serve",
     "db": "experiment.cli:db_group",
     "export": "experiment.cli_researcher:export",
+    "demo": "glyphlab.demo:demo",
 }
 
 
