@@ -1,0 +1,58 @@
+"""Photo -> base latent: recovering a face the generator made itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stimuli.generators import generate_batched, load_generator, to_display
+from stimuli.photo import PhotoError, PhotoFitConfig, before_after, fit_photo, load_photo
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return load_generator("dcgan64")
+
+
+@pytest.mark.slow
+def test_fitting_a_generated_face_reduces_the_loss_substantially(generator, rng, tmp_path):
+    truth = rng.standard_normal((1, 100))
+    photo = tmp_path / "face.png"
+    Image.fromarray(to_display(generate_batched(generator, truth), 256)[0]).save(photo)
+    target = load_photo(photo, 64)
+    assert target.shape == (1, 3, 64, 64) and target.min() >= -1 and target.max() <= 1
+    fit = fit_photo(
+        generator, target, PhotoFitConfig(steps=60, lr=0.1, starts=4), rng=rng, progress=False
+    )
+    assert fit.latent.shape == (100,)
+    assert fit.losses[-1] < 0.5 * fit.losses[0]
+    with torch.inference_mode():
+        fitted = generator.generate(torch.as_tensor(fit.latent[None], dtype=torch.float32))
+    random_face = generate_batched(generator, rng.standard_normal((1, 100)))
+    assert (fitted - target).pow(2).mean() < 0.5 * (random_face - target).pow(2).mean()
+    sheet = before_after(generator, fit, face_px=64)
+    assert sheet.size == (128, 64 + 22)
+
+
+def test_unreadable_photo_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(PhotoError, match="cannot read photo"):
+        load_photo(bad, 64)
+
+
+def test_fit_settings_are_validated(generator, rng):
+    with pytest.raises(PhotoError, match="steps"):
+        PhotoFitConfig(steps=0)
+    with pytest.raises(PhotoError, match="64 px square"):
+        fit_photo(generator, torch.zeros(1, 3, 32, 32), rng=rng, progress=False)
+
+
+def test_non_square_photos_are_centre_cropped(tmp_path):
+    wide = np.zeros((40, 120, 3), dtype=np.uint8)
+    wide[:, 40:80] = 255  # white centre, black sides
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    target = load_photo(tmp_path / "wide.png", 16)
+    assert target.shape == (1, 3, 16, 16) and target.mean() > 0.9
