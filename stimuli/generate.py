@@ -53,17 +53,17 @@ def generate_stimulus_set(
             for c, condition in enumerate(config.conditions)
             if dataset.role in condition.roles
         ]
-        media = MediaStore(work)
         (work / "data").mkdir()
         stimuli = []
         bar = tqdm(
             jobs, desc=f"stimulus set {config.set_id}", unit="stimulus", disable=not progress
         )
-        for k, (dataset, c, condition) in enumerate(bar):
-            encoding, params = encoders[condition.encoding]
-            rng = np.random.default_rng([config.seed, 1, dataset.index, c])
-            entry = _stimulus(config, dataset, condition.layout, encoding, params, media, rng)
-            stimuli.append({"stimulus_id": f"s{k:04d}", **entry})
+        with MediaStore(work) as media:
+            for k, (dataset, c, condition) in enumerate(bar):
+                encoding, params = encoders[condition.encoding]
+                rng = np.random.default_rng([config.seed, 1, dataset.index, c])
+                entry = _stimulus(config, dataset, condition.layout, encoding, params, media, rng)
+                stimuli.append({"stimulus_id": f"s{k:04d}", **entry})
         for dataset in datasets:
             dataset.raw.to_csv(
                 work / "data" / f"{dataset.dataset_id}.csv",
@@ -120,7 +120,8 @@ def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params,
         if config.video:
             entry["video"] = media.put(mp4_bytes(frames, config.frame_ms), "mp4")
         entry["frame_ms"] = config.frame_ms
-        entry["items"] = [{"item": i, "media": media.put_png(images[i])} for i in order]
+        names = media.put_pngs([images[i] for i in order])
+        entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
         return entry
     images = encoding.render(rows, params, draws) if encoding.per_item_media else None
     grid = encoding.grid(rows, params, draws, order, images=images)
@@ -129,7 +130,8 @@ def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params,
     if images is None:
         entry["items"] = [{"item": i} for i in order]
     else:
-        entry["items"] = [{"item": i, "media": media.put_png(images[i])} for i in order]
+        names = media.put_pngs([images[i] for i in order])
+        entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
     entry.update(grid.fields)
     return entry
 

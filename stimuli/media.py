@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
@@ -27,11 +30,23 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 class MediaStore:
-    """Writes files into ``<folder>/media/`` and returns their manifest paths."""
+    """Writes files into ``<folder>/media/`` and returns their manifest paths.
 
-    def __init__(self, folder: Path) -> None:
+    ``put_pngs`` encodes a batch of images on a thread pool (zlib releases the GIL), so
+    the per-item PNGs of a stimulus use every core; names and bytes do not depend on it.
+    Use as a context manager so the pool is shut down.
+    """
+
+    def __init__(self, folder: Path, *, workers: int | None = None) -> None:
         self.folder = folder / "media"
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+
+    def __enter__(self) -> MediaStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pool.shutdown()
 
     def put(self, data: bytes, extension: str) -> str:
         """Store ``data``; return ``"media/<hash16>.<extension>"``."""
@@ -43,3 +58,7 @@ class MediaStore:
 
     def put_png(self, image: Image.Image) -> str:
         return self.put(png_bytes(image), "png")
+
+    def put_pngs(self, images: Sequence[Image.Image]) -> list[str]:
+        """Store many images as PNG, in order; encoded in parallel."""
+        return [self.put(data, "png") for data in self.pool.map(png_bytes, images)]
