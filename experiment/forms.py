@@ -14,6 +14,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -22,22 +23,32 @@ from wtforms import (
     ValidationError,
     widgets,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    StopValidation,
+)
 
 from experiment.services.studies import DEFAULT_CONSENT, DEFAULT_DEBRIEF
 
 ENCODING_CHOICES = [
-    ("gan_face", "Neural faces (gan_face)"),
-    ("chernoff", "Chernoff faces (chernoff)"),
-    ("table", "Table (table)"),
-    ("plot", "Scatter plot (plot)"),
+    SelectChoice("gan_face", "Neural faces (gan_face)"),
+    SelectChoice("chernoff", "Chernoff faces (chernoff)"),
+    SelectChoice("table", "Table (table)"),
+    SelectChoice("plot", "Scatter plot (plot)"),
 ]
-LAYOUT_CHOICES = [("grid", "Grid: all rows at once"), ("sequence", "Sequence: one row per frame")]
+LAYOUT_CHOICES = [
+    SelectChoice("grid", "Grid: all rows at once"),
+    SelectChoice("sequence", "Sequence: one row per frame"),
+]
 RESPONSE_MODE_CHOICES = [
-    ("mark_outliers", "Mark the outliers (click, then submit)"),
-    ("yes_no", "Yes/no: is there an outlier?"),
-    ("m_afc", "Which one is the outlier? (m alternatives)"),
-    ("keypress", "Key press during a sequence"),
+    SelectChoice("mark_outliers", "Mark the outliers (click, then submit)"),
+    SelectChoice("yes_no", "Yes/no: is there an outlier?"),
+    SelectChoice("m_afc", "Which one is the outlier? (m alternatives)"),
+    SelectChoice("keypress", "Key press during a sequence"),
 ]
 
 
@@ -73,6 +84,16 @@ class StimulusSetForm(FlaskForm):
     submit = SubmitField("Register stimulus set")
 
 
+def _choose_one(message: str):
+    """Like InputRequired for a checkbox group, without marking every box ``required``."""
+
+    def check(form: FlaskForm, field: SelectMultipleField) -> None:
+        if not field.data:
+            raise StopValidation(message)
+
+    return check
+
+
 def _http_url(form: FlaskForm, field: StringField) -> None:
     if field.data:
         parts = urlsplit(field.data)
@@ -97,20 +118,20 @@ class StudyForm(FlaskForm):
     encodings = MultiCheckboxField(
         "Encodings",
         choices=ENCODING_CHOICES,
-        default=[value for value, _ in ENCODING_CHOICES],
-        validators=[InputRequired("Choose an encoding.")],
+        default=[choice.value for choice in ENCODING_CHOICES],
+        validators=[_choose_one("Choose an encoding.")],
     )
     layouts = MultiCheckboxField(
         "Layouts",
         choices=LAYOUT_CHOICES,
         default=["grid"],
-        validators=[InputRequired("Choose a layout.")],
+        validators=[_choose_one("Choose a layout.")],
     )
     response_modes = MultiCheckboxField(
         "Response modes",
         choices=RESPONSE_MODE_CHOICES,
         default=["mark_outliers"],
-        validators=[InputRequired("Choose a response mode.")],
+        validators=[_choose_one("Choose a response mode.")],
     )
     trials_per_participant = IntegerField(
         "Main trials per participant",

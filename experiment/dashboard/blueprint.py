@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from experiment import site
 from experiment.dashboard import operations
@@ -66,7 +67,9 @@ def new_study() -> Response | str | tuple[str, int]:
     session = get_session()
     sets = operations.stimulus_sets(session)
     form = StudyForm()
-    form.stimulus_set.choices = [(str(item.id), f"{item.set_id} — {item.folder}") for item in sets]
+    form.stimulus_set.choices = [
+        SelectChoice(str(item.id), f"{item.set_id} — {item.folder}") for item in sets
+    ]
     if not sets:
         flash("Register or generate a stimulus set first.", "info")
         return redirect(url_for("dashboard.stimulus_sets"))
@@ -161,7 +164,6 @@ def stimulus_sets() -> Response | str | tuple[str, int]:
         "dashboard/stimulus_sets.html",
         form=form,
         sets=operations.stimulus_sets(session),
-        can_generate=operations.demo_generation_available(),
         data_dir=_data_dir(),
     ), status
 
@@ -182,7 +184,7 @@ def generate_demo() -> Response:
 
 def participant_entry_url(study: Study) -> str:
     """The address to send participants to (absolute, for pasting into Prolific)."""
-    return url_for("pages.entry", slug=study.slug, _external=True)
+    return url_for("participant.entry", slug=study.slug, _external=True)
 
 
 def study_params(form: StudyForm) -> StudyParams:

@@ -84,19 +84,14 @@ def register_stimulus_set(session: Session, *, data_dir: Path, folder: str) -> S
     return stimulus_set
 
 
-def demo_generation_available() -> bool:
-    """Whether this install can make the demo stimulus set (the stimuli package is in)."""
-    import stimuli
-
-    return hasattr(stimuli, "generate_stimulus_set") and hasattr(stimuli, "demo_config")
-
-
 def generate_demo_set(session: Session, *, data_dir: Path) -> StimulusSet:
-    """Generate the small demo stimulus set into the data folder and register it."""
+    """Generate the small demo stimulus set into the data folder and register it.
+
+    ``stimuli`` (and with it torch) is imported only here, when asked, so the dashboard
+    pages stay light.
+    """
     import stimuli
 
-    if not demo_generation_available():
-        raise DashboardError("this install cannot generate stimulus sets; register a folder")
     folder = stimuli.generate_stimulus_set(
         stimuli.demo_config(), data_dir / STIMULI_SUBDIR, progress=False
     )

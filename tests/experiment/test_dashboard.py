@@ -1,0 +1,247 @@
+"""The dashboard: own studies only, creating/opening/closing, live progress, the CSV.
+
+Progress and the CSV are checked on a study that participants answered through the
+real participant pages and trial API (the test client), and the dashboard's accuracy is
+checked against ``analysis.trials.score_trials`` on the downloaded CSV.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import uuid
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from analysis.trials import read_trials, score_trials
+from experiment.models import Response, StimulusSet, Study, StudyStatus, Trial
+from experiment.services.trial_table import COLUMNS
+from tests.experiment.researcher_data import add_researcher, add_study
+from tests.experiment.test_auth import csrf_token, log_in
+
+
+@pytest.fixture
+def logged_in(client, researcher):
+    assert log_in(client).status_code == 302
+    return client
+
+
+def study_form(stimulus_set_id: int, **overrides) -> dict:
+    form = {
+        "title": "Faces versus tables",
+        "slug": "",
+        "stimulus_set": str(stimulus_set_id),
+        "encodings": ["chernoff", "table"],
+        "layouts": ["grid"],
+        "response_modes": ["mark_outliers"],
+        "trials_per_participant": "4",
+        "practice_trials": "1",
+        "attention_checks": "1",
+        "deadline_ms": "10000",
+        "frame_ms": "500",
+        "consent_text": "You agree.",
+        "debrief_text": "Thanks.",
+        "completion_code": "ABC123",
+        "completion_url": "",
+    }
+    form.update(overrides)
+    return form
+
+
+def answer_some_trials(app, slug: str, n_answers: int, *, pid: str) -> None:
+    """One participant through consent and ``n_answers`` trials of the real API."""
+    client = app.test_client()
+    page = client.get(f"/s/{slug}/?pid={pid}").get_data(as_text=True)
+    token = csrf_token_from(page)
+    assert client.post(f"/s/{slug}/consent", data={"csrf_token": token, "consent": "yes"})
+    run = client.get(f"/s/{slug}/run").get_data(as_text=True)
+    tab = run.split('name="glyphlab-token" content="')[1].split('"')[0]
+    headers = {"X-Glyphlab-Token": tab}
+    for number in range(n_answers):
+        body = client.get(f"/s/{slug}/api/next", headers=headers).get_json()
+        if body["done"]:
+            return
+        trial = body["trial"]
+        client.post(f"/s/{slug}/api/trials/{trial['id']}/start", headers=headers, json={})
+        positions = [0] if number % 2 else []
+        response = {"clicks": []} if trial["display"] == "plot" else {"positions": positions}
+        answered = client.post(
+            f"/s/{slug}/api/trials/{trial['id']}/answer",
+            headers=headers,
+            json={"idempotency_key": str(uuid.uuid4()), "response": response, "rt_ms": 800.0},
+        )
+        assert answered.status_code == 201, answered.get_json()
+
+
+def csrf_token_from(page: str) -> str:
+    return page.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
+
+
+def test_the_list_shows_only_the_researchers_own_studies(logged_in, study, db_session):
+    other = add_study(db_session, add_researcher(db_session), encodings=("table",))
+    db_session.commit()
+    page = logged_in.get("/dashboard/").get_data(as_text=True)
+    assert study.title in page and other.title not in page
+    for path in [
+        f"/dashboard/studies/{other.id}",
+        f"/dashboard/studies/{other.id}/progress.json",
+        f"/dashboard/studies/{other.id}/trials.csv",
+    ]:
+        assert logged_in.get(path).status_code == 404, path
+    token = csrf_token(logged_in, "/dashboard/")
+    response = logged_in.post(f"/dashboard/studies/{other.id}/closed", data={"csrf_token": token})
+    assert response.status_code == 404
+    db_session.refresh(other)
+    assert other.status == StudyStatus.open
+
+
+def test_progress_and_csv_follow_real_participants(app, logged_in, study, tmp_path, db_session):
+    answer_some_trials(app, study.slug, 3, pid="first")
+    answer_some_trials(app, study.slug, 99, pid="second")
+    progress = logged_in.get(f"/dashboard/studies/{study.id}/progress.json").get_json()
+    per_participant = 4 + 1 + 1
+    assert progress["participants_started"] == 2 and progress["participants_finished"] == 1
+    assert progress["trials_saved"] == 3 + per_participant
+    assert progress["trials_planned"] == 2 * per_participant
+    download = logged_in.get(f"/dashboard/studies/{study.id}/trials.csv")
+    assert (
+        download.mimetype == "text/csv" and "attachment" in download.headers["Content-Disposition"]
+    )
+    table = pd.read_csv(io.StringIO(download.get_data(as_text=True)), keep_default_na=False)
+    assert list(table.columns) == list(COLUMNS) and len(table) == progress["trials_saved"]
+    stored_flags = db_session.execute(
+        sa.select(Trial.is_practice, Trial.is_attention_check).join(Response)
+    ).all()
+    assert table["is_practice"].sum() == sum(flags[0] for flags in stored_flags) == 2
+    assert table["is_attention_check"].sum() == sum(flags[1] for flags in stored_flags) >= 1
+    csv_path = tmp_path / "trials.csv"
+    csv_path.write_bytes(download.get_data())
+    scored = score_trials(read_trials(csv_path))
+    main = scored[~scored["is_practice"] & ~scored["is_attention_check"]]
+    for encoding, group in main.groupby("encoding"):
+        shown = progress["accuracy_by_encoding"][encoding]
+        assert shown["answered"] == len(group)
+        assert shown["correct"] == int(group["correct"].sum())
+    page = logged_in.get(f"/dashboard/studies/{study.id}").get_data(as_text=True)
+    assert f"/s/{study.slug}/" in page and "Trials saved" in page
+
+
+def test_participants_cannot_reach_researcher_pages(app, study):
+    participant = app.test_client()
+    page = participant.get(f"/s/{study.slug}/?pid=curious").get_data(as_text=True)
+    participant.post(
+        f"/s/{study.slug}/consent",
+        data={"csrf_token": csrf_token_from(page), "consent": "yes"},
+    )
+    assert participant.get("/dashboard/").status_code == 302
+    assert participant.get(f"/dashboard/studies/{study.id}/trials.csv").status_code == 401
+    assert participant.get(f"/dashboard/studies/{study.id}/progress.json").status_code == 401
+
+
+def register(client, data_dir, stimulus_set, name="set-a"):
+    target = data_dir / "stimuli" / name
+    shutil.copytree(stimulus_set, target)
+    token = csrf_token(client, "/dashboard/stimulus-sets")
+    return client.post(
+        "/dashboard/stimulus-sets", data={"csrf_token": token, "folder": f"stimuli/{name}"}
+    )
+
+
+def test_register_a_set_then_create_open_and_close_a_study(
+    logged_in, data_dir, stimulus_set, db_session
+):
+    assert logged_in.get("/dashboard/studies/new").status_code == 302  # no set yet
+    assert register(logged_in, data_dir, stimulus_set).status_code == 302
+    registered = db_session.scalar(sa.select(StimulusSet))
+    assert registered.folder == str((data_dir / "stimuli" / "set-a").resolve())
+    token = csrf_token(logged_in, "/dashboard/studies/new")
+    response = logged_in.post(
+        "/dashboard/studies/new", data={**study_form(registered.id), "csrf_token": token}
+    )
+    assert response.status_code == 302
+    study = db_session.scalar(sa.select(Study).where(Study.title == "Faces versus tables"))
+    assert study.status == StudyStatus.draft and study.encodings == ["chernoff", "table"]
+    assert response.headers["Location"] == f"/dashboard/studies/{study.id}"
+    for status, expected in [("open", StudyStatus.open), ("closed", StudyStatus.closed)]:
+        logged_in.post(f"/dashboard/studies/{study.id}/{status}", data={"csrf_token": token})
+        db_session.refresh(study)
+        assert study.status == expected
+    reopened = logged_in.post(
+        f"/dashboard/studies/{study.id}/open", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "is closed" in reopened.get_data(as_text=True)
+    db_session.refresh(study)
+    assert study.status == StudyStatus.closed
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": ""}, "This field is required."),
+        ({"encodings": []}, "Choose an encoding."),
+        ({"deadline_ms": "ten"}, "Not a valid integer value."),
+        ({"completion_url": "javascript:alert(1)"}, "full http:// or https:// address"),
+        ({"slug": "Bad Slug!"}, "lowercase letters"),
+        # the form is fine but the set has no such stimuli: the service says so
+        (
+            {"encodings": ["gan_face"], "layouts": ["sequence"], "response_modes": ["keypress"]},
+            "has no main stimuli",
+        ),
+    ],
+)
+def test_bad_study_input_rerenders_the_form_and_writes_nothing(
+    logged_in, data_dir, stimulus_set, db_session, overrides, message
+):
+    register(logged_in, data_dir, stimulus_set)
+    registered = db_session.scalar(sa.select(StimulusSet))
+    token = csrf_token(logged_in, "/dashboard/studies/new")
+    response = logged_in.post(
+        "/dashboard/studies/new",
+        data={**study_form(registered.id, **overrides), "csrf_token": token},
+    )
+    page = response.get_data(as_text=True)
+    print(page[page.index("<h1>") : page.index("<h1>") + 1500])
+    assert response.status_code == 400
+    assert "The study was not created" in page and message in page
+    assert 'value="Faces versus tables"' in page or overrides.get("title") == ""
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Study)) == 0
+
+
+@pytest.mark.parametrize(
+    ("folder", "message"),
+    [
+        ("/etc", "outside the site&#39;s data folder"),
+        ("../../", "outside the site&#39;s data folder"),
+        ("stimuli/none", "holds no manifest.json"),
+    ],
+)
+def test_a_bad_stimulus_folder_is_refused_with_a_reason(logged_in, db_session, folder, message):
+    token = csrf_token(logged_in, "/dashboard/stimulus-sets")
+    response = logged_in.post(
+        "/dashboard/stimulus-sets", data={"csrf_token": token, "folder": folder}
+    )
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(StimulusSet)) == 0
+
+
+def test_the_demo_button_generates_into_the_data_folder(
+    logged_in, data_dir, stimulus_set, db_session, monkeypatch
+):
+    import stimuli
+
+    made = {}
+
+    def fake_generate(config, out_dir, progress=True):
+        made["out_dir"], made["progress"] = out_dir, progress
+        return shutil.copytree(stimulus_set, out_dir / "demo")
+
+    monkeypatch.setattr(stimuli, "generate_stimulus_set", fake_generate)
+    page = logged_in.get("/dashboard/stimulus-sets").get_data(as_text=True)
+    assert "Generate and register the demo set" in page
+    token = csrf_token(logged_in, "/dashboard/stimulus-sets")
+    response = logged_in.post("/dashboard/stimulus-sets/demo", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert made == {"out_dir": data_dir / "stimuli", "progress": False}
+    assert db_session.scalar(sa.select(StimulusSet)).folder.endswith("/stimuli/demo")
