@@ -1,0 +1,89 @@
+"""Exactly-once under concurrency: threads race the same answer against a real database
+of their own (a throwaway PostgreSQL database, or a SQLite file), no shared transaction."""
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from experiment import create_app, db
+from experiment.config import SiteConfig
+from experiment.models import Researcher, Response, StudyStatus
+from experiment.services.studies import create_study, set_status
+from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
+from tests.experiment.participant_client import Participant as Browser
+from tests.experiment.participant_client import some_answer
+
+THREADS = 8
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def live_app(request, tmp_path, stimulus_set):
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_database_factory")()
+    else:
+        url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    db.upgrade(url)
+    app = create_app(SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY))
+    session = app.extensions[db.EXTENSION_KEY].sessionmaker()
+    researcher = Researcher(
+        email="r@example.org", password_hash=generate_password_hash("pw", "pbkdf2:sha256:1000")
+    )
+    session.add(researcher)
+    study = create_study(
+        session,
+        researcher=researcher,
+        stimulus_set_folder=stimulus_set,
+        params=small_study_params(practice_trials=0, attention_checks=0),
+    )
+    set_status(study, StudyStatus.open)
+    session.commit()
+    session.close()
+    yield app
+    app.extensions[db.EXTENSION_KEY].dispose()
+
+
+def race(app, url, headers, bodies):
+    barrier = threading.Barrier(len(bodies))
+
+    def post(body):
+        client = app.test_client()
+        barrier.wait()
+        return client.post(url, headers=headers, json=body).status_code
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return sorted(pool.map(post, bodies))
+
+
+def rows(app, **where) -> int:
+    with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
+        query = sa.select(sa.func.count()).select_from(Response).filter_by(**where)
+        return connection.execute(query).scalar_one()
+
+
+@pytest.mark.slow
+def test_same_answer_sent_at_once_is_stored_once(live_app):
+    browser = Browser(live_app.test_client())
+    browser.consent()
+    browser.open_runner()
+    trial = browser.next().json["trial"]
+    browser.start(trial["id"])
+    url = f"/s/site-test/api/trials/{trial['id']}/answer"
+    body = {"idempotency_key": str(uuid.uuid4()), "response": some_answer(trial), "rt_ms": 700.0}
+    statuses = race(live_app, url, browser.headers, [body] * THREADS)
+    assert statuses == [200] * (THREADS - 1) + [201]
+    assert rows(live_app, idempotency_key=body["idempotency_key"]) == 1
+
+    # two tabs' different answers to the next trial at the same moment: one wins
+    following = browser.next().json["trial"]
+    browser.start(following["id"])
+    url = f"/s/site-test/api/trials/{following['id']}/answer"
+    bodies = [
+        {"idempotency_key": str(uuid.uuid4()), "response": some_answer(following), "rt_ms": 9.0}
+        for _ in range(THREADS)
+    ]
+    assert race(live_app, url, browser.headers, bodies) == [201] + [409] * (THREADS - 1)
+    assert rows(live_app) == 2

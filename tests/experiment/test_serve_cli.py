@@ -1,0 +1,31 @@
+"""``glyphlab db`` and ``glyphlab serve`` (the server itself is replaced by a recorder)."""
+
+import waitress
+from click.testing import CliRunner
+
+from glyphlab.cli import main
+
+
+def test_serve_refuses_an_old_schema_until_upgraded(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLYPHLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("GLYPHLAB_DATABASE_URL", raising=False)
+    served = []
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.append((app, kw)))
+    runner = CliRunner()
+
+    current = runner.invoke(main, ["db", "current"])
+    assert current.exit_code == 0 and "migration none" in current.output
+
+    refused = runner.invoke(main, ["serve"])
+    assert refused.exit_code == 1
+    assert "run `glyphlab db upgrade` first" in refused.output
+    assert served == []
+
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    assert "up to date" in runner.invoke(main, ["db", "current"]).output
+
+    started = runner.invoke(main, ["serve", "--port", "5099", "--threads", "4"])
+    assert started.exit_code == 0, started.output
+    ((app, options),) = served
+    assert options == {"host": "127.0.0.1", "port": 5099, "threads": 4, "ident": "glyphlab"}
+    assert app.name == "experiment"
