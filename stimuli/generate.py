@@ -42,6 +42,8 @@ def generate_stimulus_set(
     final = out_dir / config.set_id
     if (final / "manifest.json").is_file():
         return final
+    if final.exists():
+        raise StimulusError(f"{final} exists but is not a complete stimulus set; remove it")
     encoders = _encoders(config)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{config.set_id}-", dir=out_dir))
@@ -74,7 +76,13 @@ def generate_stimulus_set(
         _write_json(work / "manifest.json", _manifest(config, datasets, stimuli, encoders))
         truth = {"set_id": config.set_id, "datasets": {d.dataset_id: d.truth for d in datasets}}
         _write_json(work / "truth.json", truth)
-        os.rename(work, final)
+        work.chmod(0o755)  # mkdtemp made it private; the finished set is an ordinary folder
+        try:
+            os.rename(work, final)
+        except OSError:
+            if not (final / "manifest.json").is_file():
+                raise
+            shutil.rmtree(work)  # a concurrent run finished the same set first
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

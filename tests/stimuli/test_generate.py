@@ -145,6 +145,13 @@ def test_failure_leaves_nothing_behind(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_half_written_destination_is_not_overwritten(tmp_path):
+    config = small_config(12)
+    (tmp_path / config.set_id).mkdir()
+    with pytest.raises(StimulusError, match="not a complete stimulus set; remove it"):
+        generate_stimulus_set(config, tmp_path, progress=False)
+
+
 def test_load_refuses_non_sets_and_escaping_paths(generated, tmp_path):
     with pytest.raises(StimulusError, match="not a stimulus set"):
         load_stimulus_set(tmp_path)
