@@ -20,10 +20,10 @@ from stimuli.data.synthetic import OUTLIER_KINDS, outlier_count
 from stimuli.data.transforms import parse_step
 from stimuli.encodings.base import params_from_dict
 from stimuli.errors import StimulusError
+from stimuli.layouts import LAYOUTS
 
 ROLES = ("main", "practice", "attention_check")
 ORDERS = ("random", "sorted_y")
-LAYOUTS = ("grid", "sequence")
 #: Attention checks get one huge, obvious outlier unless the config says otherwise.
 ATTENTION_DEFAULTS = {"n_outliers": 1, "outlier_kind": "both", "magnitude_sd": 8.0}
 

@@ -33,5 +33,17 @@ def demo_config(*, seed: int = 20261123) -> StimulusSetConfig:
                 {"role": "attention_check", **common},
             ],
             "conditions": conditions,
+            # y (the last column) drives the smile, the most salient Chernoff feature
+            "encoding_params": {
+                "chernoff": {
+                    "features": [
+                        "eye_size",
+                        "brow_slant",
+                        "face_width",
+                        "eye_spacing",
+                        "mouth_curvature",
+                    ]
+                }
+            },
         }
     )

@@ -219,10 +219,3 @@ def params_from_dict(cls: type, options: Mapping[str, Any], *, where: str) -> An
         return cls(**values)
     except TypeError as error:
         raise StimulusError(f"{where}: {error}") from None
-
-
-def params_to_dict(params: Any) -> dict[str, Any]:
-    """Plain JSON-able values of a params dataclass (tuples become lists)."""
-    return {
-        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(params).items()
-    }
