@@ -17,12 +17,8 @@ the stimulus files in a way the site or the CLI would not.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -31,9 +27,9 @@ from pathlib import Path
 import click
 
 from glyphlab.errors import GlyphlabError
+from glyphlab.site_process import SiteProcess, open_study, site_environment, site_session
 
 DEMO_EMAIL = "demo@glyphlab.local"
-SERVER_START_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -69,95 +65,22 @@ class DemoResult:
     trials: int
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def prepare_study(database_url: str, set_folder: Path, *, seed: int) -> tuple[str, str]:
+    """Migrate the database and open a demo study; return (slug, researcher password)."""
+    from experiment.services.studies import StudyParams
 
-
-def site_environment(data_dir: Path) -> dict[str, str]:
-    """The environment the child server and the demo's own SiteConfig read."""
-    return {**os.environ, "GLYPHLAB_DATA_DIR": str(data_dir), "GLYPHLAB_DATABASE_URL": ""}
-
-
-def prepare_site(data_dir: Path, set_folder: Path, *, seed: int) -> tuple[str, str, str]:
-    """Migrate the database, (re)create the demo researcher, create and open a study.
-
-    Returns (study slug, researcher e-mail, password). The password is new on every run
-    and only printed, never stored in clear.
-    """
-    import sqlalchemy as sa
-    from werkzeug.security import generate_password_hash
-
-    from experiment import db
-    from experiment.auth.operations import create_researcher
-    from experiment.config import SiteConfig
-    from experiment.models import Researcher, StudyStatus
-    from experiment.services.studies import StudyParams, create_study, set_status
-
-    config = SiteConfig.from_env(site_environment(data_dir))
-    db.upgrade(config.database_url)
-    password = secrets.token_urlsafe(12)
-    database = db.Database(config.database_url)
-    try:
-        with database.sessionmaker() as session:
-            researcher = session.scalar(sa.select(Researcher).where(Researcher.email == DEMO_EMAIL))
-            if researcher is None:
-                researcher = create_researcher(session, email=DEMO_EMAIL, password=password)
-            else:
-                researcher.password_hash = generate_password_hash(password)
-            params = StudyParams(
-                title="glyphlab demo: find the odd one out",
-                slug=f"demo-{seed % 100000:05d}-{secrets.token_hex(2)}",
-                layouts=("grid", "sequence"),
-                trials_per_participant=12,
-                practice_trials=2,
-                attention_checks=1,
-                deadline_ms=20_000,
-                frame_ms=700,
-                completion_code="GLYPHDEMO",
-            )
-            study = create_study(
-                session, researcher=researcher, stimulus_set_folder=set_folder, params=params
-            )
-            set_status(study, StudyStatus.open)
-            session.commit()
-            return study.slug, DEMO_EMAIL, password
-    finally:
-        database.dispose()
-
-
-@contextlib.contextmanager
-def running_site(data_dir: Path, port: int, log_path: Path):
-    """Run ``glyphlab serve`` in a child process until the block ends."""
-    import httpx
-
-    url = f"http://127.0.0.1:{port}"
-    with open(log_path, "ab") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "glyphlab", "serve", "--port", str(port)],
-            env=site_environment(data_dir),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                if server.poll() is not None:
-                    raise GlyphlabError(f"the site did not start; see {log_path}")
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{url}/login", timeout=1.0).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise GlyphlabError(f"the site did not answer within 60 s; see {log_path}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+    params = StudyParams(
+        title="glyphlab demo: find the odd one out",
+        slug=f"demo-{seed % 100000:05d}-{secrets.token_hex(2)}",
+        layouts=("grid", "sequence"),
+        trials_per_participant=12,
+        practice_trials=2,
+        attention_checks=1,
+        deadline_ms=20_000,
+        frame_ms=700,
+        completion_code="GLYPHDEMO",
+    )
+    return open_study(database_url, set_folder, params, email=DEMO_EMAIL)
 
 
 def run_participants(url: str, slug: str, set_folder: Path, config: DemoConfig) -> int:
@@ -187,41 +110,38 @@ def run_participants(url: str, slug: str, set_folder: Path, config: DemoConfig) 
     return answered
 
 
-def stored_trials(data_dir: Path, slug: str):
+def stored_trials(database_url: str, slug: str):
     """The study's trial table, read back from the database the site wrote."""
-    from experiment import db
     from experiment.cli_researcher import find_study
-    from experiment.config import SiteConfig
     from experiment.services.trial_table import trial_table
 
-    config = SiteConfig.from_env(site_environment(data_dir))
-    database = db.Database(config.database_url)
-    try:
-        with database.sessionmaker() as session:
-            return trial_table(session, find_study(session, slug).id)
-    finally:
-        database.dispose()
+    with site_session(database_url) as session:
+        return trial_table(session, find_study(session, slug).id)
 
 
 def run_demo(config: DemoConfig, *, keep_serving: bool = False) -> DemoResult:
     """Run every step; see the module docstring."""
     from analysis.export import ExportConfig, export_psychds
     from analysis.report import ReportConfig, write_report
+    from experiment.config import SiteConfig
     from stimuli import demo_config, generate_stimulus_set
 
     out = config.out.resolve()
-    data_dir = out / "site"
+    environment = site_environment(out / "site")
+    database_url = SiteConfig.from_env(environment).database_url
     click.secho("1/5 stimulus set", bold=True)
     set_folder = generate_stimulus_set(demo_config(seed=config.seed), out / "stimuli")
     click.secho("2/5 database, researcher and study", bold=True)
-    slug, email, password = prepare_site(data_dir, set_folder, seed=config.seed)
-    port = config.port or free_port()
-    click.secho(f"3/5 site on 127.0.0.1:{port}", bold=True)
-    with running_site(data_dir, port, out / "site.log") as url:
+    slug, password = prepare_study(database_url, set_folder, seed=config.seed)
+    click.secho("3/5 site", bold=True)
+    site = SiteProcess(environment, port=config.port, log_path=out / "site.log")
+    with site:
+        url = site.url
+        click.echo(f"    {url}")
         click.secho(f"4/5 {config.participants} simulated participants", bold=True)
         answered = run_participants(url, slug, set_folder, config)
         click.secho("5/5 report and export", bold=True)
-        table = stored_trials(data_dir, slug)
+        table = stored_trials(database_url, slug)
         trials_csv = out / f"trials-{slug}.csv"
         table.to_csv(trials_csv, index=False)
         report = write_report(table, out / "report", ReportConfig(stimulus_set=set_folder)).html
@@ -231,7 +151,7 @@ def run_demo(config: DemoConfig, *, keep_serving: bool = False) -> DemoResult:
         result = DemoResult(
             url=url,
             study_url=f"{url}/s/{slug}/",
-            email=email,
+            email=DEMO_EMAIL,
             password=password,
             stimulus_set=set_folder,
             trials_csv=trials_csv,

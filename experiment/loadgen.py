@@ -1,0 +1,257 @@
+"""Many simulated participants at once against a running site (asyncio + httpx).
+
+Each virtual participant does what the trial runner does (docs/participant-api.md):
+entry page, consent, runner page, then per trial ``next``, every media file, ``start``,
+a think time, ``answer``. Answers are valid but random (this measures the site, not
+the observer: ``experiment.bot`` answers like a modelled participant). Requests that
+fail at the transport level or with 5xx are retried with the same body and idempotency
+key, as the runner does, so the generator also drives the kill-and-restart test: every
+answer the site acknowledged is recorded in ``LoadResult.acknowledged`` and can be
+checked against the database afterwards.
+
+Bounded by construction: a fixed number of participants, a per-participant trial cap,
+and an overall time limit; loopback addresses only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from glyphlab.errors import GlyphlabError
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+TOKEN = re.compile(r'name="glyphlab-token" content="([^"]+)"')
+LOOPBACK = ("127.", "localhost", "[::1]")
+RETRY_STATUSES = {500, 502, 503, 504}
+
+
+class LoadError(GlyphlabError):
+    """The load run was asked to do something unsafe or impossible."""
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """One load run: who, how many, how fast, for how long at most."""
+
+    base_url: str
+    slug: str
+    participants: int = 50
+    #: participants start evenly spread over this many seconds
+    ramp_s: float = 5.0
+    #: median think time per trial (lognormal, sigma 0.4), the participant's RT
+    think_ms: float = 1500.0
+    max_trials: int | None = None
+    time_limit_s: float = 300.0
+    #: how long a participant keeps retrying a request while the site is down
+    retry_window_s: float = 60.0
+    fetch_media: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        host = urlsplit(self.base_url).netloc
+        if not host.startswith(LOOPBACK):
+            raise LoadError(f"load runs target loopback addresses only, not {host!r}")
+        if not 1 <= self.participants <= 2000:
+            raise LoadError("participants must be between 1 and 2000")
+        if self.time_limit_s <= 0 or self.retry_window_s < 0 or self.think_ms < 0:
+            raise LoadError("time_limit_s must be > 0, retry_window_s and think_ms >= 0")
+
+
+@dataclass
+class LoadResult:
+    """What happened: latencies (ms) per request kind, errors, acknowledged answers."""
+
+    latencies_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+    retries: int = 0
+    #: (trial public id, idempotency key) of every answer the site acknowledged
+    acknowledged: list[tuple[str, str]] = field(default_factory=list)
+    finished_participants: int = 0
+    wall_s: float = 0.0
+
+    def percentiles(self, kind: str) -> dict[str, float]:
+        values = np.asarray(self.latencies_ms.get(kind, []), dtype=float)
+        if values.size == 0:
+            return {"n": 0}
+        p50, p95, p99 = np.percentile(values, [50, 95, 99])
+        return {"n": int(values.size), "p50": p50, "p95": p95, "p99": p99, "max": values.max()}
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.finished_participants} participants finished, "
+            f"{len(self.acknowledged)} answers acknowledged in {self.wall_s:.1f} s "
+            f"({len(self.acknowledged) / max(self.wall_s, 1e-9):.1f} answers/s), "
+            f"{len(self.errors)} errors, {self.retries} retries"
+        ]
+        for kind in sorted(self.latencies_ms):
+            p = self.percentiles(kind)
+            lines.append(
+                f"  {kind:<9} n={p['n']:<6} p50={p['p50']:7.1f} ms  p95={p['p95']:7.1f} ms  "
+                f"p99={p['p99']:7.1f} ms  max={p['max']:7.1f} ms"
+            )
+        return "\n".join(lines)
+
+
+def random_response(trial: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """A valid answer for ``trial`` in its response mode (positions, clicks or keys)."""
+    mode, n = trial["response_mode"], int(trial["n_items"])
+    plot = trial.get("display") == "plot"
+
+    def click() -> dict[str, float]:
+        return {
+            "x": float(rng.uniform(0, trial["plot"]["width"])),
+            "y": float(rng.uniform(0, trial["plot"]["height"])),
+        }
+
+    if mode == "yes_no":
+        return {"present": bool(rng.random() < 0.5)}
+    if mode == "m_afc":
+        return {"click": click()} if plot else {"position": int(rng.integers(n))}
+    if mode == "keypress":
+        return {"presses": [{"frame": int(rng.integers(n)), "t_ms": float(rng.uniform(0, 5000))}]}
+    if plot:
+        return {"clicks": [click()]}
+    return {"positions": sorted(int(p) for p in rng.choice(n, size=1, replace=False))}
+
+
+class VirtualParticipant:
+    """One participant's session: cookies, tab token, and the retry rule."""
+
+    def __init__(self, client, config: LoadConfig, result: LoadResult, number: int) -> None:
+        self.client = client
+        self.config = config
+        self.result = result
+        self.number = number
+        self.rng = np.random.default_rng([config.seed, number])
+        self.headers: dict[str, str] = {}
+
+    async def request(self, kind: str, method: str, url: str, **kwargs):
+        """Send, retrying transport failures and 5xx within the retry window."""
+        import httpx
+
+        give_up = time.monotonic() + self.config.retry_window_s
+        while True:
+            started = time.perf_counter()
+            try:
+                response = await self.client.request(method, url, **kwargs)
+            except httpx.TransportError as error:
+                failure = f"{type(error).__name__}"
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    self.result.latencies_ms[kind].append((time.perf_counter() - started) * 1e3)
+                    return response
+                failure = f"HTTP {response.status_code}"
+            if time.monotonic() > give_up:
+                raise LoadError(f"{kind} {url}: still failing after retries ({failure})")
+            self.result.retries += 1
+            await asyncio.sleep(0.25)
+
+    def expect(self, response, statuses: tuple[int, ...], what: str) -> None:
+        if response.status_code not in statuses:
+            raise LoadError(f"{what}: HTTP {response.status_code} {response.text[:160]}")
+
+    async def enter(self) -> None:
+        slug = self.config.slug
+        page = await self.request(
+            "entry", "GET", f"/s/{slug}/", params={"pid": f"load-{self.number}"}
+        )
+        self.expect(page, (200,), "entry")
+        csrf = CSRF.search(page.text)
+        consent = await self.request(
+            "consent",
+            "POST",
+            f"/s/{slug}/consent",
+            data={"csrf_token": csrf.group(1) if csrf else "", "consent": "yes"},
+        )
+        self.expect(consent, (302,), "consent")
+        await self.open_runner()
+
+    async def open_runner(self) -> None:
+        run = await self.request("run_page", "GET", f"/s/{self.config.slug}/run")
+        self.expect(run, (200,), "runner page")
+        self.headers = {"X-Glyphlab-Token": TOKEN.search(run.text).group(1)}
+
+    async def take(self) -> None:
+        api = f"/s/{self.config.slug}/api"
+        await self.enter()
+        answered = 0
+        while self.config.max_trials is None or answered < self.config.max_trials:
+            nxt = await self.request("next", "GET", f"{api}/next", headers=self.headers)
+            if nxt.status_code == 409:  # our tab token was superseded: reopen, as a reload
+                await self.open_runner()
+                continue
+            self.expect(nxt, (200,), "next")
+            body = nxt.json()
+            if body["done"]:
+                self.result.finished_participants += 1
+                return
+            await self.answer(api, body["trial"])
+            answered += 1
+
+    async def answer(self, api: str, trial: dict[str, Any]) -> None:
+        if self.config.fetch_media:
+            sources = [image["src"] for image in trial.get("images", [])]
+            if trial.get("display") == "plot":
+                sources.append(trial["plot"]["src"])
+            for media in await asyncio.gather(*(self.request("media", "GET", s) for s in sources)):
+                self.expect(media, (200,), "media")
+        start = await self.request(
+            "start", "POST", f"{api}/trials/{trial['id']}/start", headers=self.headers, json={}
+        )
+        self.expect(start, (200,), "start")
+        think_ms = float(self.config.think_ms * self.rng.lognormal(0.0, 0.4))
+        think_ms = min(think_ms, 0.8 * float(trial["deadline_ms"]))
+        await asyncio.sleep(think_ms / 1000)
+        body = {
+            "idempotency_key": str(uuid.uuid4()),
+            "response": random_response(trial, self.rng),
+            "rt_ms": think_ms,
+            "timed_out": False,
+        }
+        saved = await self.request(
+            "answer", "POST", f"{api}/trials/{trial['id']}/answer", headers=self.headers, json=body
+        )
+        self.expect(saved, (200, 201), "answer")
+        self.result.acknowledged.append((trial["id"], body["idempotency_key"]))
+
+
+async def run_load_async(config: LoadConfig) -> LoadResult:
+    """Run ``config.participants`` virtual participants; see the module docstring."""
+    import httpx
+
+    result = LoadResult()
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    started = time.perf_counter()
+
+    async def one(number: int) -> None:
+        await asyncio.sleep(config.ramp_s * number / config.participants)
+        async with httpx.AsyncClient(
+            base_url=config.base_url, timeout=30.0, limits=limits
+        ) as client:
+            try:
+                await VirtualParticipant(client, config, result, number).take()
+            except (LoadError, httpx.HTTPError, KeyError, ValueError) as error:
+                result.errors.append(f"participant {number}: {error}")
+
+    tasks = [asyncio.ensure_future(one(n)) for n in range(config.participants)]
+    _done, pending = await asyncio.wait(tasks, timeout=config.time_limit_s)
+    for task in pending:
+        task.cancel()
+        result.errors.append("time limit reached before a participant finished")
+    await asyncio.gather(*pending, return_exceptions=True)
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def run_load(config: LoadConfig) -> LoadResult:
+    """Blocking wrapper of :func:`run_load_async`."""
+    return asyncio.run(run_load_async(config))
