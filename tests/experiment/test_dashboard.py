@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import shutil
-import uuid
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from analysis.trials import read_trials, score_trials
+from experiment.bot import Bot, wsgi_client
 from experiment.models import Response, StimulusSet, Study, StudyStatus, Trial
 from experiment.services.trial_table import COLUMNS
 from tests.experiment.researcher_data import add_researcher, add_study
@@ -50,29 +51,16 @@ def study_form(stimulus_set_id: int, **overrides) -> dict:
     return form
 
 
-def answer_some_trials(app, slug: str, n_answers: int, *, pid: str) -> None:
-    """One participant through consent and ``n_answers`` trials of the real API."""
-    client = app.test_client()
-    page = client.get(f"/s/{slug}/?pid={pid}").get_data(as_text=True)
-    token = csrf_token_from(page)
-    assert client.post(f"/s/{slug}/consent", data={"csrf_token": token, "consent": "yes"})
-    run = client.get(f"/s/{slug}/run").get_data(as_text=True)
-    tab = run.split('name="glyphlab-token" content="')[1].split('"')[0]
-    headers = {"X-Glyphlab-Token": tab}
-    for number in range(n_answers):
-        body = client.get(f"/s/{slug}/api/next", headers=headers).get_json()
-        if body["done"]:
-            return
-        trial = body["trial"]
-        client.post(f"/s/{slug}/api/trials/{trial['id']}/start", headers=headers, json={})
-        positions = [0] if number % 2 else []
-        response = {"clicks": []} if trial["display"] == "plot" else {"positions": positions}
-        answered = client.post(
-            f"/s/{slug}/api/trials/{trial['id']}/answer",
-            headers=headers,
-            json={"idempotency_key": str(uuid.uuid4()), "response": response, "rt_ms": 800.0},
+def take_study(app, stimulus_set, slug: str, *, pid: str, max_trials: int | None = None):
+    """One simulated participant (E1's bot) through the real pages and trial API."""
+    client = wsgi_client(app)
+    try:
+        rng = np.random.default_rng(sum(map(ord, pid)))
+        return Bot(client, stimulus_set, rng=rng).take(
+            slug, query={"pid": pid}, max_trials=max_trials
         )
-        assert answered.status_code == 201, answered.get_json()
+    finally:
+        client.close()
 
 
 def csrf_token_from(page: str) -> str:
@@ -97,9 +85,11 @@ def test_the_list_shows_only_the_researchers_own_studies(logged_in, study, db_se
     assert other.status == StudyStatus.open
 
 
-def test_progress_and_csv_follow_real_participants(app, logged_in, study, tmp_path, db_session):
-    answer_some_trials(app, study.slug, 3, pid="first")
-    answer_some_trials(app, study.slug, 99, pid="second")
+def test_progress_and_csv_follow_real_participants(
+    app, logged_in, study, stimulus_set, tmp_path, db_session
+):
+    take_study(app, stimulus_set, study.slug, pid="first", max_trials=3)
+    take_study(app, stimulus_set, study.slug, pid="second")
     progress = logged_in.get(f"/dashboard/studies/{study.id}/progress.json").get_json()
     per_participant = 4 + 1 + 1
     assert progress["participants_started"] == 2 and progress["participants_finished"] == 1
