@@ -58,5 +58,8 @@ def preview(config: Path | None, out: Path) -> None:
         click.echo(str(path))
 
 
-# Commands of the neural-face work (directions, photo encoding) attach here, one line
-# each, e.g. ``stimuli.add_command(directions)`` after importing it from its module.
+# Commands of the neural-face work (directions, photo encoding), from stimuli/cli_faces.py.
+from stimuli.cli_faces import directions, encode_photo  # noqa: E402
+
+stimuli.add_command(directions)
+stimuli.add_command(encode_photo)

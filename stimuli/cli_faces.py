@@ -1,0 +1,177 @@
+"""``glyphlab stimuli directions`` and ``glyphlab stimuli encode-photo``: neural-face tools.
+
+Attached to the ``stimuli`` group in ``stimuli/cli.py``. Heavy imports (torch) happen
+inside the commands so ``glyphlab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stimuli.errors import StimulusError
+
+generator_options = [
+    click.option(
+        "--backend",
+        default="dcgan64",
+        show_default=True,
+        help="generator: dcgan64 (research use only) or torchscript (your own)",
+    ),
+    click.option(
+        "--model",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TorchScript generator file (backend torchscript)",
+    ),
+    click.option("--latent-dim", type=int, default=0, help="latent size (backend torchscript)"),
+    click.option(
+        "--threads", type=int, default=2, show_default=True, help="torch CPU threads to use"
+    ),
+]
+
+
+def with_generator_options(command):
+    for option in reversed(generator_options):
+        command = option(command)
+    return command
+
+
+def _generator(backend: str, model: Path | None, latent_dim: int, threads: int):
+    import torch
+
+    from stimuli.generators import load_generator
+
+    torch.set_num_threads(max(1, threads))
+    if backend == "torchscript":
+        if model is None or latent_dim < 1:
+            raise StimulusError("backend torchscript needs --model FILE and --latent-dim D")
+        return load_generator(backend, path=model, latent_dim=latent_dim)
+    return load_generator(backend)
+
+
+@click.command()
+@click.option(
+    "--method",
+    type=click.Choice(["pca", "means", "file", "landmarks"]),
+    default="pca",
+    show_default=True,
+    help="pca: GANSpace; means: labelled latents CSV; file: .npy/.npz; landmarks: mediapipe",
+)
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="labels CSV (latent_id + 0/1 columns) for means; .npy (K, D) or .npz for file",
+)
+@click.option("--n-components", default=10, show_default=True, help="PCA directions to keep")
+@click.option("--n-faces", default=3000, show_default=True, help="faces measured (landmarks)")
+@click.option(
+    "--validate-faces",
+    default=200,
+    show_default=True,
+    help="fresh faces to check landmark directions on (0: skip)",
+)
+@click.option("--seed", default=0, show_default=True, help="seed of every random choice")
+@click.option("--orthogonalise", is_flag=True, help="Gram-Schmidt the directions in order")
+@click.option("--no-calibrate", is_flag=True, help="keep scale 1 (or the file's scales)")
+@click.option(
+    "--label-sheet",
+    default=0,
+    show_default=True,
+    help="also write a numbered sheet of this many latent-bank faces to label for means",
+)
+@click.option(
+    "--out",
+    default="directions",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="folder for directions.npz and the contact sheets",
+)
+@with_generator_options
+def directions(
+    method, path, n_components, n_faces, validate_faces, seed, orthogonalise, no_calibrate,
+    label_sheet, out, backend, model, latent_dim, threads,
+) -> None:  # fmt: skip
+    """Compute latent directions and write direction strips (-3..+3 SD) to look at."""
+    import numpy as np
+
+    from stimuli.directions import DirectionsConfig, compute_directions, default_cache_dir
+    from stimuli.directions.means import latent_bank
+    from stimuli.directions.sheets import direction_strips, face_sheet
+
+    generator = _generator(backend, model, latent_dim, threads)
+    config = DirectionsConfig(
+        method=method,
+        path=str(path) if path else None,
+        n_components=n_components,
+        n_faces=n_faces,
+        seed=seed,
+        orthogonalise=orthogonalise,
+        calibrate=not no_calibrate,
+    )
+    found = compute_directions(generator, config, cache_dir=default_cache_dir())
+    out.mkdir(parents=True, exist_ok=True)
+    written = [found.save(out / "directions.npz")]
+    bases = np.random.default_rng([seed, 11]).standard_normal((2, generator.latent_dim))
+    for b, base in enumerate(bases):
+        for start in range(0, len(found), 8):
+            part = found.select(list(found.names[start : start + 8]))
+            sheet = out / f"strips_base{b}_{start // 8}.png"
+            direction_strips(generator, part, base).save(sheet)
+            written.append(sheet)
+    if label_sheet:
+        bank = latent_bank(label_sheet, generator.latent_dim, seed=seed)
+        face_sheet(generator, bank, columns=10).save(out / "label_sheet.png")
+        written.append(out / "label_sheet.png")
+    for k, name in enumerate(found.names):
+        click.echo(f"{name:14s} scale {found.scales[k]:.3f} latent units per SD")
+    if method == "landmarks" and validate_faces:
+        from stimuli.directions.landmarks import FaceMeshMeasurer, validate_directions
+
+        result = validate_directions(
+            generator,
+            found,
+            FaceMeshMeasurer(),
+            n_faces=validate_faces,
+            rng=np.random.default_rng([seed, 13]),
+        )
+        click.echo("validation on fresh faces (+2 SD edit):\n" + result.summary())
+    for path_written in written:
+        click.echo(str(path_written))
+
+
+@click.command("encode-photo")
+@click.argument("photo", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--steps", default=300, show_default=True, help="Adam steps")
+@click.option("--lr", default=0.05, show_default=True, help="Adam learning rate")
+@click.option("--prior-weight", default=0.01, show_default=True, help="weight of ||z||^2/D")
+@click.option("--seed", default=0, show_default=True, help="seed of the random starts")
+@click.option(
+    "--out",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="folder for <photo>_latent.npy and <photo>_before_after.png",
+)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@with_generator_options
+def encode_photo(
+    photo, steps, lr, prior_weight, seed, out, quiet, backend, model, latent_dim, threads
+) -> None:
+    """Fit a latent to PHOTO to use as the base face (gan_face base_latent_path)."""
+    import numpy as np
+
+    from stimuli.photo import PhotoFitConfig, before_after, fit_photo, load_photo
+
+    generator = _generator(backend, model, latent_dim, threads)
+    target = load_photo(photo, generator.image_size)
+    config = PhotoFitConfig(steps=steps, lr=lr, prior_weight=prior_weight)
+    fit = fit_photo(generator, target, config, rng=np.random.default_rng(seed), progress=not quiet)
+    out.mkdir(parents=True, exist_ok=True)
+    latent_path = out / f"{photo.stem}_latent.npy"
+    np.save(latent_path, fit.latent)
+    pair_path = out / f"{photo.stem}_before_after.png"
+    before_after(generator, fit).save(pair_path)
+    click.echo(f"loss {fit.losses[0]:.4f} -> {fit.losses[-1]:.4f}")
+    click.echo(f"{latent_path}\n{pair_path}")
+    click.echo(f'use it: [encoding_params.gan_face] base_latent_path = "{latent_path}"')
