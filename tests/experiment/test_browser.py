@@ -1,0 +1,114 @@
+"""A participant completes a short study in headless Chromium (Playwright), against
+a real waitress server on 127.0.0.1 and a SQLite file; a trial page is saved to docs/."""
+
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import waitress
+from werkzeug.security import generate_password_hash
+
+from experiment import create_app, db
+from experiment.config import SiteConfig
+from experiment.models import Researcher, Response, StudyStatus
+from experiment.services.studies import create_study, set_status
+from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SCREENSHOT = DOCS / "screenshot-trial-grid.png"
+
+
+@pytest.fixture
+def live_server(tmp_path, stimulus_set):
+    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    db.upgrade(url)
+    app = create_app(SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY))
+    session = app.extensions[db.EXTENSION_KEY].sessionmaker()
+    researcher = Researcher(
+        email="r@example.org", password_hash=generate_password_hash("pw", "pbkdf2:sha256:1000")
+    )
+    study = create_study(
+        session,
+        researcher=researcher,
+        stimulus_set_folder=stimulus_set,
+        params=small_study_params(
+            encodings=("chernoff", "table", "plot"),
+            layouts=("grid", "sequence"),
+            response_modes=("mark_outliers", "keypress"),
+            trials_per_participant=5,
+            practice_trials=1,
+            attention_checks=0,
+            frame_ms=100,
+        ),
+    )
+    set_status(study, StudyStatus.open)
+    session.commit()
+    session.close()
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+    app.extensions[db.EXTENSION_KEY].dispose()
+
+
+def answer_screen(page, shots: list[str]) -> None:
+    """Do whatever the current runner screen asks."""
+    screen = page.locator("#runner-screen")
+    if screen.locator("[data-action=submit]").count():
+        if screen.locator(".item").count():
+            screen.locator(".item").nth(1).click()
+            if "grid" not in shots:
+                page.screenshot(path=str(SCREENSHOT), full_page=True)
+                shots.append("grid")
+        elif screen.locator("table button").count():
+            screen.locator("table button").first.click()
+        else:
+            image = screen.locator(".plot-wrap img")
+            image.click(position={"x": 40, "y": 60})
+        screen.locator("[data-action=submit]").click()
+    elif screen.locator("[data-action=press]").count():
+        page.keyboard.press(" ")
+        screen.locator("[data-action=press]").wait_for(state="detached", timeout=10_000)
+    else:
+        screen.locator("button").first.click()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_participant_completes_a_short_study(browser, live_server):
+    app, base = live_server
+    page = browser.new_page(viewport={"width": 1000, "height": 760})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{base}/s/site-test/?pid=browser-1")
+    page.check("input[name=consent]")
+    page.click("button[type=submit]")
+    page.get_by_role("link", name="Start").click()
+    shots: list[str] = []
+    for _ in range(40):
+        # (no wait_for_function: the CSP rightly forbids eval, which it relies on)
+        ready = page.locator("#runner-screen button:visible").or_(page.locator(".debrief-text"))
+        try:
+            ready.first.wait_for(timeout=15_000)
+        except Exception:
+            raise AssertionError(
+                f"stuck: {page.url} {page.text_content('main')!r} {errors}"
+            ) from None
+        if page.url.endswith("/debrief"):
+            break
+        answer_screen(page, shots)
+    assert page.url.endswith("/debrief")
+    assert "C0DE1234" in page.text_content("main")
+    assert errors == []
+    assert shots and SCREENSHOT.exists()
+    with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
+        stored = connection.execute(sa.select(Response)).all()
+    assert len(stored) == 6
+    sequences = [r for r in stored if r.response_mode == "keypress"]
+    assert sequences and all(r.frame_stats["n_frames"] == 6 for r in sequences)
+    assert all(r.rt_ms and r.rt_ms > 0 for r in stored)
+    page.close()
