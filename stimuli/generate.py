@@ -130,6 +130,8 @@ def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params,
         entry["frame_ms"] = config.frame_ms
         names = media.put_pngs([images[i] for i in order])
         entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
+        if not encoding.per_item_media:  # table rows / plot points for the site's own view
+            entry.update(encoding.grid(rows, params, draws, order, images=images).fields)
         return entry
     images = encoding.render(rows, params, draws) if encoding.per_item_media else None
     grid = encoding.grid(rows, params, draws, order, images=images)

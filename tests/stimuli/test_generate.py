@@ -69,6 +69,9 @@ def test_per_encoding_fields(generated):
     sequence = by["table", "sequence", "d01"]
     assert sequence["media"].endswith(".webp") and sequence["video"].endswith(".mp4")
     assert sequence["frame_ms"] == 300 and all("media" in i for i in sequence["items"])
+    grid = by["table", "grid", "d01"]
+    row_of = {i["item"]: r for i, r in zip(grid["items"], grid["table"]["rows"], strict=True)}
+    assert sequence["table"]["rows"] == [row_of[i["item"]] for i in sequence["items"]]
 
 
 def test_same_config_gives_byte_identical_files(generated, tmp_path):
