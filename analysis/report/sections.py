@@ -1,0 +1,181 @@
+"""The report's sections: each computes its numbers, figures and HTML blocks.
+
+Why one function per section: the report times each one (the benchmark prints where the
+time goes), and a model that cannot be fitted turns into a note in its own section
+instead of failing the whole report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.ideal_observer import IdealObserverConfig, efficiency
+from analysis.measures import MeasuresResult, compute_measures, encoding_summary
+from analysis.report import plots
+from analysis.report.html import Section, facts_html
+from analysis.trials import TrialTable
+
+SUMMARY_COLUMNS = (
+    "accuracy", "dprime", "criterion", "hit_rate", "fa_rate", "precision", "recall",
+    "median_log_rt",
+)  # fmt: skip
+#: Shown on the page (all of SUMMARY_COLUMNS are in encoding_summary.csv).
+SHOWN_COLUMNS = {
+    "accuracy": "accuracy",
+    "dprime": "d′",
+    "criterion": "c",
+    "median_log_rt": "median RT (s)",
+}
+
+
+def sample_section(table: TrialTable) -> Section:
+    section = Section("sample", "Sample and exclusions")
+    people = table.participants
+    kept = table.trials
+    excluded = people[people["excluded"]]
+    section.blocks.append(
+        facts_html(
+            {
+                "participants": len(people),
+                "excluded": len(excluded),
+                "trials analysed": len(kept),
+                "trials in table": len(table.all_trials),
+                "timeouts (analysed)": int(kept["timed_out"].sum()),
+                "encodings": kept["encoding"].nunique(),
+            }
+        )
+    )
+    rule = table.options.max_attention_failures
+    section.blocks.append(
+        '<p class="lead">Practice trials and attention checks are not analysed. Participants '
+        + (
+            "are never excluded for attention checks."
+            if rule is None
+            else f"failing more than {rule} attention check(s) are excluded."
+        )
+        + f" Timed-out trials count as {table.options.timeouts.replace('miss', 'misses')}.</p>"
+    )
+    counts = (
+        kept.groupby(["response_mode", "layout", "encoding"], sort=True)
+        .agg(
+            participants=("participant", "nunique"),
+            trials=("participant", "size"),
+            datasets=("dataset_id", "nunique"),
+            timeouts=("timed_out", "sum"),
+        )
+        .reset_index()
+    )
+    section.heading("Analysed trials per condition")
+    section.table("trial_counts", counts)
+    section.tables["participants"] = people
+    if len(excluded):
+        section.heading("Excluded participants")
+        section.table(
+            "excluded", excluded[["participant", "n_attention_failed", "exclusion_reason"]]
+        )
+    return section
+
+
+def _summary_wide(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per mode x encoding; columns "mean [low, high]" per shown measure."""
+
+    def show(row: pd.Series) -> str:
+        values = row[["mean", "ci_low", "ci_high"]].to_numpy(dtype=float)
+        if row["measure"] == "median_log_rt":
+            values = np.exp(values) / 1000.0
+        mean, low, high = values
+        if np.isnan(mean):
+            return "—"
+        return f"{mean:.3f}" if np.isnan(low) else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+    shown = summary[summary["measure"].isin(SHOWN_COLUMNS)]
+    shown = shown.assign(value=shown.apply(show, axis=1))
+    keys = ["response_mode", "encoding"]
+    wide = shown.pivot(index=keys, columns="measure", values="value")
+    wide = wide[[c for c in SHOWN_COLUMNS if c in wide.columns]].rename(columns=SHOWN_COLUMNS)
+    participants = summary.groupby(keys)["n"].max().rename("participants")
+    return (
+        wide.join(participants)
+        .reset_index()
+        .rename_axis(columns=None)[[*keys, "participants", *wide.columns]]
+    )
+
+
+def measures_section(table: TrialTable, correction: str) -> tuple[Section, MeasuresResult]:
+    section = Section(
+        "measures",
+        "Measures per encoding",
+        "Means over participants of per-participant measures, with 95% t intervals (median "
+        f"RT: geometric mean of participants' medians). d′ and c use {correction}-corrected "
+        "rates; m-AFC d′ comes from proportion correct. Hit and false-alarm rates, precision "
+        "and recall are in tables/encoding_summary.csv.",
+    )
+    measures = compute_measures(table, correction=correction)
+    cells = measures.table
+    columns = tuple(c for c in SUMMARY_COLUMNS if cells[c].notna().any())
+    summary = encoding_summary(measures, columns=columns, by=("response_mode", "encoding"))
+    section.table("encoding_summary", summary, shown=_summary_wide(summary))
+    section.tables["participant_measures"] = cells
+    if summary.loc[summary["measure"] == "accuracy", "n"].min() < 2:
+        section.note("A condition has a single participant: no confidence interval (—).")
+    palette = plots.colours(cells["encoding"].unique())
+    # Several response modes make multi-panel figures: give them the full width.
+    grid = '<div class="grid2">' if cells["response_mode"].nunique() == 1 else "<div>"
+    section.blocks.append(grid)
+    section.figure(
+        "accuracy_by_encoding",
+        plots.means_with_ci(summary, "accuracy", palette),
+        "Accuracy by encoding: mean over participants with 95% CI.",
+    )
+    section.figure(
+        "dprime_by_encoding",
+        plots.means_with_ci(summary, "dprime", palette),
+        "d′ by encoding: mean over participants with 95% CI.",
+    )
+    section.blocks.append('</div><div class="grid2">')
+    section.figure(
+        "speed_accuracy",
+        plots.speed_accuracy(cells, palette),
+        "Speed-accuracy: faster and more accurate is up and to the left.",
+    )
+    section.figure(
+        "rt_distributions",
+        plots.rt_distributions(table.trials, palette),
+        "RT distributions of answered trials per encoding.",
+    )
+    section.blocks.append("</div>" + grid)
+    section.figure(
+        "participant_accuracy",
+        plots.participant_lines(cells, "accuracy", palette),
+        "Each grey line is one participant's accuracy across encodings.",
+    )
+    section.figure(
+        "participant_dprime",
+        plots.participant_lines(cells, "dprime", palette),
+        "Each grey line is one participant's d′ across encodings.",
+    )
+    section.blocks.append("</div>")
+    return section, measures
+
+
+def ideal_section(table: TrialTable, stimulus_set: Path, correction: str) -> Section:
+    section = Section(
+        "ideal",
+        "Ideal observer and efficiency",
+        "An observer that sees the raw numbers flags rows by studentised regression residual "
+        "and Mahalanobis distance; efficiency = (d′ human / d′ ideal)², on the same trials.",
+    )
+    frame = efficiency(table.trials, stimulus_set, IdealObserverConfig(correction=correction))
+    notes = frame.pop("note")
+    section.table("efficiency", frame)
+    for note in sorted(set(notes) - {""}):
+        section.note(note)
+    if (frame["d_ideal"] > 0).any() and np.isfinite(frame["efficiency"]).any():
+        section.blocks.append(
+            '<p class="lead">The ideal d′ is capped by the log-linear correction for the finite '
+            "number of trials, so efficiencies near 1 are upper bounds.</p>"
+        )
+    return section

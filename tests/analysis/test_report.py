@@ -1,0 +1,131 @@
+"""The HTML report: complete, self-contained, numbers beside it, notes instead of failures."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import AnalysisError
+from analysis.report import ReportConfig, write_report
+from analysis.report.model_sections import models_section
+from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
+from analysis.trials import load_trials
+from tests.analysis.test_ideal_observer import write_set
+
+ENCODINGS = {"gan_face": 2.5, "chernoff": 1.8, "table": 1.2}
+
+
+def without_images(html: str) -> str:
+    """The page without its base64 data (which may spell anything, "NaN" included)."""
+    return re.sub(r"base64,[^\"]+", "", html)
+
+
+def simulated(rng, truth: dict | None = None, **design) -> pd.DataFrame:
+    """A small simulated study; ``truth`` (from write_set) fixes the outliers per dataset."""
+    settings = {"n_participants": 8, "n_datasets": 6, "encodings": tuple(ENCODINGS), **design}
+    observer = ModelObserver.simple(ENCODINGS, criterion=1.0, sensitivity_sd=0.3)
+    frame = make_design(SimulationDesign(**settings), rng=rng)
+    if truth is not None:
+        frame["true_outliers"] = frame["dataset_id"].map(lambda d: truth[d]["outliers"])
+    return simulate_trials(frame, observer, rng=rng)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, object]:
+    """One full report (with ideal observer) shared by the tests that only read it."""
+    rng = np.random.default_rng(7)
+    folder = tmp_path_factory.mktemp("report")
+    truth = write_set(folder / "set", rng, n_datasets=6, n_items=12)
+    trials = simulated(rng, truth)
+    trials.loc[trials["participant"] == "P0001", "is_attention_check"] = [True, True] + [False] * (
+        (trials["participant"] == "P0001").sum() - 2
+    )
+    result = write_report(trials, folder / "out", ReportConfig(stimulus_set=folder / "set"))
+    return folder / "out", result
+
+
+def test_report_has_every_section_inline_and_no_nan(report):
+    out, result = report
+    text = (out / "report.html").read_text()
+    for key in ("sample", "measures", "models", "ideal"):
+        assert f'id="{key}"' in text
+    assert len(re.findall(r'<img src="data:image/png;base64,', text)) == 6
+    assert "<link" not in text and 'src="http' not in text  # self-contained
+    assert "nan" not in without_images(text).lower()
+    assert "Traceback" not in text
+    assert "gan_face vs table" in text and "efficiency" in text
+    assert set(result.seconds) >= {"load", "sample", "measures", "models", "ideal", "write"}
+
+
+def test_numbers_are_written_beside_the_report(report):
+    out, _ = report
+    tables = {path.stem for path in (out / "tables").glob("*.csv")}
+    assert {"encoding_summary", "participant_measures", "trial_counts", "efficiency"} <= tables
+    assert "glmm_fixed_mark_outliers" in tables
+    assert len(list((out / "figures").glob("*.png"))) == 6
+    data = json.loads((out / "report.json").read_text())
+    summary = pd.DataFrame(data["tables"]["encoding_summary"])
+    dprime = summary[summary["measure"] == "dprime"].set_index("encoding")["mean"]
+    assert dprime["gan_face"] > dprime["table"]
+    csv = pd.read_csv(out / "tables" / "encoding_summary.csv")
+    assert np.allclose(csv["mean"], summary["mean"])
+
+
+def test_attention_check_failures_show_in_the_sample(report):
+    out, _ = report
+    participants = pd.read_csv(out / "tables" / "participants.csv")
+    assert (
+        participants.loc[participants["participant"] == "P0001", "n_attention_checks"].item() == 2
+    )
+
+
+def test_single_encoding_and_perfect_participant_give_notes_not_nan(rng, tmp_path):
+    trials = simulated(rng, encodings=("table",), n_participants=4)
+    trials = trials.assign(encoding="table")
+    first = trials["participant"] == "P0001"
+    trials.loc[first, "selected"] = trials.loc[first, "true_outliers"]  # all hits, no FAs
+    write_report(trials, tmp_path)
+    text = (tmp_path / "report.html").read_text()
+    assert "only one encoding (table) was shown" in text
+    assert "nan" not in without_images(text).lower()
+
+
+def test_a_model_that_fails_becomes_a_note(rng, monkeypatch):
+    def broken(*args, **kwargs):
+        raise AnalysisError("Hessian not positive definite")
+
+    monkeypatch.setattr("analysis.report.model_sections.fit_glmm", broken)
+    section = models_section(load_trials(simulated(rng)).trials, crossed_max_cells=10_000)
+    assert "the GLMM could not be fitted (Hessian not positive definite)" in "".join(section.blocks)
+    assert section.tables == {}
+
+
+def test_large_studies_fall_back_to_participant_intercepts(rng):
+    section = models_section(load_trials(simulated(rng)).trials, crossed_max_cells=10)
+    assert "fitted random intercepts for participants only" in "".join(section.blocks)
+    assert section.tables["glmm_random_mark_outliers"]["group"].tolist() == ["participant"]
+
+
+def test_bad_tables_say_what_to_fix(tmp_path):
+    with pytest.raises(AnalysisError, match="lacks column"):
+        write_report(pd.DataFrame({"participant": ["P1"]}), tmp_path)
+    with pytest.raises(AnalysisError, match="correction"):
+        ReportConfig(correction="add-one")
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium_with_every_image(report, browser, tmp_path):
+    out, _ = report
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((out / "report.html").as_uri())
+    widths = page.eval_on_selector_all("img", "images => images.map(i => i.naturalWidth)")
+    assert len(widths) == 6 and min(widths) > 100
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= 1280
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    page.close()
