@@ -71,7 +71,7 @@ class Plot(Encoding[PlotParams, None]):
         for centres in zip(*plot.panels, strict=True):
             frame = plot.image.copy()
             d = ImageDraw.Draw(frame)
-            r = params.radius_px + 3
+            r = params.radius_px * 2 + 2  # a ring clear of the marker
             for x, y in centres:
                 d.ellipse((x - r, y - r, x + r, y + r), outline=HIGHLIGHT, width=3)
             frames.append(frame)
