@@ -109,9 +109,7 @@ def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params,
     """Render one (dataset, encoding, layout) stimulus; return its manifest entry."""
     rows = dataset.rows
     draws = encoding.draw(rows, params, rng=rng)
-    y = rows.column(rows.target) if rows.target else None
-    if config.order == "sorted_y" and y is None:
-        raise StimulusError(f"dataset {dataset.dataset_id}: sorted_y needs a target column")
+    y = rows.column(rows.target)  # datasets always name their target
     order = display_order(rows.n_items, config.order, y=y, rng=rng)
     entry: dict[str, Any] = {
         "dataset_id": dataset.dataset_id,
