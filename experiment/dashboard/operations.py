@@ -1,7 +1,8 @@
 """What the dashboard does to the database, without the request (Indico's operations).
 
-Every function takes the researcher's id and checks ownership itself, so a view cannot
-forget to: another researcher's study is "not found", exactly like a missing one.
+The study functions take the researcher's id and check ownership themselves, so a view
+cannot forget to: another researcher's study is "not found", exactly like a missing one.
+Stimulus sets are files on the server, shared by all of its researchers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment.models import StimulusSet, Study
+from experiment.services.studies import stimulus_set_row
 from experiment.stimulus_sets import load as load_stimulus_set
 from glyphlab.errors import GlyphlabError
 
@@ -68,18 +70,11 @@ def resolve_set_folder(data_dir: Path, folder: str) -> Path:
 
 
 def register_stimulus_set(session: Session, *, data_dir: Path, folder: str) -> StimulusSet:
-    """Record the stimulus set in ``folder``; registering the same folder again is a no-op."""
-    path = resolve_set_folder(data_dir, folder)
-    set_id = load_stimulus_set(path).set_id
-    existing = session.scalar(sa.select(StimulusSet).where(StimulusSet.set_id == set_id))
-    if existing is not None:
-        if Path(existing.folder).resolve() != path:
-            raise DashboardError(
-                f"stimulus set {set_id} is already registered from {existing.folder}; use that"
-            )
-        return existing
-    stimulus_set = StimulusSet(set_id=set_id, folder=str(path))
-    session.add(stimulus_set)
+    """Record the stimulus set in ``folder`` (checked by loading it); a set already
+    registered (same ``set_id``) is returned as it is, so registering twice is harmless."""
+    stimulus_set = stimulus_set_row(
+        session, load_stimulus_set(resolve_set_folder(data_dir, folder))
+    )
     session.flush()
     return stimulus_set
 

@@ -146,6 +146,12 @@ def test_register_a_set_then_create_open_and_close_a_study(
     assert register(logged_in, data_dir, stimulus_set).status_code == 302
     registered = db_session.scalar(sa.select(StimulusSet))
     assert registered.folder == str((data_dir / "stimuli" / "set-a").resolve())
+    token = csrf_token(logged_in, "/dashboard/stimulus-sets")
+    again = logged_in.post(
+        "/dashboard/stimulus-sets", data={"csrf_token": token, "folder": "stimuli/set-a"}
+    )
+    assert again.status_code == 302
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(StimulusSet)) == 1
     token = csrf_token(logged_in, "/dashboard/studies/new")
     response = logged_in.post(
         "/dashboard/studies/new", data={**study_form(registered.id), "csrf_token": token}
