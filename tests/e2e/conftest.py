@@ -23,7 +23,7 @@ COMMON = {"n_items": 8, "n_features": 3, "n_informative": 2}
 
 @pytest.fixture(scope="session")
 def e2e_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Chernoff faces, table and plot grids plus a Chernoff sequence; small and quick."""
+    """Every encoding as a grid plus a Chernoff sequence; small and quick."""
     config = StimulusSetConfig.from_dict(
         {
             "name": "e2e",
@@ -35,6 +35,7 @@ def e2e_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 {"role": "attention_check", **COMMON},
             ],
             "conditions": [
+                {"encoding": "gan_face", "layout": "grid"},
                 {"encoding": "chernoff", "layout": "grid"},
                 {"encoding": "table", "layout": "grid"},
                 {"encoding": "plot", "layout": "grid"},
@@ -66,11 +67,13 @@ def served_study(tmp_path: Path, e2e_stimulus_set: Path, postgres_database_facto
         else:
             database_url = f"sqlite:///{data_dir / 'glyphlab.sqlite3'}"
             serve_args = ("--threads", "8")
-        params = StudyParams(
-            title="e2e",
-            encodings=("chernoff", "table", "plot"),
-            **{"trials_per_participant": 4, "practice_trials": 1, "attention_checks": 1, **study},
-        )
+        defaults = {
+            "encodings": ("chernoff", "table", "plot"),
+            "trials_per_participant": 4,
+            "practice_trials": 1,
+            "attention_checks": 1,
+        }
+        params = StudyParams(title="e2e", **{**defaults, **study})
         slug, _password = open_study(database_url, e2e_stimulus_set, params, email="e2e@x.org")
         site = SiteProcess(
             site_environment(data_dir, database_url),

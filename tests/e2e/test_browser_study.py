@@ -1,0 +1,184 @@
+"""A participant takes a whole study in headless Chromium: every encoding, every
+response mode, grids and a sequence, a reload in the middle and one timed-out trial.
+
+Asserts on what the database stored, and measures sequence frame timing as the browser
+presented it (requestAnimationFrame timestamps, reported by the runner in
+``frame_stats``). Screenshots of each screen kind go to ``GLYPHLAB_SCREENSHOTS`` (a
+folder; ``docs/`` when refreshing README's pictures) or to the test's tmp folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from experiment.models import Event, Response, Study, Trial
+from glyphlab.site_process import site_session
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ALL_ENCODINGS = ("gan_face", "chernoff", "table", "plot")
+ALL_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
+DEADLINE_MS = 6000
+FRAME_MS = 150
+
+
+class Participant:
+    """Drives the runner like a person: reads the screen, answers, sometimes dawdles."""
+
+    def __init__(self, page, shots: Path) -> None:
+        self.page = page
+        self.shots = shots
+        self.taken: set[str] = set()
+        self.trial: dict | None = None
+        page.on("response", self._remember_trial)
+
+    def _remember_trial(self, response) -> None:
+        if response.url.endswith("/api/next") and response.status == 200:
+            body = response.json()
+            self.trial = None if body.get("done") else body["trial"]
+
+    def shoot(self, name: str) -> None:
+        if name not in self.taken:
+            self.taken.add(name)
+            self.page.screenshot(path=str(self.shots / f"{name}.png"))
+
+    def screen_name(self) -> str | None:
+        trial = self.trial or {}
+        if trial.get("layout") == "sequence":
+            return "trial-sequence-frame"
+        return {
+            "gan_face": "trial-face-grid",
+            "table": "trial-table",
+            "plot": "trial-plot",
+            "chernoff": "trial-chernoff-grid",
+        }.get(trial.get("encoding"))
+
+    def answer(self) -> None:
+        screen = self.page.locator("#runner-screen")
+        stimulus = screen.locator(".stimulus")
+        if not stimulus.count():  # a Start / Next screen
+            screen.locator("button").first.click()
+            return
+        stimulus.first.wait_for(state="visible")
+        name = self.screen_name()
+        if name == "trial-sequence-frame":
+            self.page.wait_for_timeout(FRAME_MS * 2)
+        if name:
+            self.shoot(name)
+        if screen.locator("[data-action=submit]").count():
+            self.pick(screen)
+            screen.locator("[data-action=submit]").click()
+        elif screen.locator("[data-action=yes]").count():
+            self.page.keyboard.press("y")
+        elif screen.locator("[data-action=press]").count():
+            self.page.keyboard.press(" ")
+            screen.locator("[data-action=press]").wait_for(state="detached", timeout=15_000)
+        else:
+            self.pick(screen)
+
+    def pick(self, screen) -> None:
+        if screen.locator(".item").count():
+            screen.locator(".item").nth(2).click()
+        elif screen.locator("table button").count():
+            screen.locator("table button").nth(1).click()
+        else:
+            screen.locator(".plot-wrap img").click(position={"x": 120, "y": 90})
+
+
+def stored(database_url: str, slug: str):
+    with site_session(database_url) as session:
+        study_id = session.scalar(sa.select(Study.id).where(Study.slug == slug))
+        trials = session.execute(
+            sa.select(Trial, Response)
+            .outerjoin(Response, Response.trial_id == Trial.id)
+            .join(Trial.participant)
+            .where(Trial.participant.has(study_id=study_id))
+        ).all()
+        events = session.scalars(sa.select(Event.kind)).all()
+        return [(t.condition.encoding, t.condition.layout, t, r) for t, r in trials], events
+
+
+def test_participant_takes_every_mode_and_encoding_in_chromium(browser, served_study, tmp_path):
+    shots = Path(os.environ.get("GLYPHLAB_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    site, slug, database_url = served_study(
+        backend="sqlite",
+        encodings=ALL_ENCODINGS,
+        layouts=("grid", "sequence"),
+        response_modes=ALL_MODES,
+        trials_per_participant=14,
+        practice_trials=1,
+        attention_checks=1,
+        deadline_ms=DEADLINE_MS,
+        frame_ms=FRAME_MS,
+        completion_code="E2EDONE1",
+    )
+    page = browser.new_page(viewport={"width": 1100, "height": 820})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    person = Participant(page, shots)
+
+    page.goto(f"{site.url}/s/{slug}/?PROLIFIC_PID={'a1' * 12}&STUDY_ID=s&SESSION_ID=x")
+    person.shoot("consent")
+    page.check("input[name=consent]")
+    page.click("button[type=submit]")
+    page.get_by_role("link", name="Start").click()
+
+    answered_screens, reloaded, dawdled = 0, False, False
+    for _ in range(200):
+        page.locator("#runner-screen button:visible, .debrief-text").first.wait_for(timeout=20_000)
+        if page.url.endswith("/debrief"):
+            break
+        on_trial = page.locator("#runner-screen .stimulus").count() > 0
+        if on_trial and answered_screens == 5 and not dawdled:
+            dawdled = True  # let this one run out: the runner reports it timed out
+            page.locator("#runner-screen .stimulus").first.wait_for(state="visible")
+            page.wait_for_timeout(DEADLINE_MS + 800)
+            continue
+        if on_trial and answered_screens == 9 and not reloaded:
+            reloaded = True
+            page.reload()
+            continue
+        person.answer()
+        answered_screens += on_trial
+    assert page.url.endswith("/debrief"), page.text_content("main")
+    assert "E2EDONE1" in page.text_content("main")
+    assert errors == []
+
+    rows, events = stored(database_url, slug)
+    responses = [r for *_, r in rows]
+    assert all(r is not None for r in responses), "every planned trial is answered"
+    assert len({r.idempotency_key for r in responses}) == len(responses) == len(rows)
+    assert {e for e, *_ in rows} == set(ALL_ENCODINGS)
+    assert {r.response_mode for r in responses} == set(ALL_MODES)
+    assert sum(r.timed_out for r in responses) >= 1
+    assert "reload" in events
+    sequence = [r for e, layout, t, r in rows if layout == "sequence" and r.frame_stats]
+    assert sequence, "a sequence trial reported its frame timing"
+
+    durations = np.concatenate([r.frame_stats["durations_ms"] for r in sequence])
+    refresh = float(np.median([r.frame_stats["refresh_ms"] for r in sequence]))
+    within = float(np.mean(np.abs(durations - FRAME_MS) <= refresh * 1.05))
+    summary = {
+        "requested_ms": FRAME_MS,
+        "frames": int(durations.size),
+        "refresh_ms": refresh,
+        "mean_ms": float(durations.mean()),
+        "sd_ms": float(durations.std()),
+        "percentiles_ms": dict(
+            zip(("p1", "p50", "p99"), np.percentile(durations, [1, 50, 99]).tolist(), strict=True)
+        ),
+        "within_one_refresh": within,
+        "by_mode": dict(Counter(r.response_mode for r in sequence)),
+    }
+    (shots / "frame-timing.json").write_text(json.dumps(summary, indent=2))
+    print("\nframe timing:", json.dumps(summary))
+    assert durations.size >= 8
+    assert abs(float(np.median(durations)) - FRAME_MS) <= refresh * 1.05
