@@ -1,0 +1,162 @@
+"""Pairwise comparisons between encodings, with Holm's correction and effect sizes.
+
+- From a fitted model (GLMM, GEE or LMM result with ``params``, ``cov`` and a treatment-
+  coded ``C(encoding, ...)`` term): every pair a - b of encodings as a Wald z test on the
+  difference of coefficients, L'beta with variance L' V L, Holm-adjusted p values across
+  the pairs, and (for logistic models) the odds ratio with its unadjusted Wald CI.
+- From per-participant measures: the mean d' difference between two encodings with a
+  percentile bootstrap CI that resamples participants (the unit of replication).
+
+With fewer than two encodings there is nothing to compare: the result is an empty table
+with a ``note`` saying so, never an error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import AnalysisError
+from analysis.measures import MeasuresResult
+
+_PAIR_COLUMNS = ["encoding_a", "encoding_b", "estimate", "se", "z", "p", "p_holm"]
+
+
+@dataclass(frozen=True)
+class ContrastsResult:
+    """One row per pair of encodings; ``note`` explains an empty table."""
+
+    table: pd.DataFrame
+    scale: str
+    note: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        holm_note = ", Holm-adjusted p" if "p_holm" in self.table.columns else ""
+        head = f"Pairwise encoding contrasts ({self.scale}{holm_note})"
+        if self.table.empty:
+            return f"{head}: {self.note}"
+        body = self.table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return "\n".join([head, body, self.note]).strip()
+
+
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjusted p values: max over j <= i of (m - j + 1) p_(j), capped at 1."""
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p, kind="stable")
+    m = p.size
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return adjusted
+
+
+def _encoding_vectors(result, factor: str) -> dict[str, np.ndarray]:
+    """Coefficient vector picking each level's effect (zeros for the reference level)."""
+    names = list(result.fixed_names)
+    pattern = re.compile(rf"^C\({factor}\b.*\)\[T\.(.+)\]$|^{factor}\[T\.(.+)\]$")
+    vectors: dict[str, np.ndarray] = {}
+    for i, name in enumerate(names):
+        match = pattern.match(name)
+        if match:
+            vector = np.zeros(len(names))
+            vector[i] = 1.0
+            vectors[match.group(1) or match.group(2)] = vector
+    reference = re.search(r"reference=['\"]([^'\"]+)['\"]", " ".join(names))
+    if vectors and reference:
+        vectors[reference.group(1)] = np.zeros(len(names))
+    return vectors
+
+
+def encoding_contrasts(result, *, factor: str = "encoding", level: float = 0.95):
+    """All pairwise differences between ``factor`` levels of a fitted model."""
+    logistic = hasattr(result, "random_sd") or hasattr(result, "working_correlation")
+    scale = "log odds" if logistic else "model scale"
+    vectors = _encoding_vectors(result, factor)
+    if len(vectors) < 2:
+        note = f"fewer than two {factor} levels in the model: nothing to compare"
+        return ContrastsResult(pd.DataFrame(columns=_PAIR_COLUMNS), scale, note)
+    rows = []
+    for a, b in itertools.combinations(sorted(vectors), 2):
+        contrast = vectors[a] - vectors[b]
+        estimate = float(contrast @ result.params)
+        se = float(np.sqrt(contrast @ result.cov @ contrast))
+        rows.append({"encoding_a": a, "encoding_b": b, "estimate": estimate, "se": se})
+    table = pd.DataFrame(rows)
+    table["z"] = table["estimate"] / table["se"]
+    table["p"] = 2 * stats.norm.sf(np.abs(table["z"]))
+    table["p_holm"] = holm(table["p"].to_numpy())
+    half = stats.norm.ppf(0.5 + level / 2) * table["se"]
+    table["ci_low"], table["ci_high"] = table["estimate"] - half, table["estimate"] + half
+    if logistic:
+        table["odds_ratio"] = np.exp(table["estimate"])
+        table["or_ci_low"], table["or_ci_high"] = np.exp(table["ci_low"]), np.exp(table["ci_high"])
+    return ContrastsResult(table, scale, f"CIs are {level:.0%} Wald intervals, unadjusted")
+
+
+def dprime_differences(
+    measures: MeasuresResult | pd.DataFrame,
+    *,
+    rng: np.random.Generator,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    column: str = "dprime",
+) -> ContrastsResult:
+    """Mean per-participant difference in ``column`` between encodings, bootstrap CIs.
+
+    Cells of a participant x encoding (several layouts or modes) are averaged first. For
+    each pair, the participants who saw both encodings are resampled with replacement and
+    the mean difference is recomputed per replicate (pairs nobody saw both of are left out).
+    """
+    table = measures.table if isinstance(measures, MeasuresResult) else measures
+    if not {"participant", "encoding", column} <= set(table.columns):
+        raise AnalysisError(f"need participant, encoding and {column} columns")
+    wide = table.pivot_table(index="participant", columns="encoding", values=column)
+    encodings = sorted(wide.columns)
+    if len(encodings) < 2:
+        note = "fewer than two encodings: nothing to compare"
+        return ContrastsResult(pd.DataFrame(columns=_PAIR_COLUMNS[:3]), column, note)
+    values = wide.to_numpy(dtype=float)
+    rows = []
+    for a, b in itertools.combinations(encodings, 2):
+        diff = values[:, encodings.index(a)] - values[:, encodings.index(b)]
+        diff = diff[~np.isnan(diff)]
+        if diff.size == 0:
+            continue
+        boot = diff[rng.integers(0, diff.size, size=(n_boot, diff.size))].mean(axis=1)
+        low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
+        rows.append(
+            {
+                "encoding_a": a,
+                "encoding_b": b,
+                "estimate": float(diff.mean()),
+                "n_participants": int(diff.size),
+                "ci_low": float(low),
+                "ci_high": float(high),
+            }
+        )
+    note = f"{level:.0%} percentile bootstrap CIs, {n_boot} resamples of participants"
+    return ContrastsResult(pd.DataFrame(rows), f"{column} difference", note)
+
+
+def accuracy_contrasts(trials, *, glmm=None) -> ContrastsResult:
+    """Encoding contrasts of the accuracy GLMM (fitted here unless ``glmm`` is given)."""
+    if glmm is None:
+        from analysis.models.study import fit_accuracy_glmm
+
+        glmm = fit_accuracy_glmm(trials)
+    return encoding_contrasts(glmm)
+
+
+def participant_dprime_differences(trials, *, rng: np.random.Generator) -> ContrastsResult:
+    """d' differences between encodings from per-participant measures, bootstrap CIs."""
+    from analysis.measures import compute_measures
+
+    return dprime_differences(compute_measures(trials), rng=rng)

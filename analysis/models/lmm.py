@@ -1,0 +1,161 @@
+"""Linear mixed models (log RT) with statsmodels MixedLM, which matches lme4's lmer.
+
+One grouping factor takes any random-effects formula (``re_formula="~Days"``: correlated
+intercept and slope, like ``(Days | Subject)``). Several grouping factors are crossed
+random intercepts, e.g. ``(1 | participant) + (1 | dataset_id)``: statsmodels has no
+crossed-factor syntax, so they become variance components (``vc_formula``) within one
+all-encompassing group, which is the same model (checked against lme4 on Penicillin).
+
+A fit statsmodels does not mark ``converged`` raises :class:`AnalysisError`; its other
+warnings (e.g. a variance on the boundary) are kept in ``LMMResult.notes`` instead of
+being re-emitted.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import AnalysisError
+
+
+@dataclass(frozen=True)
+class LMMResult:
+    """Fixed effects (``params``/``bse``/``cov``), random SDs and correlations, residual SD."""
+
+    formula: str
+    groups: tuple[str, ...]
+    reml: bool
+    fixed_names: tuple[str, ...]
+    params: np.ndarray
+    bse: np.ndarray
+    cov: np.ndarray
+    random: pd.DataFrame
+    residual_sd: float
+    loglik: float
+    nobs: int
+    converged: bool
+    notes: tuple[str, ...]
+
+    @property
+    def aic(self) -> float:
+        n_random = len(self.random) + 1  # variance/covariance parameters + residual
+        return -2.0 * self.loglik + 2.0 * (len(self.params) + n_random)
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        z = self.params / self.bse
+        half = stats.norm.ppf(0.5 + level / 2) * self.bse
+        return pd.DataFrame(
+            {
+                "term": self.fixed_names,
+                "estimate": self.params,
+                "se": self.bse,
+                "z": z,
+                "p": 2 * stats.norm.sf(np.abs(z)),
+                "ci_low": self.params - half,
+                "ci_high": self.params + half,
+            }
+        )
+
+    def random_frame(self) -> pd.DataFrame:
+        residual = {"group": "Residual", "term": "", "other": "", "sd_or_corr": self.residual_sd}
+        return pd.concat([self.random, pd.DataFrame([residual])], ignore_index=True)
+
+    def summary(self) -> str:
+        kind = "REML" if self.reml else "ML"
+        return "\n".join(
+            [
+                f"Linear mixed model ({kind}): {self.formula}; groups {', '.join(self.groups)}",
+                f"logLik {self.loglik:.4f}  AIC {self.aic:.2f}  rows {self.nobs}",
+                self.random_frame().to_string(index=False),
+                self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4f}"),
+                *self.notes,
+            ]
+        )
+
+
+def _random_table(fit, groups: tuple[str, ...], crossed: bool) -> pd.DataFrame:
+    rows = []
+    if crossed:
+        for name, variance in zip(fit.model.exog_vc.names, fit.vcomp, strict=True):
+            sd = float(np.sqrt(max(variance, 0.0)))
+            rows.append({"group": name, "term": "(Intercept)", "other": "", "sd_or_corr": sd})
+        return pd.DataFrame(rows)
+    cov = fit.cov_re
+    terms = ["(Intercept)" if t == "Group" else t for t in cov.columns]
+    sd = np.sqrt(np.clip(np.diag(cov.to_numpy()), 0.0, None))
+    for i, term in enumerate(terms):
+        rows.append({"group": groups[0], "term": term, "other": "", "sd_or_corr": float(sd[i])})
+    for i in range(len(terms)):
+        for j in range(i + 1, len(terms)):
+            corr = cov.iloc[i, j] / (sd[i] * sd[j]) if sd[i] * sd[j] > 0 else np.nan
+            rows.append(
+                {"group": groups[0], "term": terms[i], "other": terms[j], "sd_or_corr": corr}
+            )
+    return pd.DataFrame(rows)
+
+
+def fit_lmm(
+    data: pd.DataFrame,
+    formula: str,
+    *,
+    groups: str | Sequence[str],
+    re_formula: str | None = None,
+    reml: bool = True,
+) -> LMMResult:
+    """Fit ``formula`` with random effects by ``groups`` (crossed intercepts if several)."""
+    import statsmodels.formula.api as smf  # heavy: only when a model is fitted
+
+    groups = (groups,) if isinstance(groups, str) else tuple(groups)
+    missing = [g for g in groups if g not in data.columns]
+    if missing or not groups:
+        raise AnalysisError(f"grouping column(s) {', '.join(missing) or '(none)'} not usable")
+    if data.empty:
+        raise AnalysisError("no rows to fit the linear mixed model to")
+    crossed = len(groups) > 1
+    if crossed and re_formula is not None:
+        raise AnalysisError("crossed grouping factors take random intercepts only")
+    frame = data.reset_index(drop=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if crossed:
+                model = smf.mixedlm(
+                    formula,
+                    frame.assign(_all=1),
+                    groups="_all",
+                    vc_formula={g: f"0 + C(Q('{g}'))" for g in groups},
+                )
+            else:
+                model = smf.mixedlm(formula, frame, groups=frame[groups[0]], re_formula=re_formula)
+            fit = model.fit(reml=reml)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            raise AnalysisError(f"the linear mixed model {formula!r} failed: {error}") from None
+    notes = tuple(dict.fromkeys(f"statsmodels: {w.message}" for w in caught))
+    if not fit.converged:
+        raise AnalysisError(
+            f"the linear mixed model {formula!r} did not converge ({'; '.join(notes)}): "
+            "simplify the random effects (e.g. drop re_formula) or check the data"
+        )
+    names = tuple(fit.fe_params.index)
+    cov = fit.cov_params().loc[list(names), list(names)].to_numpy()
+    return LMMResult(
+        formula=formula,
+        groups=groups,
+        reml=reml,
+        fixed_names=names,
+        params=fit.fe_params.to_numpy(),
+        bse=np.sqrt(np.diag(cov)),
+        cov=cov,
+        random=_random_table(fit, groups, crossed),
+        residual_sd=float(np.sqrt(fit.scale)),
+        loglik=float(fit.llf),
+        nobs=int(fit.nobs),
+        converged=True,
+        notes=notes,
+    )

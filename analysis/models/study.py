@@ -1,0 +1,114 @@
+"""The study's models: encoding effects on accuracy (GLMM, GEE) and on log RT (LMM).
+
+These wrap the generic fits for the trial table. Encodings are treatment-coded against
+``reference`` (default ``"table"`` when present: the question is whether faces beat the
+table); layout and response mode enter as additive covariates when they vary. With a
+single encoding the encoding term is dropped (intercept-only fit) rather than failing;
+:mod:`analysis.contrasts` then reports that there is nothing to compare.
+
+Accuracy GLMM: binomial counts per participant x dataset x encoding (x layout x mode)
+cell, random intercepts for participant and dataset (crossed, Laplace), which has the same
+likelihood as the trial-level model and makes 100k trials a few thousand rows.
+Log-RT LMM: answered trials' ``log_rt`` averaged per participant x dataset x encoding cell
+(``aggregate=True``), random intercept per participant (default). Dataset-to-dataset
+variation then stays in the residual, which leaves encoding effects unbiased when every
+participant sees every dataset. ``groups=("participant", "dataset_id")`` fits the crossed
+model instead, but statsmodels needs one dense group for that, which takes seconds per
+thousand rows: fine for small studies, not for 100k trials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from analysis.errors import AnalysisError
+from analysis.models.gee import GEEResult, fit_gee
+from analysis.models.glmm import GLMMResult, fit_glmm
+from analysis.models.lmm import LMMResult, fit_lmm
+from analysis.trials import TrialTable
+
+DEFAULT_REFERENCE = "table"
+COVARIATES = ("layout", "response_mode")
+GROUPS = ("participant", "dataset_id")
+
+
+def _frame(trials: pd.DataFrame | TrialTable) -> pd.DataFrame:
+    frame = trials.trials if isinstance(trials, TrialTable) else trials
+    if "correct" not in frame.columns:
+        raise AnalysisError("models need scored trials: use analysis.trials.load_trials(...)")
+    if frame.empty:
+        raise AnalysisError("no trials to model")
+    return frame
+
+
+def reference_level(frame: pd.DataFrame, reference: str | None = None) -> str:
+    """The baseline encoding: ``reference``, else "table" if present, else the first."""
+    levels = sorted(frame["encoding"].unique())
+    if reference is not None and reference not in levels:
+        raise AnalysisError(f"reference encoding {reference!r} not in the data ({levels})")
+    return reference or (DEFAULT_REFERENCE if DEFAULT_REFERENCE in levels else levels[0])
+
+
+def encoding_terms(frame: pd.DataFrame, reference: str | None = None) -> str:
+    """Right-hand side: encoding (treatment-coded) plus covariates that vary."""
+    terms = []
+    if frame["encoding"].nunique() > 1:
+        terms.append(f"C(encoding, Treatment(reference={reference_level(frame, reference)!r}))")
+    terms += [c for c in COVARIATES if c in frame.columns and frame[c].nunique() > 1]
+    return " + ".join(terms) or "1"
+
+
+def aggregate_cells(
+    frame: pd.DataFrame, cells: Sequence[str] = (*GROUPS, "encoding", *COVARIATES)
+) -> pd.DataFrame:
+    """Binomial counts (``n_correct`` of ``n_trials``) and mean ``log_rt`` per cell."""
+    grouped = frame.groupby(list(cells), sort=True, observed=True)
+    counts = grouped.agg(
+        n_correct=("correct", "sum"), n_trials=("correct", "size"), log_rt=("log_rt", "mean")
+    )
+    return counts.reset_index().astype({"n_correct": "int64"})
+
+
+def fit_accuracy_glmm(
+    trials: pd.DataFrame | TrialTable,
+    *,
+    reference: str | None = None,
+    groups: Sequence[str] = GROUPS,
+    nagq: int = 1,
+) -> GLMMResult:
+    """P(correct) ~ encoding (+ covariates) + crossed random intercepts, by ML."""
+    frame = _frame(trials)
+    rhs = encoding_terms(frame, reference)
+    cells = aggregate_cells(frame, (*groups, "encoding", *COVARIATES))
+    return fit_glmm(cells, f"n_correct ~ {rhs}", groups=groups, trials="n_trials", nagq=nagq)
+
+
+def fit_log_rt_lmm(
+    trials: pd.DataFrame | TrialTable,
+    *,
+    reference: str | None = None,
+    groups: Sequence[str] = ("participant",),
+    reml: bool = True,
+    aggregate: bool = True,
+) -> LMMResult:
+    """log RT ~ encoding (+ covariates) with random intercepts (answered trials only)."""
+    frame = _frame(trials)
+    answered = frame[frame["log_rt"].notna()]
+    if answered.empty:
+        raise AnalysisError("every trial timed out: there are no response times to model")
+    rhs = encoding_terms(answered, reference)
+    cells = (*dict.fromkeys([*groups, *GROUPS]), "encoding", *COVARIATES)
+    data = aggregate_cells(answered, cells) if aggregate else answered
+    return fit_lmm(data, f"log_rt ~ {rhs}", groups=tuple(groups), reml=reml)
+
+
+def fit_accuracy_gee(
+    trials: pd.DataFrame | TrialTable, *, reference: str | None = None
+) -> GEEResult:
+    """Population-averaged P(correct) ~ encoding, participant clusters, bias-reduced SEs."""
+    frame = _frame(trials)
+    rhs = encoding_terms(frame, reference)
+    data = frame.assign(correct_int=frame["correct"].astype(int))
+    return fit_gee(data, f"correct_int ~ {rhs}", group="participant")

@@ -1,0 +1,83 @@
+"""LMM against lme4 (sleepstudy, Penicillin) and the GEE robustness check."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import AnalysisError
+from analysis.models.gee import fit_gee
+from analysis.models.lmm import fit_lmm
+from tests.analysis.lme4_cases import CASES, fit_in_r, stored
+
+SPECS = {
+    "sleepstudy_reml": ("Reaction ~ Days", {"groups": "Subject", "re_formula": "~Days"}),
+    "sleepstudy_ml": ("Reaction ~ Days", {"groups": "Subject", "re_formula": "~Days"}),
+    "penicillin_reml": ("diameter ~ 1", {"groups": ["plate", "sample"]}),
+}
+
+
+def python_lmm(name: str):
+    formula, kwargs = SPECS[name]
+    return fit_lmm(CASES[name].data(), formula, reml=CASES[name].reml, **kwargs)
+
+
+def compare(result, reference: dict) -> None:
+    np.testing.assert_allclose(result.params, np.atleast_1d(reference["fixef"]), rtol=1e-4)
+    np.testing.assert_allclose(result.bse, np.atleast_1d(reference["se"]), rtol=1e-3)
+    assert result.loglik == pytest.approx(reference["logLik"], abs=1e-3)
+    assert result.residual_sd == pytest.approx(reference["sigma"], rel=1e-3)
+    sds = result.random[result.random["other"] == ""]
+    ours = sds.set_index(["group", "term"])["sd_or_corr"]
+    for row in reference["varcorr"]:
+        if row["grp"] == "Residual" or row.get("var2"):
+            continue
+        assert ours[(row["grp"], row["var1"])] == pytest.approx(row["sdcor"], rel=2e-3)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_lmm_matches_stored_lme4(name):
+    result = python_lmm(name)
+    compare(result, stored(name))
+    assert result.converged
+
+
+def test_sleepstudy_slope_correlation():
+    random = python_lmm("sleepstudy_reml").random
+    corr = random[random["other"] == "Days"]["sd_or_corr"].item()
+    reference = [r for r in stored("sleepstudy_reml")["varcorr"] if r.get("var2") == "Days"]
+    assert corr == pytest.approx(reference[0]["sdcor"], abs=5e-3)
+
+
+@pytest.mark.r
+def test_lmm_matches_lme4_live(rscript, tmp_path):
+    for name in ("sleepstudy_reml", "penicillin_reml"):
+        compare(python_lmm(name), fit_in_r(rscript, CASES[name], tmp_path))
+
+
+def test_lmm_summary_and_errors():
+    result = python_lmm("penicillin_reml")
+    assert "REML" in result.summary() and result.aic == pytest.approx(-2 * result.loglik + 8)
+    assert list(result.random_frame()["group"]) == ["plate", "sample", "Residual"]
+    data = CASES["penicillin_reml"].data()
+    with pytest.raises(AnalysisError, match="random intercepts only"):
+        fit_lmm(data, "diameter ~ 1", groups=["plate", "sample"], re_formula="~1")
+    with pytest.raises(AnalysisError, match="not usable"):
+        fit_lmm(data, "diameter ~ 1", groups="tray")
+
+
+def test_gee_recovers_a_population_effect(rng):
+    n_people, n_trials = 30, 40
+    person = np.repeat(np.arange(n_people), n_trials)
+    x = np.tile([0, 1], n_people * n_trials // 2)
+    eta = -0.2 + 1.0 * x + rng.normal(0, 0.5, n_people)[person]
+    data = pd.DataFrame(
+        {"p": person, "x": x, "y": rng.random(person.size) < 1 / (1 + np.exp(-eta))}
+    )
+    result = fit_gee(data, "y ~ x", group="p")
+    table = result.to_frame().set_index("term")
+    assert 0.5 < table.loc["x", "estimate"] < 1.3 and table.loc["x", "p"] < 1e-4
+    assert result.n_clusters == n_people and 0 <= result.working_correlation < 0.3
+    robust = fit_gee(data, "y ~ x", group="p", cov_type="robust")
+    assert result.bse[1] >= robust.bse[1]  # bias reduction inflates the sandwich
+    with pytest.raises(AnalysisError, match="two clusters"):
+        fit_gee(data.assign(p=0), "y ~ x", group="p")
