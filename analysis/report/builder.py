@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
 from analysis.report.html import Section, page
-from analysis.report.model_sections import models_section
+from analysis.report.model_sections import model_sections
 from analysis.report.sections import ideal_section, measures_section, sample_section
 from analysis.sdt import CORRECTIONS
 from analysis.trials import TrialOptions, TrialTable, load_trials
@@ -33,7 +34,8 @@ class ReportConfig:
 
     ``stimulus_set``: folder of the stimulus set the trials came from (adds the ideal
     observer); ``crossed_max_cells``: above this many participant x dataset x encoding
-    cells the GLMM drops the dataset random intercept (see ``model_sections``).
+    cells the GLMM drops the dataset random intercept (see ``model_sections``); ``seed``:
+    for the bootstrap CIs.
     """
 
     title: str = "glyphlab: outlier detection by encoding"
@@ -41,6 +43,7 @@ class ReportConfig:
     correction: str = "loglinear"
     trial_options: TrialOptions = field(default_factory=TrialOptions)
     crossed_max_cells: int = 20_000
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.correction not in CORRECTIONS:
@@ -90,13 +93,10 @@ def write_report(
         return section
 
     sections.append(_timed(seconds, "measures", measures))
-    sections.append(
-        _timed(
-            seconds,
-            "models",
-            lambda: models_section(table.trials, crossed_max_cells=config.crossed_max_cells),
-        )
-    )
+    start = time.perf_counter()
+    rng = np.random.default_rng(config.seed)
+    sections += model_sections(table, crossed_max_cells=config.crossed_max_cells, rng=rng)
+    seconds["models"] = time.perf_counter() - start
     if config.stimulus_set is not None:
         sections.append(
             _timed(

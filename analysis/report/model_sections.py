@@ -1,35 +1,44 @@
-"""Model sections of the report: the logistic GLMM per response mode (and what C adds).
+"""Model and contrast sections: every statistic in :data:`analysis.registry.STATISTICS`.
 
-Why per response mode: "correct" means different things in mark_outliers and m_afc, so
-encodings are compared within a mode. Why the fallback: the crossed model
-(participant + dataset random intercepts) is fitted on binomial counts per participant x
-dataset x encoding, which for a large study is as many rows as trials; above
-``ReportConfig.crossed_max_cells`` the report fits the participant-only model on
-participant x encoding counts (exactly the same likelihood for that model, so fast) and
-says so. A model that cannot be fitted or does not converge becomes a note.
+Why through the registry: a new statistic is one module and one registry line, and it
+appears in the report without touching this file (the generic renderer shows its
+``to_frame()``). Known entries get a richer rendering (random effects, fit statistics).
+
+Every fit runs under :func:`_attempt`: an error the data cause, a non-converged fit, a
+non-identified estimate (log-odds SE > :data:`MAX_SE`, i.e. near-separation) or a library
+warning becomes a note in the section; the report never shows a traceback or NaN table.
+Large studies: above ``crossed_max_cells`` participant x dataset x encoding cells, the
+accuracy GLMM keeps only the participant random intercept (its likelihood then runs on
+participant x encoding counts, so it stays fast) and the report says so.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
-from analysis.models.glmm import fit_glmm
+from analysis.registry import STATISTICS, get_statistic
 from analysis.report.html import Section
+from analysis.trials import TrialTable
 
-#: What a model fit may raise on data it cannot handle; the section shows a note instead.
+#: What a fit may raise on data it cannot handle; the section shows a note instead.
 FIT_ERRORS = (AnalysisError, np.linalg.LinAlgError, ValueError, FloatingPointError)
 #: A log-odds SE above this means the estimate is not identified (near-separation).
 MAX_SE = 10.0
-
-
-def reference_encoding(encodings) -> str:
-    """The baseline of encoding contrasts: ``table`` when shown (the usual display)."""
-    names = sorted(encodings)
-    return "table" if "table" in names else names[0]
+TITLES = {
+    "accuracy_glmm": "Accuracy: logistic GLMM (ML, Laplace), crossed random intercepts",
+    "log_rt_lmm": "Speed: linear mixed model of log RT (REML)",
+    "accuracy_gee": "Accuracy: GEE logistic, participant clusters (robustness check)",
+    "accuracy_contrasts": "Pairwise encoding contrasts of the GLMM (Holm-adjusted p)",
+    "dprime_differences": "Pairwise d′ differences, bootstrap CIs over participants",
+}
+LOG_ODDS = {"accuracy_glmm", "accuracy_gee", "accuracy_contrasts"}
 
 
 def pretty_term(term: str) -> str:
@@ -37,78 +46,118 @@ def pretty_term(term: str) -> str:
     match = re.match(r"C\((\w+), Treatment\(reference='([^']+)'\)\)\[T\.(.+)\]", term)
     if match:
         return f"{match.group(3)} vs {match.group(2)}"
-    return "intercept (baseline log-odds)" if term == "Intercept" else term
+    match = re.match(r"(\w+)\[T\.(.+)\]", term)
+    if match:
+        return f"{match.group(1)}: {match.group(2)}"
+    return "intercept" if term == "Intercept" else term
 
 
-def encoding_formula(response: str, encodings) -> str:
-    return f"{response} ~ C(encoding, Treatment(reference='{reference_encoding(encodings)}'))"
-
-
-def glmm_block(section: Section, trials: pd.DataFrame, mode: str, max_cells: int) -> None:
-    """Fit correct ~ encoding with random intercepts; add its tables (or a note)."""
-    crossed = trials.groupby(["participant", "dataset_id", "encoding"], sort=True)
-    groups: tuple[str, ...] = ("participant", "dataset_id")
-    if crossed.ngroups > max_cells:
-        cells = trials.groupby(["participant", "encoding"], sort=True)
-        groups = ("participant",)
+def _attempt(section: Section, title: str, fit: Callable[[], object]) -> object | None:
+    """Run ``fit``; on failure add a note and return None. Warnings become notes too."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fit()
+        except FIT_ERRORS as error:
+            section.note(f"{title}: could not be fitted ({error}).")
+            return None
+    for message in sorted({str(w.message).splitlines()[0] for w in caught}):
+        section.note(f"{title}: the fitting library warned: {message}")
+    if getattr(result, "converged", True) is False:
+        section.note(f"{title}: did not converge; estimates are not shown.")
+        return None
+    bse = getattr(result, "bse", None)
+    if bse is not None and not np.all(np.asarray(bse) < MAX_SE):
         section.note(
-            f"{mode}: {crossed.ngroups:,} participant x dataset x encoding cells exceed "
-            f"crossed_max_cells={max_cells:,}; fitted random intercepts for participants only "
-            "(on participant x encoding counts)."
+            f"{title}: an estimate is not identified (SE >= {MAX_SE:g} on the log-odds "
+            "scale); check for an encoding with (almost) all-correct or all-wrong trials."
         )
+        return None
+    return result
+
+
+def _fixed(result, name: str) -> pd.DataFrame:
+    frame = result.to_frame()
+    frame["term"] = frame["term"].map(pretty_term)
+    if name == "log_rt_lmm":
+        frame["rt_ratio"] = np.exp(frame["estimate"])
+    return frame.drop(columns=[c for c in ("z",) if c in frame.columns])
+
+
+def _render(section: Section, name: str, result) -> None:
+    """Tables of one statistic's result."""
+    if hasattr(result, "fixed_names"):
+        section.table(name, _fixed(result, name))
+        if hasattr(result, "random_frame"):
+            section.table(f"{name}_random", result.random_frame())
+        stats = {k: getattr(result, k) for k in ("loglik", "aic", "nobs") if hasattr(result, k)}
+        if stats:
+            section.table(f"{name}_fit", pd.DataFrame([stats]))
     else:
-        cells = crossed
-    counts = cells.agg(n_correct=("correct", "sum"), n_trials=("correct", "size")).reset_index()
-    per_encoding = counts.groupby("encoding")[["n_correct", "n_trials"]].sum()
-    correct = per_encoding["n_correct"]
-    extreme = per_encoding[(correct == 0) | (correct == per_encoding["n_trials"])]
-    if len(extreme):
-        section.note(
-            f"{mode}: no GLMM: {', '.join(extreme.index)} had no (or only) correct trials, so "
-            "its log-odds are infinite (separation). The measures above use corrected rates."
-        )
-        return
-    formula = encoding_formula("n_correct", counts["encoding"].unique())
-    try:
-        result = fit_glmm(counts, formula, groups=groups, trials="n_trials")
-    except FIT_ERRORS as error:
-        section.note(f"{mode}: the GLMM could not be fitted ({error}).")
-        return
-    if not result.converged or not np.all(result.bse < MAX_SE):
-        section.note(
-            f"{mode}: the GLMM did not converge or its estimates are not identified "
-            f"({result.message}); they are not shown. Check for an encoding with (almost) "
-            "all-correct or all-wrong trials."
-        )
-        return
-    fixed = result.to_frame()
-    fixed.insert(0, "response_mode", mode)
-    fixed["term"] = fixed["term"].map(pretty_term)
-    random = result.random_frame().assign(response_mode=mode)
-    fit = pd.DataFrame(
-        [{"response_mode": mode, "model": "GLMM (Laplace)", "random": " + ".join(groups),
-          "logLik": result.loglik, "AIC": result.aic, "rows": result.nobs}]
-    )  # fmt: skip
-    section.heading(f"{mode}: logistic GLMM of trial correct (ML, Laplace)")
-    section.table(f"glmm_fixed_{mode}", fixed.drop(columns=["response_mode", "z"]))
-    section.table(f"glmm_random_{mode}", random[["group", "sd", "n_levels"]])
-    section.table(f"glmm_fit_{mode}", fit.drop(columns="response_mode"))
+        frame = result.to_frame()
+        if frame.empty:
+            section.note(getattr(result, "note", "") or "nothing to show")
+            return
+        section.table(name, frame)
+    for note in [getattr(result, "note", ""), *getattr(result, "notes", ())]:
+        if note:
+            section.blocks.append(f'<p class="lead">{html.escape(note)}</p>')
 
 
-def models_section(trials: pd.DataFrame, *, crossed_max_cells: int) -> Section:
-    section = Section(
+def _separated(trials: pd.DataFrame) -> list[str]:
+    """Encodings with no or only correct trials (their log-odds are infinite)."""
+    counts = trials.groupby("encoding")["correct"].agg(["sum", "size"])
+    return sorted(counts.index[(counts["sum"] == 0) | (counts["sum"] == counts["size"])])
+
+
+def model_sections(
+    table: TrialTable, *, crossed_max_cells: int, rng: np.random.Generator
+) -> list[Section]:
+    """The "Mixed models" and "Contrasts" sections, one block per registered statistic."""
+    trials = table.trials
+    models = Section(
         "models",
         "Mixed models",
-        "Log-odds of a fully correct trial by encoding (baseline: "
-        f"{reference_encoding(trials['encoding'].unique())}); odds ratios > 1 favour the "
-        "named encoding. Random intercepts for participants and datasets; 95% Wald CIs.",
+        "Encodings are treatment-coded against the table encoding (when shown); layout and "
+        "response mode enter as covariates when they vary. Accuracy estimates are log-odds "
+        "(odds ratio > 1 favours the named encoding); RT estimates are on log RT "
+        "(rt_ratio < 1 means faster). 95% Wald CIs.",
     )
-    for mode, block in trials.groupby("response_mode", sort=True):
-        if block["encoding"].nunique() < 2:
+    contrasts = Section("contrasts", "Pairwise contrasts between encodings")
+    if trials["encoding"].nunique() < 2:
+        models.note(
+            f"only one encoding ({trials['encoding'].iloc[0]}) was shown: the models below "
+            "estimate no encoding effect."
+        )
+    separated = _separated(trials)
+    cells = trials.groupby(["participant", "dataset_id", "encoding"]).ngroups
+    fitted: dict[str, object] = {}
+    for name in STATISTICS:
+        if name == "measures":
+            continue  # the measures section shows these
+        section = contrasts if "contrast" in name or "differences" in name else models
+        title = TITLES.get(name, name.replace("_", " "))
+        section.heading(title)
+        if name in LOG_ODDS and separated:
             section.note(
-                f"{mode}: only one encoding ({block['encoding'].iloc[0]}) was shown, so there "
-                "is no encoding effect to model."
+                f"not fitted: {', '.join(separated)} had no (or only) correct trials, so its "
+                "log-odds are infinite (separation); see the measures (corrected rates)."
             )
             continue
-        glmm_block(section, block, mode, crossed_max_cells)
-    return section
+        function = get_statistic(name)
+        kwargs: dict = {}
+        if name == "accuracy_glmm" and cells > crossed_max_cells:
+            kwargs["groups"] = ("participant",)
+            section.note(
+                f"{cells:,} participant x dataset x encoding cells exceed crossed_max_cells="
+                f"{crossed_max_cells:,}: random intercepts for participants only."
+            )
+        if name == "accuracy_contrasts" and "accuracy_glmm" in fitted:
+            kwargs["glmm"] = fitted["accuracy_glmm"]
+        if name == "dprime_differences":
+            kwargs["rng"] = rng
+        result = _attempt(section, title, lambda f=function, k=kwargs: f(table, **k))
+        if result is not None:
+            fitted[name] = result
+            _render(section, name, result)
+    return [models, contrasts]

@@ -12,7 +12,8 @@ import pytest
 
 from analysis.errors import AnalysisError
 from analysis.report import ReportConfig, write_report
-from analysis.report.model_sections import models_section
+from analysis.report import model_sections as model_sections_module
+from analysis.report.model_sections import model_sections
 from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
 from analysis.trials import load_trials
 from tests.analysis.test_ideal_observer import write_set
@@ -52,7 +53,7 @@ def report(tmp_path_factory) -> tuple[Path, object]:
 def test_report_has_every_section_inline_and_no_nan(report):
     out, result = report
     text = (out / "report.html").read_text()
-    for key in ("sample", "measures", "models", "ideal"):
+    for key in ("sample", "measures", "models", "contrasts", "ideal"):
         assert f'id="{key}"' in text
     assert len(re.findall(r'<img src="data:image/png;base64,', text)) == 6
     assert "<link" not in text and 'src="http' not in text  # self-contained
@@ -66,7 +67,7 @@ def test_numbers_are_written_beside_the_report(report):
     out, _ = report
     tables = {path.stem for path in (out / "tables").glob("*.csv")}
     assert {"encoding_summary", "participant_measures", "trial_counts", "efficiency"} <= tables
-    assert "glmm_fixed_mark_outliers" in tables
+    assert {"accuracy_glmm", "log_rt_lmm", "accuracy_gee", "accuracy_contrasts"} <= tables
     assert len(list((out / "figures").glob("*.png"))) == 6
     data = json.loads((out / "report.json").read_text())
     summary = pd.DataFrame(data["tables"]["encoding_summary"])
@@ -99,16 +100,34 @@ def test_a_model_that_fails_becomes_a_note(rng, monkeypatch):
     def broken(*args, **kwargs):
         raise AnalysisError("Hessian not positive definite")
 
-    monkeypatch.setattr("analysis.report.model_sections.fit_glmm", broken)
-    section = models_section(load_trials(simulated(rng)).trials, crossed_max_cells=10_000)
-    assert "the GLMM could not be fitted (Hessian not positive definite)" in "".join(section.blocks)
-    assert section.tables == {}
+    real = model_sections_module.get_statistic
+    monkeypatch.setattr(
+        model_sections_module,
+        "get_statistic",
+        lambda name: broken if name == "accuracy_glmm" else real(name),
+    )
+    models, contrasts = model_sections(
+        load_trials(simulated(rng)), crossed_max_cells=10_000, rng=rng
+    )
+    text = "".join(models.blocks)
+    assert "could not be fitted (Hessian not positive definite)" in text
+    assert "accuracy_glmm" not in models.tables and "log_rt_lmm" in models.tables
+    assert "accuracy_contrasts" in contrasts.tables  # refitted by contrasts itself
 
 
 def test_large_studies_fall_back_to_participant_intercepts(rng):
-    section = models_section(load_trials(simulated(rng)).trials, crossed_max_cells=10)
-    assert "fitted random intercepts for participants only" in "".join(section.blocks)
-    assert section.tables["glmm_random_mark_outliers"]["group"].tolist() == ["participant"]
+    models, _ = model_sections(load_trials(simulated(rng)), crossed_max_cells=10, rng=rng)
+    assert "random intercepts for participants only" in "".join(models.blocks)
+    assert models.tables["accuracy_glmm_random"]["group"].tolist() == ["participant"]
+
+
+def test_separated_encodings_are_not_modelled_on_the_log_odds_scale(rng):
+    trials = simulated(rng)
+    trials.loc[trials["encoding"] == "gan_face", "selected"] = trials["true_outliers"]
+    models, contrasts = model_sections(load_trials(trials), crossed_max_cells=10_000, rng=rng)
+    assert "gan_face had no (or only) correct trials" in "".join(models.blocks)
+    assert "accuracy_glmm" not in models.tables and "accuracy_gee" not in models.tables
+    assert "dprime_differences" in contrasts.tables
 
 
 def test_bad_tables_say_what_to_fix(tmp_path):
