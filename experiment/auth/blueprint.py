@@ -1,4 +1,4 @@
-"""Researcher log in / log out (Flask-Login) and the guards every researcher page uses.
+"""Researcher log in / log out (Flask-Login), with a login throttle and safe redirects.
 
 The logged-in user is a small :class:`SignedInResearcher` value, not the ORM row, so it
 never outlives its database session. Its id carries a fingerprint of the password hash:

@@ -1,10 +1,11 @@
 """The researcher dashboard: studies, their live progress, stimulus sets, the trial CSV.
 
-Every view needs a logged-in researcher and every state change a CSRF token (the
-``before_request`` guards below). A study of another researcher answers 404, the same
-as a study that does not exist, so ids cannot be probed. Views call the services and
-commit; a :class:`GlyphlabError` from a service re-renders the form with its message
-and the transaction is rolled back, so nothing is half-written.
+Every view needs a logged-in researcher (the ``before_request`` guard below) and every
+state change a CSRF token (the site-wide ``CSRFProtect`` of ``create_app``). A study of
+another researcher answers 404, the same as a study that does not exist, so ids cannot
+be probed. Views call the services and commit; a :class:`GlyphlabError` from a service
+re-renders the form with its message and the transaction is rolled back, so nothing is
+half-written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -86,6 +88,9 @@ def new_study() -> Response | str | tuple[str, int]:
         except GlyphlabError as error:
             session.rollback()
             form.form_errors.append(str(error))
+        except IntegrityError:  # the same slug saved by a concurrent request
+            session.rollback()
+            form.form_errors.append("That short address was just taken; choose another.")
         else:
             flash(f"Study “{study.title}” created. Open it when you are ready.", "success")
             return redirect(url_for("dashboard.study", study_id=study.id))
