@@ -124,13 +124,14 @@ def submit_answer(
     if earlier is not None:
         return _acknowledge(session, earlier, participant, public_id)
     trial = own_trial(session, participant, public_id)
-    if trial.answered_at is not None:
-        raise Conflict(f"Trial {trial.trial_index + 1} is already answered (in another tab?).")
-    current = current_trial(session, participant)
-    if current is None or current.id != trial.id:
-        raise Conflict("Out of order: answer the current trial first (reload to get it).")
-    if trial.served_at is None:
-        raise Conflict("Fetch the trial (GET .../api/next) before answering it.")
+    problem = _not_answerable(session, participant, trial)
+    if problem is not None:
+        # A resend can lose the race to its own first copy between the key lookup above
+        # and here (the first copy committed meanwhile): only another answer conflicts.
+        earlier = _by_key(session, answer.idempotency_key)
+        if earlier is not None:
+            return _acknowledge(session, earlier, participant, public_id)
+        raise Conflict(problem)
     mode = RESPONSE_MODES[trial.condition.response_mode]
     elapsed = elapsed_ms(trial, now) or 0.0
     late = elapsed > trial.deadline_ms + grace_ms or (
@@ -170,6 +171,17 @@ def submit_answer(
     if finished:
         finish(participant, now)
     return SubmitResult(False, response, feedback(trial, response), finished)
+
+
+def _not_answerable(session: Session, participant: Participant, trial: Trial) -> str | None:
+    if trial.answered_at is not None:
+        return f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
+    current = current_trial(session, participant)
+    if current is None or current.id != trial.id:
+        return "Out of order: answer the current trial first (reload to get it)."
+    if trial.served_at is None:
+        return "Fetch the trial (GET .../api/next) before answering it."
+    return None
 
 
 def _store(
