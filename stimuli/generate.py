@@ -134,11 +134,12 @@ def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params,
     images = encoding.render(rows, params, draws) if encoding.per_item_media else None
     grid = encoding.grid(rows, params, draws, order, images=images)
     entry["width"], entry["height"] = grid.image.size
-    entry["media"] = media.put_png(grid.image)
+    items = [] if images is None else [images[i] for i in order]
+    composite, *names = media.put_pngs([grid.image, *items])  # encoded side by side
+    entry["media"] = composite
     if images is None:
         entry["items"] = [{"item": i} for i in order]
     else:
-        names = media.put_pngs([images[i] for i in order])
         entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
     entry.update(grid.fields)
     return entry

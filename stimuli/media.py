@@ -56,9 +56,6 @@ class MediaStore:
             path.write_bytes(data)
         return f"media/{name}"
 
-    def put_png(self, image: Image.Image) -> str:
-        return self.put(png_bytes(image), "png")
-
     def put_pngs(self, images: Sequence[Image.Image]) -> list[str]:
         """Store many images as PNG, in order; encoded in parallel."""
         return [self.put(data, "png") for data in self.pool.map(png_bytes, images)]
