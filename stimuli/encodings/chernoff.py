@@ -66,7 +66,6 @@ class Chernoff(Encoding[ChernoffParams, np.ndarray]):
 
     name = "chernoff"
     params_type = ChernoffParams
-    features = FEATURES
 
     def draw(self, rows: Rows, params: ChernoffParams, *, rng: np.random.Generator) -> np.ndarray:
         return rng.normal(0.0, 1.0, size=(rows.n_items, len(FEATURES))) * params.jitter
