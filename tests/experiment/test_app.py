@@ -1,6 +1,9 @@
 """The app factory: settings, error pages, security headers."""
 
+import pytest
+
 from experiment import create_app
+from experiment.config import ConfigError, SiteConfig
 
 
 def test_factory_uses_the_given_config(app, site_config):
@@ -30,3 +33,19 @@ def test_factory_without_config_reads_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GLYPHLAB_DATA_DIR", str(tmp_path))
     app = create_app()
     assert app.extensions["glyphlab.site"].config.data_dir == tmp_path
+
+
+def test_site_settings_from_the_environment(tmp_path):
+    config = SiteConfig.from_env(
+        {
+            "GLYPHLAB_DATA_DIR": str(tmp_path),
+            "GLYPHLAB_GRACE_MS": "500",
+            "GLYPHLAB_MAX_BODY_BYTES": "4096",
+            "GLYPHLAB_SECURE_COOKIES": "1",
+        }
+    )
+    assert (config.grace_ms, config.max_body_bytes, config.secure_cookies) == (500, 4096, True)
+    with pytest.raises(ConfigError, match="whole number"):
+        SiteConfig.from_env({"GLYPHLAB_DATA_DIR": str(tmp_path), "GLYPHLAB_GRACE_MS": "soon"})
+    with pytest.raises(ConfigError, match="at least 1024"):
+        SiteConfig.from_env({"GLYPHLAB_DATA_DIR": str(tmp_path), "GLYPHLAB_MAX_BODY_BYTES": "10"})
