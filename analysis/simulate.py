@@ -296,12 +296,11 @@ def simulate_trials(
     encodings = table["encoding"].astype(str).to_numpy()
     for encoding in np.unique(encodings):
         observer._encoding(encoding)
-    d_prime = np.empty(len(table))
-    codes, uniques = pd.factorize(participants)
-    for code in range(len(uniques)):
-        own = observer.for_participant(rng=rng)
-        rows = codes == code
-        d_prime[rows] = pd.Series(encodings[rows]).map(own.d_prime).to_numpy()
+    person, people = pd.factorize(participants)
+    encoding_code, names = pd.factorize(encodings)
+    own = [observer.for_participant(rng=rng) for _ in range(len(people))]
+    sensitivity = np.array([[one.d_prime[name] for name in names] for one in own])
+    d_prime = sensitivity[person, encoding_code]
     selected: list[list[int]] = [[] for _ in range(len(table))]
     said_present = np.full(len(table), None, dtype=object)
     modes = table["response_mode"].astype(str).to_numpy()
@@ -328,8 +327,8 @@ def simulate_trials(
             selected[row] = items.tolist()
         if present is not None:
             said_present[rows] = present
-    mu = np.array([observer.rt_mu[name] for name in encodings])
-    sigma = np.array([observer.rt_sigma[name] for name in encodings])
+    mu = np.array([observer.rt_mu[name] for name in names])[encoding_code]
+    sigma = np.array([observer.rt_sigma[name] for name in names])[encoding_code]
     rt_ms = np.exp(rng.normal(mu, sigma))
     deadline = table.get("deadline_ms", pd.Series(np.inf, index=table.index)).astype(float)
     timed_out = rt_ms > deadline.to_numpy()

@@ -19,6 +19,7 @@ from glyphlab.errors import GlyphlabError
 #: when the command behind it does real work.
 COMMANDS: dict[str, str] = {
     "stimuli": "stimuli.cli:stimuli",
+    "analyze": "analysis.cli:analyze",
     "researcher": "experiment.cli_researcher:researcher",
     "serve": "experiment.cli:serve",
     "db": "experiment.cli:db_group",
