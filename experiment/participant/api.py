@@ -16,7 +16,7 @@ from experiment.participant.media import media_url
 from experiment.security import TOKEN_HEADER, check_same_origin
 from experiment.services import answers as answers_service
 from experiment.services import trials as trials_service
-from experiment.services.participants import authenticate, find_study
+from experiment.services.participants import authenticate
 
 bp = Blueprint("participant_api", __name__, url_prefix="/s/<slug>/api")
 EVENT_KINDS = {
@@ -35,11 +35,7 @@ def same_origin() -> None:
 
 
 def _caller(slug: str) -> tuple[Study, BrowserSession, Participant]:
-    db_session = get_session()
-    study = find_study(db_session, slug)
-    browser_session = authenticate(db_session, study=study, token=request.headers.get(TOKEN_HEADER))
-    participant = db_session.get(Participant, browser_session.participant_id)
-    return study, browser_session, participant
+    return authenticate(get_session(), slug=slug, token=request.headers.get(TOKEN_HEADER))
 
 
 def _json_body() -> dict:

@@ -21,7 +21,7 @@ from datetime import datetime
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from experiment import design
 from experiment.errors import Conflict, Forbidden, Gone, NotFound
@@ -223,20 +223,30 @@ def open_browser_session(
     return browser_session
 
 
-def authenticate(session: Session, *, study: Study, token: str | None) -> BrowserSession:
-    """The live browser session of a runner token, or 403/409 with what to do."""
-    if not token:
-        raise Forbidden("Missing X-Glyphlab-Token header: reload the study page.")
-    browser_session = session.scalars(
-        sa.select(BrowserSession).where(BrowserSession.token == token)
-    ).first()
-    if browser_session is None:
-        raise Forbidden("Unknown session token: reload the study page.")
-    participant = session.get(Participant, browser_session.participant_id)
-    if participant is None or participant.study_id != study.id:
+def authenticate(
+    session: Session, *, slug: str, token: str | None
+) -> tuple[Study, BrowserSession, Participant]:
+    """The study, live browser session and participant of a runner token, in one query
+    (every API call starts here); 404 for an unknown study, else 403/409 with what to do."""
+    row = None
+    if token:
+        row = session.execute(
+            sa.select(Study, BrowserSession, Participant)
+            .join(Participant, Participant.study_id == Study.id)
+            .join(BrowserSession, BrowserSession.participant_id == Participant.id)
+            .where(BrowserSession.token == token)
+            .options(joinedload(Study.stimulus_set))
+        ).first()
+    if row is None or row[0].slug != slug:
+        find_study(session, slug)
+        if not token:
+            raise Forbidden("Missing X-Glyphlab-Token header: reload the study page.")
+        if row is None:
+            raise Forbidden("Unknown session token: reload the study page.")
         raise Forbidden("This session token belongs to another study.")
+    study, browser_session, participant = row
     if browser_session.superseded_at is not None:
         raise Conflict(
             "The study was opened again in another tab or reloaded; continue in the newest tab."
         )
-    return browser_session
+    return study, browser_session, participant

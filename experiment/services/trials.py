@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from experiment.errors import NotFound
 from experiment.models import (
@@ -55,6 +55,7 @@ def current_trial(session: Session, participant: Participant) -> Trial | None:
     """The first unanswered trial: where a reload resumes."""
     return session.scalars(
         sa.select(Trial)
+        .options(joinedload(Trial.condition))
         .where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
         .order_by(Trial.trial_index)
         .limit(1)
@@ -158,7 +159,9 @@ def media_file(trial: Trial, part: str, stimulus_set: LoadedStimulusSet):
 
 def find_own_trial(session: Session, participant: Participant, public_id: str) -> Trial | None:
     return session.scalars(
-        sa.select(Trial).where(Trial.public_id == public_id, Trial.participant_id == participant.id)
+        sa.select(Trial)
+        .options(joinedload(Trial.condition))
+        .where(Trial.public_id == public_id, Trial.participant_id == participant.id)
     ).first()
 
 
