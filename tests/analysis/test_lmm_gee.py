@@ -79,5 +79,39 @@ def test_gee_recovers_a_population_effect(rng):
     assert result.n_clusters == n_people and 0 <= result.working_correlation < 0.3
     robust = fit_gee(data, "y ~ x", group="p", cov_type="robust")
     assert result.bse[1] >= robust.bse[1]  # bias reduction inflates the sandwich
+    assert "bias_reduced" in result.summary()
     with pytest.raises(AnalysisError, match="two clusters"):
         fit_gee(data.assign(p=0), "y ~ x", group="p")
+
+
+@pytest.mark.parametrize("cov_type", ["bias_reduced", "robust", "naive"])
+def test_gee_matches_statsmodels_on_trials_and_on_counts(rng, cov_type):
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    n_people = 12
+    rows = pd.DataFrame(
+        {
+            "p": np.repeat(np.arange(n_people), 30),
+            "x": np.tile(np.repeat(["a", "b", "c"], 10), n_people),
+        }
+    )
+    shift = rng.normal(0, 0.7, n_people)[rows["p"]]
+    eta = np.select([rows["x"] == "b", rows["x"] == "c"], [0.6, -0.4], 0.0) + shift
+    rows["y"] = (rng.random(len(rows)) < 1 / (1 + np.exp(-eta))).astype(int)
+    model = smf.gee(
+        "y ~ x",
+        groups="p",
+        data=rows,
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Exchangeable(),
+    )
+    reference = model.fit(cov_type=cov_type, ctol=1e-12)
+    ours = fit_gee(rows, "y ~ x", group="p", cov_type=cov_type)
+    np.testing.assert_allclose(ours.params, reference.params, rtol=1e-6)
+    np.testing.assert_allclose(ours.bse, reference.bse, rtol=1e-5)
+    assert ours.working_correlation == pytest.approx(model.cov_struct.dep_params, rel=1e-5)
+    counts = rows.groupby(["p", "x"], as_index=False).agg(k=("y", "sum"), n=("y", "size"))
+    aggregated = fit_gee(counts, "k ~ x", group="p", trials="n", cov_type=cov_type)
+    np.testing.assert_allclose(aggregated.params, ours.params, rtol=1e-9)
+    np.testing.assert_allclose(aggregated.bse, ours.bse, rtol=1e-9)
