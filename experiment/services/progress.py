@@ -93,9 +93,10 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
     ids = sorted(set(study_ids))
     if not ids:
         return {}
+    connection = session.connection()  # plain rows: no ORM bookkeeping per answer
     started: dict[int, int] = defaultdict(int)
     finished: dict[int, int] = defaultdict(int)
-    for study_id, status, count in session.execute(
+    for study_id, status, count in connection.execute(
         sa.select(Participant.study_id, Participant.status, sa.func.count())
         .where(Participant.study_id.in_(ids))
         .group_by(Participant.study_id, Participant.status)
@@ -104,18 +105,33 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
         if status == ParticipantStatus.finished:
             finished[study_id] += count
     planned = dict(
-        session.execute(
+        connection.execute(
             sa.select(Participant.study_id, sa.func.count(Trial.id))
             .join(Trial, Trial.participant_id == Participant.id)
             .where(Participant.study_id.in_(ids))
             .group_by(Participant.study_id)
         ).all()
     )
-    answers = session.execute(
-        sa.select(
-            Participant.study_id,
+    answered = (
+        sa.select(Participant.study_id)
+        .select_from(Response)
+        .join(Trial, Response.trial_id == Trial.id)
+        .join(Participant, Trial.participant_id == Participant.id)
+        .where(Participant.study_id.in_(ids))
+    )
+    saved: dict[int, int] = defaultdict(int)
+    timed_out: dict[int, int] = defaultdict(int)
+    for study_id, count, late in connection.execute(
+        answered.add_columns(
+            sa.func.count(), sa.func.count().filter(Response.timed_out.is_(True))
+        ).group_by(Participant.study_id)
+    ):
+        saved[study_id], timed_out[study_id] = count, late
+    main: dict[int, dict[str, list[int]]] = defaultdict(dict)  # study -> encoding -> tally
+    checks: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    rows = connection.execute(
+        answered.add_columns(
             Condition.encoding,
-            Trial.is_practice,
             Trial.is_attention_check,
             Trial.true_outliers,
             Response.response_mode,
@@ -123,32 +139,14 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
             Response.said_present,
             Response.timed_out,
         )
-        .select_from(Response)
-        .join(Trial, Response.trial_id == Trial.id)
-        .join(Participant, Trial.participant_id == Participant.id)
         .join(Condition, Trial.condition_id == Condition.id)
-        .where(Participant.study_id.in_(ids))
+        .where(Trial.is_practice.is_(False))
     )
-    saved: dict[int, int] = defaultdict(int)
-    timed_out: dict[int, int] = defaultdict(int)
-    main: dict[int, dict[str, list[int]]] = defaultdict(dict)  # study -> encoding -> tally
-    checks: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for row in answers:
-        saved[row.study_id] += 1
-        timed_out[row.study_id] += bool(row.timed_out)
-        if row.is_practice:
-            continue
-        if row.is_attention_check:
-            tally = checks[row.study_id]
-        else:
-            tally = main[row.study_id].setdefault(row.encoding, [0, 0])
+    for study_id, encoding, is_check, truth, mode, selected, said, late in rows:
+        tally = checks[study_id] if is_check else main[study_id].setdefault(encoding, [0, 0])
         tally[1] += 1
         tally[0] += is_correct(
-            row.response_mode,
-            selected=row.selected,
-            said_present=row.said_present,
-            true_outliers=row.true_outliers,
-            timed_out=row.timed_out,
+            mode, selected=selected, said_present=said, true_outliers=truth, timed_out=late
         )
     return {
         study_id: StudyProgress(
