@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment import db
-from experiment.auth.operations import create_researcher, validate_email, validate_password
+from experiment.auth.operations import (
+    create_researcher,
+    set_password,
+    validate_email,
+    validate_password,
+)
 from experiment.config import SiteConfig
 from experiment.models import Study
 from experiment.services.trial_table import trial_table
@@ -69,6 +74,22 @@ def create(email: str, password_stdin: bool) -> None:
         except sa.exc.IntegrityError:
             raise GlyphlabError(f"a researcher with e-mail {email} already exists") from None
         click.echo(f"researcher {created.email} created (id {created.id})")
+
+
+@researcher.command("set-password")
+@click.option("--email", required=True, help="Login name of the researcher.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of standard input instead of a prompt.",
+)
+def change_password(email: str, password_stdin: bool) -> None:
+    """Give a researcher a new password; their open dashboard sessions end."""
+    password = validate_password(_read_password(password_stdin))
+    with site_session() as session:
+        changed = set_password(session, email=email, password=password)
+        session.commit()
+        click.echo(f"password of {changed.email} changed; their open sessions have ended")
 
 
 def find_study(session: Session, reference: str) -> Study:

@@ -71,6 +71,16 @@ def create_researcher(session: Session, *, email: str, password: str) -> Researc
     return researcher
 
 
+def set_password(session: Session, *, email: str, password: str) -> Researcher:
+    """Replace a researcher's password; their existing logins end (see auth.blueprint)."""
+    researcher = find_researcher(session, email)
+    if researcher is None:
+        raise ResearcherError(f"no researcher has the e-mail {normalise_email(email)}")
+    researcher.password_hash = generate_password_hash(validate_password(password))
+    session.flush()
+    return researcher
+
+
 @cache
 def _dummy_hash() -> str:
     return generate_password_hash("glyphlab dummy password for constant-time failures")

@@ -115,6 +115,27 @@ def test_an_existing_email_is_refused(invoke):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
+def test_set_password_replaces_the_hash(invoke, cli_database):
+    email = next(_emails)
+    invoke("researcher", "create", "--email", email, "--password-stdin", stdin="old passphrase\n")
+    before = stored(cli_database, email).password_hash
+    result = invoke(
+        "researcher", "set-password", "--email", email, "--password-stdin", stdin="new passphrase\n"
+    )
+    assert result.exit_code == 0, result.output
+    after = stored(cli_database, email).password_hash
+    assert after != before and check_password_hash(after, "new passphrase")
+    missing = invoke(
+        "researcher",
+        "set-password",
+        "--email",
+        "nobody@example.org",
+        "--password-stdin",
+        stdin="new passphrase\n",
+    )
+    assert missing.exit_code == 1 and "no researcher has the e-mail" in missing.output
+
+
 def test_an_unmigrated_database_is_refused(tmp_path, data_dir):
     url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     result = CliRunner().invoke(
