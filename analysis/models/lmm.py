@@ -1,10 +1,13 @@
-"""Linear mixed models (log RT) with statsmodels MixedLM, which matches lme4's lmer.
+"""Linear mixed models (log RT), matching lme4's lmer.
 
-One grouping factor takes any random-effects formula (``re_formula="~Days"``: correlated
-intercept and slope, like ``(Days | Subject)``). Several grouping factors are crossed
-random intercepts, e.g. ``(1 | participant) + (1 | dataset_id)``: statsmodels has no
-crossed-factor syntax, so they become variance components (``vc_formula``) within one
-all-encompassing group, which is the same model (checked against lme4 on Penicillin).
+A single random intercept (the study's log-RT model) is fitted by lme4's profiled
+deviance from per-group sums (:mod:`analysis.models._intercept_lmm`, O(n)). Everything
+else goes to statsmodels MixedLM, which matches lmer: one grouping factor with a
+random-effects formula (``re_formula="~Days"``: correlated intercept and slope, like
+``(Days | Subject)``), or several grouping factors as crossed random intercepts, e.g.
+``(1 | participant) + (1 | dataset_id)``: statsmodels has no crossed-factor syntax, so
+they become variance components (``vc_formula``) within one all-encompassing group,
+which is the same model (checked against lme4 on Penicillin).
 
 A fit statsmodels does not mark ``converged`` raises :class:`AnalysisError`; its other
 warnings (e.g. a variance on the boundary) are kept in ``LMMResult.notes`` instead of
@@ -22,6 +25,8 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisError
+from analysis.models._intercept_lmm import InterceptLMM
+from analysis.models.design import design_matrix
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,16 @@ def fit_lmm(
     groups: str | Sequence[str],
     re_formula: str | None = None,
     reml: bool = True,
+    engine: str = "auto",
 ) -> LMMResult:
-    """Fit ``formula`` with random effects by ``groups`` (crossed intercepts if several)."""
-    import statsmodels.formula.api as smf  # heavy: only when a model is fitted
+    """Fit ``formula`` with random effects by ``groups`` (crossed intercepts if several).
 
+    ``engine="auto"`` fits a single random intercept with the O(n) profiled deviance of
+    :mod:`analysis.models._intercept_lmm` and everything else with statsmodels;
+    ``"statsmodels"`` always uses statsmodels (same estimates, slower).
+    """
+    if engine not in ("auto", "statsmodels"):
+        raise AnalysisError("engine must be 'auto' or 'statsmodels'")
     groups = (groups,) if isinstance(groups, str) else tuple(groups)
     missing = [g for g in groups if g not in data.columns]
     if missing or not groups:
@@ -121,6 +132,10 @@ def fit_lmm(
     if crossed and re_formula is not None:
         raise AnalysisError("crossed grouping factors take random intercepts only")
     frame = data.reset_index(drop=True)
+    if engine == "auto" and not crossed and re_formula is None:
+        return _fit_intercept(frame, formula, groups[0], reml)
+    import statsmodels.formula.api as smf  # heavy: only when a model is fitted
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -156,6 +171,38 @@ def fit_lmm(
         residual_sd=float(np.sqrt(fit.scale)),
         loglik=float(fit.llf),
         nobs=int(fit.nobs),
+        converged=True,
+        notes=notes,
+    )
+
+
+def _fit_intercept(frame: pd.DataFrame, formula: str, group: str, reml: bool) -> LMMResult:
+    lhs, X, names, _ = design_matrix(frame, formula)
+    if lhs not in frame.columns:
+        raise AnalysisError(f"response column {lhs!r} not in the data")
+    y = pd.to_numeric(frame[lhs], errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(y)):
+        raise AnalysisError(f"response {lhs!r} has missing or non-numeric values")
+    if len(y) <= X.shape[1]:
+        raise AnalysisError("fewer rows than fixed effects: the LMM is not estimable")
+    codes = pd.factorize(frame[group], sort=True)[0]
+    fit = InterceptLMM(y, X, codes, reml).fit()
+    notes = ("the random-intercept variance is estimated at 0 (boundary)",) * fit["at_boundary"]
+    random = pd.DataFrame(
+        [{"group": group, "term": "(Intercept)", "other": "", "sd_or_corr": fit["group_sd"]}]
+    )
+    return LMMResult(
+        formula=formula,
+        groups=(group,),
+        reml=reml,
+        fixed_names=tuple(names),
+        params=fit["beta"],
+        bse=np.sqrt(np.diag(fit["cov"])),
+        cov=fit["cov"],
+        random=random,
+        residual_sd=fit["sigma"],
+        loglik=fit["loglik"],
+        nobs=len(y),
         converged=True,
         notes=notes,
     )

@@ -69,6 +69,16 @@ CASES = {
         reml=False,
         factors=("Subject",),
     ),
+    "sleepstudy_intercept_reml": Case(
+        "sleepstudy", "Reaction ~ Days + (1 | Subject)", "gaussian", factors=("Subject",)
+    ),
+    "sleepstudy_intercept_ml": Case(
+        "sleepstudy",
+        "Reaction ~ Days + (1 | Subject)",
+        "gaussian",
+        reml=False,
+        factors=("Subject",),
+    ),
     "penicillin_reml": Case("Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", "gaussian"),
 }
 

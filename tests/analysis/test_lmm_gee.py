@@ -13,6 +13,8 @@ SPECS = {
     "sleepstudy_reml": ("Reaction ~ Days", {"groups": "Subject", "re_formula": "~Days"}),
     "sleepstudy_ml": ("Reaction ~ Days", {"groups": "Subject", "re_formula": "~Days"}),
     "penicillin_reml": ("diameter ~ 1", {"groups": ["plate", "sample"]}),
+    "sleepstudy_intercept_reml": ("Reaction ~ Days", {"groups": "Subject"}),
+    "sleepstudy_intercept_ml": ("Reaction ~ Days", {"groups": "Subject"}),
 }
 
 
@@ -39,6 +41,26 @@ def test_lmm_matches_stored_lme4(name):
     result = python_lmm(name)
     compare(result, stored(name))
     assert result.converged
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_fast_random_intercept_equals_statsmodels_on_unbalanced_data(rng, reml):
+    sizes = rng.integers(1, 12, 25)
+    group = np.repeat(np.arange(25), sizes)
+    x = rng.normal(size=group.size)
+    kind = rng.choice(["a", "b", "c"], group.size)
+    y = 1.0 + 0.5 * x + (kind == "b") + rng.normal(0, 0.8, 25)[group] + rng.normal(size=x.size)
+    data = pd.DataFrame({"g": group, "x": x, "kind": kind, "y": y})
+    fast = fit_lmm(data, "y ~ x + kind", groups="g", reml=reml)
+    slow = fit_lmm(data, "y ~ x + kind", groups="g", reml=reml, engine="statsmodels")
+    np.testing.assert_allclose(fast.params, slow.params, rtol=1e-5)
+    # Our SEs are lme4's sigma^2 (X'V^-1 X)^-1 (lmer agrees to 1e-8 on such unbalanced
+    # data, and on sleepstudy above); statsmodels' observed information differs by < 1%.
+    np.testing.assert_allclose(fast.bse, slow.bse, rtol=2e-2)
+    assert fast.loglik == pytest.approx(slow.loglik, abs=1e-4)
+    assert fast.residual_sd == pytest.approx(slow.residual_sd, rel=1e-4)
+    sd = fast.random["sd_or_corr"].item()
+    assert sd == pytest.approx(slow.random["sd_or_corr"].item(), rel=1e-3)
 
 
 def test_sleepstudy_slope_correlation():
