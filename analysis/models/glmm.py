@@ -36,6 +36,8 @@ from analysis.models.design import design_matrix, gradient_hessian, hessian
 #: A fit counts as converged when no deviance derivative exceeds this (lme4 uses 0.002 on
 #: a Hessian-scaled gradient).
 _GRADIENT_TOL = 1e-3
+#: A log-odds SE above this means the coefficient is not identified (separation).
+_MAX_SE = 10.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class GLMMResult:
     converged: bool
     message: str
     design_info: Any
+    notes: tuple[str, ...] = ()
 
     @property
     def bse(self) -> np.ndarray:
@@ -72,20 +75,21 @@ class GLMMResult:
         """Fixed effects: estimate, SE, Wald z and p, CI, odds ratio with CI."""
         z = self.params / self.bse
         half = stats.norm.ppf(0.5 + level / 2) * self.bse
-        return pd.DataFrame(
-            {
-                "term": self.fixed_names,
-                "estimate": self.params,
-                "se": self.bse,
-                "z": z,
-                "p": 2 * stats.norm.sf(np.abs(z)),
-                "ci_low": self.params - half,
-                "ci_high": self.params + half,
-                "odds_ratio": np.exp(self.params),
-                "or_ci_low": np.exp(self.params - half),
-                "or_ci_high": np.exp(self.params + half),
-            }
-        )
+        with np.errstate(over="ignore"):  # a separated term's odds ratio is honestly inf
+            return pd.DataFrame(
+                {
+                    "term": self.fixed_names,
+                    "estimate": self.params,
+                    "se": self.bse,
+                    "z": z,
+                    "p": 2 * stats.norm.sf(np.abs(z)),
+                    "ci_low": self.params - half,
+                    "ci_high": self.params + half,
+                    "odds_ratio": np.exp(self.params),
+                    "or_ci_low": np.exp(self.params - half),
+                    "or_ci_high": np.exp(self.params + half),
+                }
+            )
 
     def random_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -105,6 +109,7 @@ class GLMMResult:
             f"rows {self.nobs}  converged {self.converged}",
             self.random_frame().to_string(index=False),
             self.to_frame().iloc[:, :5].to_string(index=False, float_format=lambda v: f"{v:.4f}"),
+            *self.notes,
         ]
         return "\n".join(lines)
 
@@ -181,6 +186,13 @@ def fit_glmm(
         cov = _fixed_cov(problem, params, k)
     at_bound = (np.arange(params.size) < k) & (params <= 0) & (gradient > 0)
     largest = float(np.max(np.abs(np.where(at_bound, 0.0, gradient))))
+    bse = np.sqrt(np.diag(cov))
+    notes = tuple(
+        f"{name}: not identified (SE {se:.3g} on the log-odds scale), probably (almost) all "
+        "successes or all failures in that condition (separation)"
+        for name, se in zip(names, bse, strict=True)
+        if not se < _MAX_SE
+    )
     return GLMMResult(
         formula=formula,
         groups=groups,
@@ -195,6 +207,7 @@ def fit_glmm(
         converged=bool(largest < _GRADIENT_TOL and np.all(np.isfinite(cov))),
         message=f"{solution.message}; largest |gradient| of the deviance {largest:.2g}",
         design_info=design_info,
+        notes=notes,
     )
 
 

@@ -150,3 +150,16 @@ def test_bad_specifications():
         fit_glmm(data.assign(z=1.0), "incidence ~ z", groups=["herd"], trials="size")
     with pytest.raises(AnalysisError, match="no rows"):
         fit_glmm(data.iloc[:0], "incidence ~ 1", groups=["herd"], trials="size")
+
+
+def test_separation_is_noted_not_hidden(rng):
+    from analysis.models.study import fit_accuracy_glmm
+    from analysis.trials import load_trials
+    from tests.analysis.factories import simulated_trials
+
+    frame = simulated_trials(rng, n_participants=10, n_datasets=5)
+    perfect = frame["encoding"] == "gan_face"
+    frame.loc[perfect, "selected"] = frame.loc[perfect, "true_outliers"]
+    result = fit_accuracy_glmm(load_trials(frame))
+    assert any("gan_face" in note and "separation" in note for note in result.notes)
+    assert np.isinf(result.to_frame()["or_ci_high"]).any() or result.bse.max() > 10

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.errors import AnalysisError
 from analysis.trials import REQUIRED_COLUMNS, TrialOptions, load_trials, read_trials, score_trials
@@ -142,3 +144,22 @@ def test_empty_inputs(tmp_path):
 def test_bad_options():
     with pytest.raises(AnalysisError, match="timeouts"):
         TrialOptions(timeouts="drop")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_item_cells_partition_the_items(data):
+    n_items = data.draw(st.integers(1, 16))
+    items = st.lists(st.integers(0, n_items - 1), unique=True, max_size=n_items)
+    truth, chosen = data.draw(items), data.draw(items)
+    timed_out = data.draw(st.booleans())
+    row = scored(
+        n_items=n_items,
+        true_outliers=truth,
+        selected=[] if timed_out else chosen,
+        timed_out=timed_out,
+    )
+    hits, false_alarms, misses, rejections = cells(row)
+    assert hits + false_alarms + misses + rejections == n_items
+    assert hits + misses == len(truth) == row["n_signal"]
+    assert row["correct"] == (not timed_out and false_alarms == 0 and misses == 0)
