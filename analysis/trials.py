@@ -162,7 +162,12 @@ def _as_number(frame: pd.DataFrame, column: str, *, integer: bool) -> pd.Series:
 
 
 def _as_index_list(frame: pd.DataFrame, column: str) -> pd.Series:
+    """JSON lists of distinct item indices; an empty cell of ``selected`` means []."""
+    empty_ok = column == "selected"
+
     def parse(value: object) -> list[int] | None:
+        if empty_ok and not isinstance(value, list | tuple | np.ndarray) and pd.isna(value):
+            return []
         if isinstance(value, str):
             try:
                 value = json.loads(value) if value.strip() else []

@@ -32,6 +32,9 @@ def test_csv_round_trip_parses_types_and_passes_extra_columns(tmp_path):
     assert table["response_mode_version"].tolist() == ["1", "1"]
     assert table["age_band"].tolist() == ["18-24", "25-34"]
     assert str(table["presented_at"].dt.tz) == "UTC"
+    frame.loc[1, "selected"] = None  # an empty CSV cell: nothing selected
+    frame.to_csv(path, index=False)
+    assert read_trials(path)["selected"].tolist() == [[3], []]
 
 
 def test_mark_outliers_counts_items():
