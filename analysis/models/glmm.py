@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 from threadpoolctl import threadpool_limits
 
 from analysis.errors import AnalysisError
@@ -61,7 +61,9 @@ class GLMMResult:
 
     @property
     def bse(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.cov))
+        """Wald SEs; NaN where the Hessian was not positive definite (see ``converged``)."""
+        variances = np.diag(self.cov)
+        return np.sqrt(np.where(variances > 0, variances, np.nan))
 
     @property
     def aic(self) -> float:
@@ -186,7 +188,8 @@ def fit_glmm(
         cov = _fixed_cov(problem, params, k)
     at_bound = (np.arange(params.size) < k) & (params <= 0) & (gradient > 0)
     largest = float(np.max(np.abs(np.where(at_bound, 0.0, gradient))))
-    bse = np.sqrt(np.diag(cov))
+    variances = np.diag(cov)
+    bse = np.sqrt(np.where(variances > 0, variances, np.nan))
     notes = tuple(
         f"{name}: not identified (SE {se:.3g} on the log-odds scale), probably (almost) all "
         "successes or all failures in that condition (separation)"
@@ -204,7 +207,7 @@ def fit_glmm(
         n_levels={g: int(c.max()) + 1 for g, c in zip(groups, codes, strict=True)},
         loglik=-0.5 * float(solution.fun),
         nobs=len(data),
-        converged=bool(largest < _GRADIENT_TOL and np.all(np.isfinite(cov))),
+        converged=bool(largest < _GRADIENT_TOL and np.all(np.isfinite(bse))),
         message=f"{solution.message}; largest |gradient| of the deviance {largest:.2g}",
         design_info=design_info,
         notes=notes,
@@ -216,7 +219,7 @@ def _glm_start(X: np.ndarray, successes: np.ndarray, size: np.ndarray) -> np.nda
     p = (successes + 0.5) / (size + 1.0)
     beta = np.linalg.lstsq(X, np.log(p / (1 - p)), rcond=None)[0]
     for _ in range(25):
-        mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        mu = special.expit(X @ beta)
         w = size * mu * (1 - mu) + 1e-12
         step = np.linalg.lstsq(X * np.sqrt(w)[:, None], (successes - size * mu) / np.sqrt(w))[0]
         beta = beta + step
