@@ -7,10 +7,15 @@
 args <- commandArgs(trailingOnly = TRUE)
 stopifnot(length(args) %in% c(7, 8))
 tol <- if (length(args) == 8) as.numeric(args[8]) else 1e-7
-suppressPackageStartupMessages({
-  library(lme4)
-  library(jsonlite)
-})
+suppressPackageStartupMessages(library(lme4))
+# JSON by hand: CI installs only r-base-core and r-cran-lme4 (no jsonlite).
+json_num <- function(x) {
+  paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
+}
+json_one <- function(x) {
+  if (is.na(x)) "null" else paste0('"', gsub('"', '\\\\"', as.character(x)), '"')
+}
+json_str <- function(x) paste0("[", paste(vapply(x, json_one, ""), collapse = ", "), "]")
 d <- read.csv(args[1], stringsAsFactors = TRUE)
 for (f in strsplit(args[6], ",")[[1]]) if (nzchar(f)) d[[f]] <- factor(d[[f]])
 form <- as.formula(args[2])
@@ -23,14 +28,21 @@ fit <- if (args[3] == "binomial") {
   lmer(form, data = d, REML = as.logical(args[5]))
 }
 vc <- as.data.frame(VarCorr(fit))
-out <- list(
-  formula = args[2], family = args[3], tolPwrss = tol, nAGQ = as.integer(args[4]), REML = as.logical(args[5]),
-  fixef = unname(fixef(fit)), fixef_names = names(fixef(fit)),
-  se = unname(sqrt(diag(as.matrix(vcov(fit))))),
-  varcorr = data.frame(grp = vc$grp, var1 = vc$var1, var2 = vc$var2, sdcor = vc$sdcor),
-  sigma = sigma(fit),
-  logLik = as.numeric(logLik(fit)), AIC = AIC(fit), nobs = nobs(fit),
-  warnings = fit@optinfo$conv$lme4$messages,
-  lme4 = as.character(packageVersion("lme4")), R = R.version.string
+rows <- sprintf(
+  '{"grp": %s, "var1": %s, "var2": %s, "sdcor": %s}',
+  vapply(vc$grp, json_one, ""), vapply(vc$var1, json_one, ""), vapply(vc$var2, json_one, ""),
+  sprintf("%.17g", vc$sdcor)
 )
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"), args[7])
+fields <- c(
+  formula = json_one(args[2]), family = json_one(args[3]), tolPwrss = sprintf("%.17g", tol),
+  nAGQ = as.integer(args[4]), REML = tolower(as.character(as.logical(args[5]))),
+  fixef = json_num(unname(fixef(fit))), fixef_names = json_str(names(fixef(fit))),
+  se = json_num(unname(sqrt(diag(as.matrix(vcov(fit)))))),
+  varcorr = paste0("[", paste(rows, collapse = ", "), "]"),
+  sigma = sprintf("%.17g", sigma(fit)), logLik = sprintf("%.17g", as.numeric(logLik(fit))),
+  AIC = sprintf("%.17g", AIC(fit)), nobs = nobs(fit),
+  warnings = json_str(unlist(fit@optinfo$conv$lme4$messages)),
+  lme4 = json_one(as.character(packageVersion("lme4"))), R = json_one(R.version.string)
+)
+body <- paste0('  "', names(fields), '": ', fields, collapse = ",\n")
+writeLines(paste0("{\n", body, "\n}"), args[7])
