@@ -13,9 +13,10 @@ from analysis.sdt import corrected_rate, criterion, dprime, dprime_mafc, pc_mafc
 @pytest.mark.parametrize(
     ("hit_rate", "fa_rate", "expected_d", "expected_c"),
     [
-        # Macmillan & Creelman (2005), ch. 1: H = .69, F = .31 gives d' ~ 1.0, c = 0.
+        # Symmetric case H = 1 - F (unbiased observer): c = 0 and d' = 2 z(H) = 0.99.
         (0.69, 0.31, 0.99, 0.0),
-        # Schneider's SDT handout (after Stanislaw & Todorov 1999's layout): three subjects.
+        # W. Schneider, "Short notes on theory of signal detection" (handout): three subjects
+        # worked by hand (d' to 3 decimals; c recomputed here).
         (0.70, 0.10, 1.806, 0.3786),
         (0.50, 0.40, 0.253, 0.1267),
         (0.85, 0.05, 2.681, 0.3042),
