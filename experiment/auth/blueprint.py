@@ -8,7 +8,7 @@ changing a password ends every session made with the old one.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import (
@@ -33,6 +33,20 @@ from experiment.models import Researcher
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 THROTTLE_KEY = "glyphlab_login_throttle"
+
+
+@dataclass(frozen=True)
+class LoginThrottles:
+    """Failed logins counted per (address, e-mail) pair and, more loosely, per address.
+
+    Keying the tight limit on the pair, not the e-mail alone, means a stranger cannot
+    lock a researcher out by failing on purpose from elsewhere; the per-address limit
+    still stops one client spraying many accounts. Behind a reverse proxy, configure
+    Werkzeug's ``ProxyFix`` so ``remote_addr`` is the client's, not the proxy's.
+    """
+
+    account: LoginThrottle = field(default_factory=lambda: LoginThrottle(max_failures=5))
+    address: LoginThrottle = field(default_factory=lambda: LoginThrottle(max_failures=50))
 
 
 @dataclass(frozen=True)
@@ -95,9 +109,10 @@ def login() -> Response | tuple[str, int] | str:
         return render_template("auth/login.html", form=form)
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400
-    throttle: LoginThrottle = current_app.extensions[THROTTLE_KEY]
-    keys = (f"address:{request.remote_addr}", f"email:{normalise_email(form.email.data)}")
-    wait_s = throttle.retry_after(*keys)
+    throttles: LoginThrottles = current_app.extensions[THROTTLE_KEY]
+    address = request.remote_addr or "unknown"
+    account = f"{address}|{normalise_email(form.email.data)}"
+    wait_s = max(throttles.account.retry_after(account), throttles.address.retry_after(address))
     if wait_s > 0:
         minutes = max(1, round(wait_s / 60))
         error = f"Too many failed attempts. Try again in about {minutes} minute(s)."
@@ -105,10 +120,11 @@ def login() -> Response | tuple[str, int] | str:
         return page, 429, {"Retry-After": str(int(wait_s) + 1)}
     researcher = authenticate(get_session(), email=form.email.data, password=form.password.data)
     if researcher is None:
-        throttle.failed(*keys)
+        throttles.account.failed(account)
+        throttles.address.failed(address)
         error = "That e-mail and password do not match a researcher account."
         return render_template("auth/login.html", form=form, error=error), 401
-    throttle.succeeded(*keys)
+    throttles.account.succeeded(account)
     target = safe_next(form.next.data) or url_for("dashboard.index")
     session.clear()  # a fresh session (and CSRF token) for the signed-in researcher
     login_user(signed_in(researcher))
@@ -130,5 +146,5 @@ def init_app(app: Flask) -> None:
     """
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    app.extensions[THROTTLE_KEY] = LoginThrottle()
+    app.extensions[THROTTLE_KEY] = LoginThrottles()
     app.register_blueprint(bp)

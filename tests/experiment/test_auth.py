@@ -18,9 +18,15 @@ def csrf_token(client, path: str = "/login") -> str:
     return re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
-def log_in(client, email: str = "researcher@example.org", password: str = PASSWORD, **extra):
+def log_in(
+    client,
+    email: str = "researcher@example.org",
+    password: str = PASSWORD,
+    environ_base: dict | None = None,
+    **extra,
+):
     data = {"email": email, "password": password, "csrf_token": csrf_token(client), **extra}
-    return client.post("/login", data=data)
+    return client.post("/login", data=data, environ_base=environ_base or {})
 
 
 @pytest.fixture
@@ -92,12 +98,22 @@ def test_the_login_form_keeps_next_from_the_redirect(client, researcher):
 
 
 def test_repeated_failures_are_throttled_even_with_the_right_password(app, client, researcher):
-    limit = app.extensions[THROTTLE_KEY].max_failures
+    limit = app.extensions[THROTTLE_KEY].account.max_failures
     for _ in range(limit):
         assert log_in(client, password="wrong password!").status_code == 401
     blocked = log_in(client)
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     assert "Too many failed attempts" in blocked.get_data(as_text=True)
+    elsewhere = app.test_client()  # the researcher, from another address, is not locked out
+    response = log_in(elsewhere, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert response.status_code == 302
+
+
+def test_one_address_cannot_spray_many_accounts(app, client, researcher):
+    throttles = app.extensions[THROTTLE_KEY]
+    for _ in range(throttles.address.max_failures):
+        throttles.address.failed("127.0.0.1")
+    assert log_in(client).status_code == 429
 
 
 def test_logout_needs_post_and_ends_the_session(client, researcher):
