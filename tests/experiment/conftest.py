@@ -24,6 +24,7 @@ from experiment import create_app, db
 from experiment.config import SiteConfig
 from experiment.models import Researcher, Study, StudyStatus
 from experiment.services.studies import StudyParams, create_study, set_status
+from stimuli import StimulusSetConfig, generate_stimulus_set
 from tests.experiment.stimulus_fixture import make_stimulus_set
 
 TEST_SECRET_KEY = "glyphlab-test-secret-key-0123456789"
@@ -46,6 +47,43 @@ class FakeClock:
 def stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny contract-conforming stimulus set folder (see stimulus_fixture.py)."""
     return make_stimulus_set(tmp_path_factory.mktemp("stimuli"))
+
+
+REAL_SET_DATASET = {"n_items": 6, "n_features": 3, "n_informative": 2, "noise": 1.0}
+
+
+@pytest.fixture(scope="session")
+def real_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny set made by ``stimuli.generate_stimulus_set`` (Chernoff faces, table, plot
+    grids and a Chernoff sequence; a few seconds): checks the contract end to end."""
+    config = StimulusSetConfig.from_dict(
+        {
+            "name": "site-test-real",
+            "seed": 5,
+            "order": "random",
+            "frame_ms": 200,
+            "datasets": [
+                {
+                    "role": "main",
+                    "count": 2,
+                    "n_outliers": 1,
+                    "magnitude_sd": 4.0,
+                    **REAL_SET_DATASET,
+                },
+                {
+                    "role": "practice",
+                    "count": 1,
+                    "n_outliers": 1,
+                    "magnitude_sd": 6.0,
+                    **REAL_SET_DATASET,
+                },
+                {"role": "attention_check", **REAL_SET_DATASET},
+            ],
+            "conditions": [{"encoding": e, "layout": "grid"} for e in ("chernoff", "table", "plot")]
+            + [{"encoding": "chernoff", "layout": "sequence", "roles": ["main"]}],
+        }
+    )
+    return generate_stimulus_set(config, tmp_path_factory.mktemp("real-set"), progress=False)
 
 
 @pytest.fixture(scope="session")

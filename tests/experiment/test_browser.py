@@ -1,6 +1,7 @@
 """A participant completes a short study in headless Chromium (Playwright), against
 a real waitress server on 127.0.0.1 and a SQLite file; a trial page is saved to docs/."""
 
+import re
 import threading
 from pathlib import Path
 
@@ -20,7 +21,7 @@ SCREENSHOT = DOCS / "screenshot-trial-grid.png"
 
 
 @pytest.fixture
-def live_server(tmp_path, stimulus_set):
+def live_server(tmp_path, real_stimulus_set):
     url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     db.upgrade(url)
     app = create_app(SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY))
@@ -31,7 +32,7 @@ def live_server(tmp_path, stimulus_set):
     study = create_study(
         session,
         researcher=researcher,
-        stimulus_set_folder=stimulus_set,
+        stimulus_set_folder=real_stimulus_set,
         params=small_study_params(
             encodings=("chernoff", "table", "plot"),
             layouts=("grid", "sequence"),
@@ -54,12 +55,28 @@ def live_server(tmp_path, stimulus_set):
     app.extensions[db.EXTENSION_KEY].dispose()
 
 
+def click_and_wait_gone(locator) -> None:
+    """Click the element and wait until that very element has left the page."""
+    from playwright.sync_api import Error as PlaywrightError  # only where the browser runs
+
+    handle = locator.element_handle()
+    handle.click()
+    try:
+        handle.wait_for_element_state("hidden")
+    except PlaywrightError as error:  # already detached: gone, which is what we wait for
+        if "not attached" not in str(error):
+            raise
+
+
 def answer_screen(page, shots: list[str]) -> None:
-    """Do whatever the current runner screen asks."""
+    """Do whatever the current runner screen asks, then wait until that screen is gone
+    (so the next look never acts on a button that is about to be replaced)."""
     screen = page.locator("#runner-screen")
     if screen.locator("[data-action=submit]").count():
         if screen.locator(".item").count():
             screen.locator(".item").nth(1).click()
+            pressed = screen.locator(".item[aria-pressed=true]")
+            assert pressed.count() == 1  # exactly the one clicked
             if "grid" not in shots:
                 page.screenshot(path=str(SCREENSHOT), full_page=True)
                 shots.append("grid")
@@ -68,12 +85,12 @@ def answer_screen(page, shots: list[str]) -> None:
         else:
             image = screen.locator(".plot-wrap img")
             image.click(position={"x": 40, "y": 60})
-        screen.locator("[data-action=submit]").click()
+        click_and_wait_gone(screen.locator("[data-action=submit]"))
     elif screen.locator("[data-action=press]").count():
         page.keyboard.press(" ")
         screen.locator("[data-action=press]").wait_for(state="detached", timeout=10_000)
-    else:
-        screen.locator("button").first.click()
+    else:  # the Start / Next buttons between trials
+        click_and_wait_gone(screen.get_by_role("button", name=re.compile("^(Start|Next)$")))
 
 
 @pytest.mark.browser

@@ -1,5 +1,5 @@
-"""The site reads what ``stimuli`` really writes: a tiny generated set (Chernoff faces,
-table, plot, a Chernoff sequence) run through by bots in every response mode."""
+"""The site reads what ``stimuli`` really writes: bots take studies in every response mode
+on the tiny generated set of ``real_stimulus_set`` (conftest)."""
 
 import numpy as np
 import pytest
@@ -8,30 +8,6 @@ import sqlalchemy as sa
 from experiment.bot import Bot, wsgi_client
 from experiment.models import Participant, Response, StudyStatus, Trial
 from experiment.services.studies import StudyParams, create_study, set_status
-from stimuli import StimulusSetConfig, generate_stimulus_set
-
-COMMON = {"n_items": 6, "n_features": 3, "n_informative": 2, "noise": 1.0}
-
-
-@pytest.fixture(scope="session")
-def real_stimulus_set(tmp_path_factory):
-    config = StimulusSetConfig.from_dict(
-        {
-            "name": "site-test-real",
-            "seed": 5,
-            "order": "random",
-            "frame_ms": 200,
-            "datasets": [
-                {"role": "main", "count": 2, "n_outliers": 1, "magnitude_sd": 4.0, **COMMON},
-                {"role": "practice", "count": 1, "n_outliers": 1, "magnitude_sd": 6.0, **COMMON},
-                {"role": "attention_check", **COMMON},
-            ],
-            "conditions": [{"encoding": e, "layout": "grid"} for e in ("chernoff", "table", "plot")]
-            + [{"encoding": "chernoff", "layout": "sequence", "roles": ["main"]}],
-        }
-    )
-    return generate_stimulus_set(config, tmp_path_factory.mktemp("real-set"), progress=False)
-
 
 MODES = [
     (("mark_outliers", "keypress"), ("grid", "sequence")),
