@@ -84,7 +84,11 @@ def answer_screen(page, shots: list[str]) -> None:
             screen.locator("table button").first.click()
         else:
             image = screen.locator(".plot-wrap img")
-            image.click(position={"x": 40, "y": 60})
+            image.click(position={"x": 40, "y": 60})  # a mouse mark ...
+            image.focus()  # ... and a keyboard one: move the cross, Enter
+            for key in ("ArrowRight", "ArrowRight", "ArrowDown", "Enter"):
+                page.keyboard.press(key)
+            assert screen.locator(".plot-mark").count() == 2
         click_and_wait_gone(screen.locator("[data-action=submit]"))
     elif screen.locator("[data-action=press]").count():
         page.keyboard.press(" ")

@@ -133,13 +133,15 @@ function buildGrid(trial, images, multi) {
     root = element("div", { class: "table-wrap" }, [element("table", { class: "stimulus-table" }, [element("thead", {}, [head]), body])]);
   } else {
     const image = images.get(trial.plot.src).cloneNode();
-    image.alt = "Scatter plot of the data; click the points that do not fit.";
+    image.alt = "Scatter plot of the data. Click the points that do not fit, or use the arrow keys to move the cross and Enter to mark.";
+    image.tabIndex = 0;
     root = element("div", { class: "plot-wrap" }, [image]);
     const clicks = [];
-    image.addEventListener("click", (event) => {
-      const box = image.getBoundingClientRect();
-      const x = ((event.clientX - box.left) * image.naturalWidth) / box.width;
-      const y = ((event.clientY - box.top) * image.naturalHeight) / box.height;
+    const place = (node, x, y) => {
+      node.style.left = `${(100 * x) / image.naturalWidth}%`;
+      node.style.top = `${(100 * y) / image.naturalHeight}%`;
+    };
+    const pick = (x, y) => {
       if (!multi) return onPick({ x, y });
       const near = clicks.findIndex((c) => Math.hypot(c.x - x, c.y - y) < 12);
       if (near >= 0) {
@@ -148,10 +150,36 @@ function buildGrid(trial, images, multi) {
         return;
       }
       const mark = element("span", { class: "plot-mark" });
-      mark.style.left = `${(100 * x) / image.naturalWidth}%`;
-      mark.style.top = `${(100 * y) / image.naturalHeight}%`;
+      place(mark, x, y);
       root.append(mark);
       clicks.push({ x, y, mark });
+    };
+    image.addEventListener("click", (event) => {
+      const box = image.getBoundingClientRect();
+      pick(((event.clientX - box.left) * image.naturalWidth) / box.width, ((event.clientY - box.top) * image.naturalHeight) / box.height);
+    });
+    // Keyboard: a cross moved with the arrow keys (Shift = fine steps), Enter/Space marks.
+    const cursor = element("span", { class: "plot-cursor hidden" });
+    root.append(cursor);
+    let cx = image.naturalWidth / 2;
+    let cy = image.naturalHeight / 2;
+    image.addEventListener("focus", () => {
+      cursor.classList.remove("hidden");
+      place(cursor, cx, cy);
+    });
+    image.addEventListener("blur", () => cursor.classList.add("hidden"));
+    image.addEventListener("keydown", (event) => {
+      const step = event.shiftKey ? 2 : 12;
+      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+      if (moves[event.key]) {
+        event.preventDefault();
+        cx = Math.min(image.naturalWidth, Math.max(0, cx + moves[event.key][0]));
+        cy = Math.min(image.naturalHeight, Math.max(0, cy + moves[event.key][1]));
+        place(cursor, cx, cy);
+      } else if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        pick(cx, cy);
+      }
     });
     return { root, answer: () => ({ clicks: clicks.map(({ x, y }) => ({ x, y })) }), setOnPick: (f) => (onPick = (p) => f({ click: p })) };
   }
