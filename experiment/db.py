@@ -9,7 +9,8 @@ explicitly after calling a service. The schema comes only from Alembic
 SQLite (the embedded default) is set up for a small multi-threaded server: WAL so
 readers never wait for the writer, a busy timeout instead of instant "database is
 locked", foreign keys on, and ``BEGIN IMMEDIATE`` so a transaction that reads and then
-writes takes the write lock up front and cannot deadlock on a lock upgrade. pysqlite's
+writes takes the write lock up front and cannot deadlock on a lock upgrade (views that
+only read use ``read_only_session()``, a deferred BEGIN that never waits for writers). pysqlite's
 own transaction handling is switched off (the recipe in SQLAlchemy's SQLite docs) so
 SAVEPOINTs work, which the idempotent answer insert and the test fixtures rely on.
 """
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 EXTENSION_KEY = "glyphlab.db"
+READ_ONLY = "glyphlab_read_only"
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -52,7 +54,16 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    readonly = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def read_only_session() -> Session:
+    """The request's session for a view that only reads (media): on SQLite its
+    transaction is a plain deferred BEGIN, so it never waits for the write lock."""
+    session = get_session()
+    session.connection(execution_options={READ_ONLY: True})
+    return session
 
 
 class Database:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, url_for
 
 from experiment import site
-from experiment.db import get_session
+from experiment.db import read_only_session
 from experiment.errors import NotFound
 from experiment.models import Participant, Study, Trial
 from experiment.security import keyed_hash
@@ -41,7 +41,7 @@ def media_url(trial: Trial, part: str) -> str:
 @bp.get("/m/<token>")
 def media(token: str) -> Response:
     match = TOKEN.match(token)
-    session = get_session()
+    session = read_only_session()
     trial = None
     if match:
         public_id, part, mac = match.groups()

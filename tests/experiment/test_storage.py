@@ -1,13 +1,19 @@
 """Schema from the migrations, the SQLite settings, and study creation."""
 
+import sqlite3
+import time
+
 import pytest
 import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
-from experiment import db
+from experiment import create_app, db
+from experiment.config import SiteConfig
 from experiment.design import DesignError
-from experiment.models import Base, Condition, Study, StudyStatus
+from experiment.models import Base, Condition, Researcher, Study, StudyStatus
 from experiment.services.studies import StudyError, StudyParams, create_study, set_status
-from tests.experiment.conftest import small_study_params
+from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
+from tests.experiment.participant_client import Participant as Browser
 
 
 def test_migrations_build_exactly_the_models(engine):
@@ -78,3 +84,38 @@ def test_duplicate_slug_and_reopening_closed_study_are_refused(make_study):
     set_status(study, StudyStatus.closed)
     with pytest.raises(StudyError, match="closed"):
         set_status(study, StudyStatus.open)
+
+
+def test_media_reads_do_not_wait_for_a_writer(tmp_path, stimulus_set):
+    """On SQLite, a media request is served while another connection holds the write lock."""
+    url = f"sqlite:///{tmp_path / 'locks.sqlite3'}"
+    db.upgrade(url)
+    app = create_app(SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY))
+    session = app.extensions[db.EXTENSION_KEY].sessionmaker()
+    researcher = Researcher(
+        email="r@x.org", password_hash=generate_password_hash("p", "pbkdf2:sha256:1000")
+    )
+    study = create_study(
+        session,
+        researcher=researcher,
+        stimulus_set_folder=stimulus_set,
+        params=small_study_params(),
+    )
+    set_status(study, StudyStatus.open)
+    session.commit()
+    session.close()
+    browser = Browser(app.test_client())
+    browser.consent()
+    browser.open_runner()
+    trial = browser.next().json["trial"]
+    writer = sqlite3.connect(tmp_path / "locks.sqlite3", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.perf_counter()
+        media = browser.client.get(trial["images"][0]["src"])
+        assert media.status_code == 200
+        assert time.perf_counter() - started < 1.0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        app.extensions[db.EXTENSION_KEY].dispose()
