@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
 from flask_wtf.csrf import CSRFProtect
@@ -37,6 +38,8 @@ class Site:
     config: SiteConfig
     clock: Callable[[], datetime] = utcnow
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
+    #: trial public id -> what its media need (participant/media.py)
+    media_trials: dict[str, Any] = field(default_factory=dict)
 
 
 def site() -> Site:

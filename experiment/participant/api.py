@@ -6,6 +6,8 @@ Exempt from the form CSRF token; every call instead needs the tab's token in
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, jsonify, request, url_for
 
 from experiment import site
@@ -59,7 +61,7 @@ def next_trial(slug: str):
             trial,
             study=study,
             stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
-            media_url=media_url,
+            media_url=partial(media_url, folder=study.stimulus_set.folder),
             now=now,
             counts=trials_service.phase_counts(db_session, participant),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, url_for
@@ -24,36 +25,74 @@ from experiment.services.trials import media_file
 
 bp = Blueprint("media", __name__)
 TOKEN = re.compile(r"^([0-9a-f]{24})-(c|\d{1,4})-([0-9a-f]{24})$")
+MEDIA_CACHE_SIZE = 200_000
 MIMETYPES = {".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4", ".jpg": "image/jpeg"}
 
 
-def _mac(trial: Trial, part: str) -> str:
+@dataclass(frozen=True)
+class MediaTrial:
+    """What serving a trial's media needs; immutable, so cached per process by public id
+    (filled when ``next`` builds the URLs, from the database on a miss)."""
+
+    public_id: str
+    participant_id: int
+    stimulus_id: str
+    display_order: tuple[int, ...]
+    folder: str
+
+    @property
+    def n_items(self) -> int:
+        return len(self.display_order)
+
+
+def _remember(trial: Trial, folder: str) -> MediaTrial:
+    cache = site().media_trials
+    if len(cache) >= MEDIA_CACHE_SIZE:
+        cache.clear()
+    entry = MediaTrial(
+        trial.public_id, trial.participant_id, trial.stimulus_id, tuple(trial.display_order), folder
+    )
+    cache[trial.public_id] = entry
+    return entry
+
+
+def _lookup(public_id: str) -> MediaTrial | None:
+    entry = site().media_trials.get(public_id)
+    if entry is not None:
+        return entry
+    session = read_only_session()
+    trial = session.scalars(sa.select(Trial).where(Trial.public_id == public_id)).first()
+    if trial is None:
+        return None
+    participant = session.get(Participant, trial.participant_id)
+    study = session.get(Study, participant.study_id)
+    return _remember(trial, study.stimulus_set.folder)
+
+
+def _mac(trial: Trial | MediaTrial, part: str) -> str:
     secret = site().config.secret_key
     return keyed_hash(
         secret, "media", trial.participant_id, trial.stimulus_id, trial.public_id, part
     )[:24]
 
 
-def media_url(trial: Trial, part: str) -> str:
+def media_url(trial: Trial, part: str, *, folder: str) -> str:
+    _remember(trial, folder)
     return url_for("media.media", token=f"{trial.public_id}-{part}-{_mac(trial, part)}")
 
 
 @bp.get("/m/<token>")
 def media(token: str) -> Response:
     match = TOKEN.match(token)
-    session = read_only_session()
     trial = None
     if match:
         public_id, part, mac = match.groups()
-        trial = session.scalars(sa.select(Trial).where(Trial.public_id == public_id)).first()
+        trial = _lookup(public_id)
     if trial is None or not hmac.compare_digest(_mac(trial, part), mac):
         raise NotFound("No such media.")
     if part != "c" and int(part) >= trial.n_items:
         raise NotFound("No such media.")
-    participant = session.get(Participant, trial.participant_id)
-    study = session.get(Study, participant.study_id)
-    stimulus_set = site().stimulus_sets.get(study.stimulus_set.folder)
-    path = media_file(trial, part, stimulus_set)
+    path = media_file(trial, part, site().stimulus_sets.get(trial.folder))
     # Bytes only: send_file would add the file's name (Content-Disposition) and mtime.
     response = Response(path.read_bytes(), mimetype=MIMETYPES.get(path.suffix, "image/png"))
     response.headers["Cache-Control"] = "private, max-age=3600"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -144,8 +145,9 @@ def display_kind(trial: Trial, stimulus: Mapping[str, Any]) -> str:
     return "table"
 
 
-def media_file(trial: Trial, part: str, stimulus_set: LoadedStimulusSet):
-    """The file behind a media token's ``part`` (a display position or ``c``)."""
+def media_file(trial: Any, part: str, stimulus_set: LoadedStimulusSet) -> Path:
+    """The file behind a media token's ``part`` (a display position or ``c``); ``trial``
+    is anything with ``stimulus_id`` and ``display_order`` (a Trial or a cached copy)."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
     if part == "c":
         relative = stimulus.get("media")
