@@ -70,7 +70,8 @@ class ModelObserver:
 
     ``criterion`` is the bias ``c`` (0 = unbiased, positive = conservative). ``rt_mu`` and
     ``rt_sigma`` are the mean and SD of log RT in ms. ``sensitivity_sd`` is the SD of a
-    participant's additive shift of every d' (drawn by :meth:`for_participant`).
+    participant's additive shift of every d', ``rt_participant_sd`` the SD of their shift of
+    every log RT (a slow or fast person); both are drawn by :meth:`for_participant`.
     """
 
     d_prime: Mapping[str, float]
@@ -79,6 +80,7 @@ class ModelObserver:
     criterion: float = 0.0
     lapse_rate: float = 0.0
     sensitivity_sd: float = 0.0
+    rt_participant_sd: float = 0.0
     yes_no_rule: str = "presence"
 
     def __post_init__(self) -> None:
@@ -93,8 +95,10 @@ class ModelObserver:
             raise SimulationError("rt_sigma values must be > 0 (SD of log RT)")
         if not 0.0 <= self.lapse_rate < 1.0:
             raise SimulationError(f"lapse_rate must be in [0, 1), got {self.lapse_rate}")
-        if self.sensitivity_sd < 0 or not np.isfinite(self.criterion):
-            raise SimulationError("sensitivity_sd must be >= 0 and criterion finite")
+        if min(self.sensitivity_sd, self.rt_participant_sd) < 0:
+            raise SimulationError("sensitivity_sd and rt_participant_sd must be >= 0")
+        if not np.isfinite(self.criterion):
+            raise SimulationError("criterion must be a finite number")
         if self.yes_no_rule not in YES_NO_RULES:
             raise SimulationError(f"yes_no_rule must be one of {YES_NO_RULES}")
 
@@ -112,12 +116,17 @@ class ModelObserver:
         )
 
     def for_participant(self, *, rng: np.random.Generator) -> ModelObserver:
-        """This observer with one participant's random sensitivity shift applied."""
-        if self.sensitivity_sd == 0:
-            return self
-        shift = rng.normal(0.0, self.sensitivity_sd)
-        shifted = {name: max(0.0, value + shift) for name, value in self.d_prime.items()}
-        return replace(self, d_prime=shifted, sensitivity_sd=0.0)
+        """This observer with one participant's random sensitivity and speed shifts applied."""
+        person = self
+        if self.sensitivity_sd > 0:
+            shift = rng.normal(0.0, self.sensitivity_sd)
+            shifted = {name: max(0.0, value + shift) for name, value in self.d_prime.items()}
+            person = replace(person, d_prime=shifted, sensitivity_sd=0.0)
+        if self.rt_participant_sd > 0:
+            shift = rng.normal(0.0, self.rt_participant_sd)
+            slower = {name: value + shift for name, value in self.rt_mu.items()}
+            person = replace(person, rt_mu=slower, rt_participant_sd=0.0)
+        return person
 
     def _encoding(self, encoding: str) -> tuple[float, float, float]:
         if encoding not in self.d_prime:
@@ -301,6 +310,7 @@ def simulate_trials(
     own = [observer.for_participant(rng=rng) for _ in range(len(people))]
     sensitivity = np.array([[one.d_prime[name] for name in names] for one in own])
     d_prime = sensitivity[person, encoding_code]
+    speed = np.array([[one.rt_mu[name] for name in names] for one in own])
     selected: list[list[int]] = [[] for _ in range(len(table))]
     said_present = np.full(len(table), None, dtype=object)
     modes = table["response_mode"].astype(str).to_numpy()
@@ -327,7 +337,7 @@ def simulate_trials(
             selected[row] = items.tolist()
         if present is not None:
             said_present[rows] = present
-    mu = np.array([observer.rt_mu[name] for name in names])[encoding_code]
+    mu = speed[person, encoding_code]
     sigma = np.array([observer.rt_sigma[name] for name in names])[encoding_code]
     rt_ms = np.exp(rng.normal(mu, sigma))
     deadline = table.get("deadline_ms", pd.Series(np.inf, index=table.index)).astype(float)
