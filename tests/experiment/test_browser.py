@@ -1,16 +1,20 @@
 """A participant completes a short study in headless Chromium (Playwright), against
-a real waitress server on 127.0.0.1 and a SQLite file; a trial page is saved to docs/."""
+a real waitress server on 127.0.0.1 and a SQLite file; a trial page is saved to docs/.
+A bot takes the same study over real sockets."""
 
 import re
 import threading
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
 import sqlalchemy as sa
 import waitress
 from werkzeug.security import generate_password_hash
 
 from experiment import create_app, db
+from experiment.bot import Bot
 from experiment.config import SiteConfig
 from experiment.models import Researcher, Response, StudyStatus
 from experiment.services.studies import create_study, set_status
@@ -133,3 +137,17 @@ def test_participant_completes_a_short_study(browser, live_server):
     assert sequences and all(r.frame_stats["n_frames"] == 6 for r in sequences)
     assert all(r.rt_ms and r.rt_ms > 0 for r in stored)
     page.close()
+
+
+def test_bot_takes_the_study_over_real_http(live_server, real_stimulus_set):
+    """The same server, driven by ``experiment.bot`` over sockets (as the demo and the
+    load benchmark do) instead of in-process WSGI."""
+    app, base = live_server
+    with httpx.Client(base_url=base) as http:
+        run = Bot(http, real_stimulus_set, rng=np.random.default_rng(11)).take(
+            "site-test", query={"PROLIFIC_PID": "live-bot", "SESSION_ID": "s1"}
+        )
+    assert run.finished and run.trials == 6
+    assert len(run.latencies_ms["answer"]) == 6
+    with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(Response)).scalar() == 6
