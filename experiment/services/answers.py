@@ -35,11 +35,12 @@ FRAME_STATS_KEYS = 32
 def next_trial(
     session: Session, *, participant: Participant, now: datetime, grace_ms: int
 ) -> Trial | None:
-    """The trial to show now. A trial whose deadline passed while the page was away
-    (closed tab, reload after the deadline) is stored as timed out and skipped."""
+    """The trial to show now. A trial that was on screen (started) and whose deadline
+    passed while the page was away (closed tab, reload after the deadline) is stored as
+    timed out and skipped; one fetched but never started is simply shown again."""
     while (trial := current_trial(session, participant)) is not None:
         elapsed = elapsed_ms(trial, now)
-        if elapsed is None or elapsed <= trial.deadline_ms + grace_ms:
+        if trial.presented_at is None or elapsed <= trial.deadline_ms + grace_ms:
             break
         _store(
             session,
