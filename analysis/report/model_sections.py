@@ -32,7 +32,7 @@ FIT_ERRORS = (AnalysisError, np.linalg.LinAlgError, ValueError, FloatingPointErr
 #: A log-odds SE above this means the estimate is not identified (near-separation).
 MAX_SE = 10.0
 TITLES = {
-    "accuracy_glmm": "Accuracy: logistic GLMM (ML, Laplace), crossed random intercepts",
+    "accuracy_glmm": "Accuracy: logistic GLMM (ML, Laplace), random intercepts",
     "log_rt_lmm": "Speed: linear mixed model of log RT (REML)",
     "accuracy_gee": "Accuracy: GEE logistic, participant clusters (robustness check)",
     "accuracy_contrasts": "Pairwise encoding contrasts of the GLMM (Holm-adjusted p)",

@@ -50,7 +50,7 @@ def _style(axis) -> None:
     axis.set_axisbelow(True)
 
 
-def _panels(modes: list[str], width: float = 4.2, height: float = 3.4):
+def _panels(modes: list[str], width: float = 5.2, height: float = 3.6):
     figure = Figure(figsize=(width * len(modes), height), layout="constrained")
     return figure, figure.subplots(1, len(modes), squeeze=False)[0]
 
@@ -75,7 +75,7 @@ def means_with_ci(summary: pd.DataFrame, measure: str, palette: dict[str, str]) 
         axis.set_title(mode.replace("_", " "), fontsize=10)
         axis.set_ylabel(LABELS.get(measure, measure))
         _style(axis)
-    figure.suptitle(f"{LABELS.get(measure, measure)} by encoding (mean, 95% CI)", fontsize=11)
+    figure.suptitle(f"{LABELS.get(measure, measure)} by encoding", fontsize=11)
     return _png(figure)
 
 

@@ -1,0 +1,55 @@
+"""Benchmark: a 100k-trial simulated study -> the full report. Target: < 30 s on 2 cores.
+
+    .venv/bin/python benchmarks/bench_report.py [--participants 1000] [--datasets 25]
+
+Prints the seconds of each report part (load/score, sample, measures + figures, models
++ contrasts, write) and the total; simulation time is printed apart (not part of the
+report). Default: 1000 participants x 25 datasets x 4 encodings = 100,000 trials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from analysis.report import ReportConfig, write_report
+from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
+
+ENCODINGS = {"gan_face": 2.0, "chernoff": 1.6, "plot": 1.3, "table": 1.1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=1000)
+    parser.add_argument("--datasets", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="keep the report here")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    start = time.perf_counter()
+    design = make_design(
+        SimulationDesign(n_participants=args.participants, n_datasets=args.datasets,
+                         encodings=tuple(ENCODINGS)),
+        rng=rng,
+    )  # fmt: skip
+    observer = ModelObserver.simple(
+        ENCODINGS, criterion=0.6, sensitivity_sd=0.3, rt_participant_sd=0.2, lapse_rate=0.02
+    )
+    trials = simulate_trials(design, observer, rng=rng)
+    print(f"simulated {len(trials):,} trials in {time.perf_counter() - start:.1f} s")
+    with tempfile.TemporaryDirectory() as scratch:
+        out = args.out or Path(scratch) / "report"
+        start = time.perf_counter()
+        result = write_report(trials, out, ReportConfig())
+        total = time.perf_counter() - start
+    for part, seconds in result.seconds.items():
+        print(f"  {part:<10} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+    print(f"report total {total:.1f} s (target < 30 s on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()
