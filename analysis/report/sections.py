@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.errors import AnalysisError
 from analysis.ideal_observer import IdealObserverConfig, efficiency
 from analysis.measures import MeasuresResult, compute_measures, encoding_summary
 from analysis.report import plots
@@ -168,7 +169,11 @@ def ideal_section(table: TrialTable, stimulus_set: Path, correction: str) -> Sec
         "An observer that sees the raw numbers flags rows by studentised regression residual "
         "and Mahalanobis distance; efficiency = (d′ human / d′ ideal)², on the same trials.",
     )
-    frame = efficiency(table.trials, stimulus_set, IdealObserverConfig(correction=correction))
+    try:
+        frame = efficiency(table.trials, stimulus_set, IdealObserverConfig(correction=correction))
+    except AnalysisError as error:  # a wrong folder should not cost the rest of the report
+        section.note(f"The ideal observer could not be run: {error}")
+        return section
     notes = frame.pop("note")
     section.table("efficiency", frame)
     for note in sorted(set(notes) - {""}):

@@ -14,6 +14,7 @@ from analysis.errors import AnalysisError
 from analysis.report import ReportConfig, write_report
 from analysis.report import model_sections as model_sections_module
 from analysis.report.model_sections import model_sections
+from analysis.report.sections import ideal_section
 from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
 from analysis.trials import load_trials
 from tests.analysis.test_ideal_observer import write_set
@@ -148,3 +149,9 @@ def test_report_renders_in_chromium_with_every_image(report, browser, tmp_path):
     assert overflow <= 1280
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     page.close()
+
+
+def test_a_wrong_stimulus_set_becomes_a_note(rng, tmp_path):
+    section = ideal_section(load_trials(simulated(rng)), tmp_path, "loglinear")
+    assert "The ideal observer could not be run" in "".join(section.blocks)
+    assert "stimulus-set folder" in "".join(section.blocks)
