@@ -121,14 +121,11 @@ def submit_answer(
 ) -> SubmitResult:
     participant = session.get(Participant, browser_session.participant_id)
     assert participant is not None
-    earlier = _by_key(session, answer.idempotency_key)
-    if earlier is not None:
-        return _acknowledge(session, earlier, participant, public_id)
     trial = own_trial(session, participant, public_id)
     problem = _not_answerable(session, participant, trial)
     if problem is not None:
-        # A resend can lose the race to its own first copy between the key lookup above
-        # and here (the first copy committed meanwhile): only another answer conflicts.
+        # A resend finds its trial answered (by its own first copy, perhaps committed a
+        # moment ago by another request): acknowledge it; only another answer conflicts.
         earlier = _by_key(session, answer.idempotency_key)
         if earlier is not None:
             return _acknowledge(session, earlier, participant, public_id)
