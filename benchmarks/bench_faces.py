@@ -31,15 +31,18 @@ from stimuli.generators import generate_batched, to_display
 from stimuli.media import MediaStore, png_bytes
 
 
-def best_of(repeats: int, work) -> float:
-    times = []
+def best_times(repeats: int, stages: dict) -> dict[str, float]:
+    """Best wall time per stage; stages alternate within each round so that load from
+    other processes on a shared machine hits them alike rather than one stage's block."""
+    best = dict.fromkeys(stages, float("inf"))
     for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, work in stages.items():
+            start = time.perf_counter()
+            work()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def main() -> None:
@@ -110,13 +113,14 @@ def main() -> None:
                 for data in encoded:
                     media.put(data, "png")
 
-        timings = {
-            "bare generator": best_of(args.repeats, bare),
-            "  upscale alone": best_of(args.repeats, upscale),
-            "  PNG to disk alone": best_of(args.repeats, png),
-            "pipeline, serial": best_of(args.repeats, pipeline_serial),
-            "pipeline, overlapped": best_of(args.repeats, pipeline_overlapped),
+        stages = {
+            "bare generator": bare,
+            "  upscale alone": upscale,
+            "  PNG to disk alone": png,
+            "pipeline, serial": pipeline_serial,
+            "pipeline, overlapped": pipeline_overlapped,
         }
+        timings = best_times(args.repeats, stages)
         written = list((Path(folder) / "media").iterdir())
         megabytes, files = sum(p.stat().st_size for p in written) / 1e6, len(written)
     print(
