@@ -42,7 +42,7 @@ class ReportConfig:
     stimulus_set: Path | None = None
     correction: str = "loglinear"
     trial_options: TrialOptions = field(default_factory=TrialOptions)
-    crossed_max_cells: int = 20_000
+    crossed_max_cells: int = 250_000
     seed: int = 0
 
     def __post_init__(self) -> None:
