@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_stimuli.py [--datasets 40] [--items 24] [--no-gan]
 
-1. Chernoff faces per second (render only, 128 px, 3x supersampled), best of 3.
+1. Chernoff faces per second (render only, 128 px, 2x supersampled), best of 3.
    Target: >= 1,000 faces/s.
 2. Wall time to generate a set of N datasets x every runnable encoding (gan_face,
    chernoff, table, plot) x 24 items as grids, written to a temporary folder.

@@ -48,7 +48,7 @@ class ChernoffParams(MappedParams):
     for designs that want task-irrelevant variation."""
 
     size_px: int = 128
-    supersample: int = 3
+    supersample: int = 2
     jitter: float = 0.0
 
     def __post_init__(self) -> None:
