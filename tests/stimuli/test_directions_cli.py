@@ -26,8 +26,9 @@ def test_directions_from_a_file_write_strips_and_npz(runner, tmp_path, rng):
     assert "d01" in result.output and "scale 1.000" in result.output
     with Image.open(out / "strips_base0_0.png") as strips:
         assert strips.height > 3 * 96 and (out / "label_sheet.png").is_file()
-    saved = np.load(out / "directions.npz")
-    assert np.allclose(saved["vectors"] @ saved["vectors"].T, np.eye(3), atol=1e-8)
+    with np.load(out / "directions.npz") as saved:
+        vectors = saved["vectors"]
+    assert np.allclose(vectors @ vectors.T, np.eye(3), atol=1e-8)
 
 
 def test_directions_errors_are_one_line(runner, tmp_path):
