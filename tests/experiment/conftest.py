@@ -1,8 +1,8 @@
 """Fixtures for the site's tests (flaskr's trio: ``app``, ``client``, ``runner``).
 
-The schema comes from ``alembic upgrade head``, once per session per backend (SQLite
-and PostgreSQL, via ``database_url``). Each test runs inside one outer transaction that
-is rolled back at the end; the app's sessions join it with
+The schema comes from ``alembic upgrade head``, once per session per backend (a SQLite
+file and a PostgreSQL database from ``postgres_database_factory``). Each test runs inside
+one outer transaction that is rolled back at the end; the app's sessions join it with
 ``join_transaction_mode="create_savepoint"``, so a view's ``commit()`` only releases a
 savepoint. Concurrency tests build their own app on a throwaway PostgreSQL database
 (``postgres_database_factory``) instead, since threads cannot share one connection.
@@ -86,11 +86,18 @@ def real_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate_stimulus_set(config, tmp_path_factory.mktemp("real-set"), progress=False)
 
 
-@pytest.fixture(scope="session")
-def migrated_url(database_url: str) -> str:
-    """The backend's session database, brought to head by the migrations."""
-    db.upgrade(database_url)
-    return database_url
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def migrated_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One database per backend for the session, brought to head by the migrations.
+
+    Made here rather than taken from the shared ``database_url``, which
+    tests/test_databases.py expects to stay empty for the whole session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('site-sqlite') / 'glyphlab.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_database_factory")()
+    db.upgrade(url)
+    return url
 
 
 @pytest.fixture(scope="session")
