@@ -253,5 +253,12 @@ async def run_load_async(config: LoadConfig) -> LoadResult:
 
 
 def run_load(config: LoadConfig) -> LoadResult:
-    """Blocking wrapper of :func:`run_load_async`."""
-    return asyncio.run(run_load_async(config))
+    """Blocking wrapper of :func:`run_load_async`.
+
+    The event loop runs in a thread of its own, so callers that already have a loop in
+    their thread (Playwright's sync API, a notebook) can use it too.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="glyphlab-load") as pool:
+        return pool.submit(asyncio.run, run_load_async(config)).result()

@@ -122,15 +122,36 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where browser tests save screenshots: ``GLYPHLAB_SCREENSHOTS`` (e.g. ``docs`` to
+    refresh README's pictures) or the test's tmp folder, so a test run changes no
+    tracked file."""
+    folder = Path(os.environ.get("GLYPHLAB_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def browser(chromium_path: str) -> Iterator:
-    """A headless Debian chromium driven by Playwright (never `playwright install`)."""
+def playwright_driver(chromium_path: str) -> Iterator:
+    """Playwright's driver, started once per session."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+        yield playwright
+
+
+@pytest.fixture
+def browser(playwright_driver, chromium_path: str) -> Iterator:
+    """A fresh headless Debian chromium per test (never `playwright install`).
+
+    One browser per test, not per session: pages left by an earlier test can keep
+    headless Chromium from running a later page's requestAnimationFrame callbacks,
+    which the trial runner's timing depends on.
+    """
+    instance = playwright_driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ folder; ``docs/`` when refreshing README's pictures) or to the test's tmp folder
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -105,9 +104,10 @@ def stored(database_url: str, slug: str):
         return [(t.condition.encoding, t.condition.layout, t, r) for t, r in trials], events
 
 
-def test_participant_takes_every_mode_and_encoding_in_chromium(browser, served_study, tmp_path):
-    shots = Path(os.environ.get("GLYPHLAB_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+def test_participant_takes_every_mode_and_encoding_in_chromium(
+    browser, served_study, screenshot_dir
+):
+    shots = screenshot_dir
     site, slug, database_url = served_study(
         backend="sqlite",
         encodings=ALL_ENCODINGS,

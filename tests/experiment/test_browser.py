@@ -1,5 +1,5 @@
 """A participant completes a short study in headless Chromium (Playwright), against
-a real waitress server on 127.0.0.1 and a SQLite file; a trial page is saved to docs/.
+a real waitress server on 127.0.0.1 and a SQLite file; a trial page is saved to ``screenshot_dir``.
 A bot takes the same study over real sockets."""
 
 import re
@@ -20,8 +20,7 @@ from experiment.models import Researcher, Response, StudyStatus
 from experiment.services.studies import create_study, set_status
 from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-SCREENSHOT = DOCS / "screenshot-trial-grid.png"
+SCREENSHOT_NAME = "screenshot-trial-grid.png"
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def click_and_wait_gone(locator) -> None:
             raise
 
 
-def answer_screen(page, shots: list[str]) -> None:
+def answer_screen(page, shots: list[str], screenshot: Path) -> None:
     """Do whatever the current runner screen asks, then wait until that screen is gone
     (so the next look never acts on a button that is about to be replaced)."""
     screen = page.locator("#runner-screen")
@@ -82,7 +81,7 @@ def answer_screen(page, shots: list[str]) -> None:
             pressed = screen.locator(".item[aria-pressed=true]")
             assert pressed.count() == 1  # exactly the one clicked
             if "grid" not in shots:
-                page.screenshot(path=str(SCREENSHOT), full_page=True)
+                page.screenshot(path=str(screenshot), full_page=True)
                 shots.append("grid")
         elif screen.locator("table button").count():
             screen.locator("table button").first.click()
@@ -103,7 +102,8 @@ def answer_screen(page, shots: list[str]) -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_participant_completes_a_short_study(browser, live_server):
+def test_participant_completes_a_short_study(browser, live_server, screenshot_dir):
+    screenshot = screenshot_dir / SCREENSHOT_NAME
     app, base = live_server
     page = browser.new_page(viewport={"width": 1000, "height": 760})
     errors: list[str] = []
@@ -125,11 +125,11 @@ def test_participant_completes_a_short_study(browser, live_server):
             ) from None
         if page.url.endswith("/debrief"):
             break
-        answer_screen(page, shots)
+        answer_screen(page, shots, screenshot)
     assert page.url.endswith("/debrief")
     assert "C0DE1234" in page.text_content("main")
     assert errors == []
-    assert shots and SCREENSHOT.exists()
+    assert shots and screenshot.exists()
     with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
         stored = connection.execute(sa.select(Response)).all()
     assert len(stored) == 6

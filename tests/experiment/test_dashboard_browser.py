@@ -1,14 +1,13 @@
 """The dashboard in headless Chromium: log in by keyboard, see progress, no CSP errors.
 
-Saves docs/dashboard.png (the study list) and docs/dashboard-study.png (one study's
-progress). Runs on SQLite only: the pages are the same on PostgreSQL, which the other
-dashboard tests cover.
+Saves dashboard.png (the study list) and dashboard-study.png (one study's progress)
+in ``screenshot_dir`` (``GLYPHLAB_SCREENSHOTS=docs`` refreshes README's). Runs on SQLite
+only: the pages are the same on PostgreSQL, which the other dashboard tests cover.
 """
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -17,7 +16,6 @@ from experiment.models import StudyStatus
 from experiment.services.studies import set_status
 from tests.experiment.test_dashboard import take_study
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 pytestmark = pytest.mark.browser
 
 
@@ -33,7 +31,9 @@ def live_url(app, migrated_url):
     thread.join(timeout=5)
 
 
-def test_dashboard_in_chromium(browser, live_url, app, make_study, stimulus_set, db_session):
+def test_dashboard_in_chromium(
+    browser, live_url, app, make_study, stimulus_set, db_session, screenshot_dir
+):
     faces = make_study(title="Faces or tables? (pilot)", slug="pilot")
     for pid in ["p1", "p2", "p3", "p4", "p5"]:
         take_study(app, stimulus_set, faces.slug, pid=pid)
@@ -88,14 +88,13 @@ def test_dashboard_in_chromium(browser, live_url, app, make_study, stimulus_set,
     assert rows.count() == 3
     statuses = page.locator("table.studies .status").all_inner_texts()
     assert sorted(statuses) == ["closed", "draft", "open"]
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "dashboard.png"), full_page=True)
 
     page.click("text=Faces or tables? (pilot)")
     page.wait_for_selector("#progress")
     assert page.inner_text("[data-key=participants_started]").strip() == "6"
     assert page.inner_text("[data-key=participants_finished]").strip() == "5"
-    page.screenshot(path=str(DOCS / "dashboard-study.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "dashboard-study.png"), full_page=True)
     progress = page.evaluate(
         "fetch(document.getElementById('progress').dataset.src).then(r => r.json())"
     )
