@@ -38,6 +38,13 @@ from analysis.models.design import design_matrix, gradient_hessian, hessian
 _GRADIENT_TOL = 1e-3
 #: A log-odds SE above this means the coefficient is not identified (separation).
 _MAX_SE = 10.0
+#: An SD at most this counts as on the boundary 0 (L-BFGS-B puts boundary SDs at 0 exactly).
+_ZERO_SD = 1e-4
+#: Starting SDs of the refits from a fit with an SD on the boundary (lme4 starts at 1).
+_RESTART_SDS = (0.5, 1.0)
+#: Step off 0 along which a boundary SD must raise the deviance for the fit to count as
+#: converged (on the log-odds scale, small next to SDs worth reporting).
+_ZERO_PROBE = 0.05
 
 
 @dataclass(frozen=True)
@@ -175,17 +182,12 @@ def fit_glmm(
     # The matrices are small (the non-largest factors' levels): BLAS threads only add
     # start-up and spin costs, 4x the run time on a busy 2-core machine.
     with threadpool_limits(limits=1, user_api="blas"):
-        solution = optimize.minimize(
-            objective,
-            start,
-            jac=jac,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-6},
-        )
+        solution = _minimize(objective, jac, start, bounds)
+        solution = _restart_off_boundary(objective, jac, solution, bounds, k)
         params = solution.x
         gradient = problem.laplace_objective(params)[1] if nagq == 1 else jac(params)
         cov = _fixed_cov(problem, params, k)
+        rises = _rises_off_boundary(problem.deviance, params, k)
     at_bound = (np.arange(params.size) < k) & (params <= 0) & (gradient > 0)
     largest = float(np.max(np.abs(np.where(at_bound, 0.0, gradient))))
     variances = np.diag(cov)
@@ -207,11 +209,67 @@ def fit_glmm(
         n_levels={g: int(c.max()) + 1 for g, c in zip(groups, codes, strict=True)},
         loglik=-0.5 * float(solution.fun),
         nobs=len(data),
-        converged=bool(largest < _GRADIENT_TOL and np.all(np.isfinite(bse))),
-        message=f"{solution.message}; largest |gradient| of the deviance {largest:.2g}",
+        converged=bool(largest < _GRADIENT_TOL and np.all(np.isfinite(bse)) and rises),
+        message=f"{solution.message}; largest |gradient| of the deviance {largest:.2g}"
+        + ("" if rises else "; the deviance falls off a random-effect SD of 0 (saddle)"),
         design_info=design_info,
         notes=notes,
     )
+
+
+def _minimize(objective, jac, start: np.ndarray, bounds) -> optimize.OptimizeResult:
+    return optimize.minimize(
+        objective,
+        start,
+        jac=jac,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-6},
+    )
+
+
+def _restart_off_boundary(
+    objective, jac, solution: optimize.OptimizeResult, bounds, k: int
+) -> optimize.OptimizeResult:
+    """Refit from SDs > 0 while the best fit so far has an SD at the bound 0.
+
+    The deviance is even in each theta, so its theta-gradient vanishes at 0 whatever the
+    curvature: an L-BFGS-B line search that overshoots onto the bound stops there with a
+    "converged" zero gradient even where the deviance falls for theta > 0 (a saddle, not
+    the ML). Restarting from those SDs at each of :data:`_RESTART_SDS` (the other
+    parameters kept) and keeping the lowest deviance finds the interior optimum; at a
+    genuine boundary optimum the restarts come back to 0 and the fit is unchanged.
+    """
+    for _ in range(k):
+        zero = solution.x[:k] <= _ZERO_SD
+        if not zero.any():
+            break
+        best = solution
+        for sd in _RESTART_SDS:
+            start = solution.x.copy()
+            start[:k][zero] = sd
+            trial = _minimize(objective, jac, start, bounds)
+            if trial.fun < best.fun - 1e-9 * max(1.0, abs(best.fun)):
+                best = trial
+        if best is solution:
+            break
+        solution = best
+    return solution
+
+
+def _rises_off_boundary(deviance, params: np.ndarray, k: int) -> bool:
+    """Whether the deviance rises when each SD at 0 steps to :data:`_ZERO_PROBE`.
+
+    The zero gradient at theta = 0 says nothing (symmetry); a fall within this step means
+    0 is not a minimum, and such a fit must not be reported as converged.
+    """
+    base = deviance(params)
+    for i in np.flatnonzero(params[:k] <= _ZERO_SD):
+        probe = params.copy()
+        probe[i] = _ZERO_PROBE
+        if deviance(probe) < base - 1e-6:
+            return False
+    return True
 
 
 def _glm_start(X: np.ndarray, successes: np.ndarray, size: np.ndarray) -> np.ndarray:

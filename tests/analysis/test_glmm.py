@@ -1,5 +1,8 @@
 """The logistic GLMM against lme4 (stored numbers, and live where R is installed)."""
 
+import json
+import subprocess
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +10,7 @@ from scipy.special import xlogy
 
 from analysis.errors import AnalysisError
 from analysis.models._likelihood import BinomialProblem
+from analysis.models.design import design_matrix
 from analysis.models.glmm import fit_glmm
 from tests.analysis.lme4_cases import CASES, fit_in_r, stored
 
@@ -168,3 +172,72 @@ def test_separation_is_noted_not_hidden(rng):
     result = fit_accuracy_glmm(load_trials(frame))
     assert any("gan_face" in note and "separation" in note for note in result.notes)
     assert np.isinf(result.to_frame()["or_ci_high"]).any() or result.bse.max() > 10
+
+
+#: The study's own coding (analysis.models.study): the start that ran onto the saddle.
+SADDLE = "n_correct ~ C(encoding, Treatment(reference='table'))"
+
+
+def saddle_study_cells() -> pd.DataFrame:
+    """A colleague's simulated study where L-BFGS-B stopped at both SDs = 0 (a saddle).
+
+    There the deviance is 802.67 (logLik -401.34), but it falls to 791.01 at participant
+    SD 0.508: the zero theta-gradient at 0 (the deviance is even in theta) looked converged.
+    """
+    from analysis.models.study import aggregate_cells
+    from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
+    from analysis.trials import load_trials
+
+    observer = ModelObserver.simple(
+        {"gan_face": 2, "chernoff": 1.5, "table": 1, "plot": 1.2},
+        criterion=0.5,
+        sensitivity_sd=0.3,
+    )
+    rng = np.random.default_rng(1)  # fixed (not --seed): this data set showed the bug
+    design = make_design(SimulationDesign(n_participants=24, n_datasets=10), rng=rng)
+    cells = aggregate_cells(load_trials(simulate_trials(design, observer, rng=rng)).trials)
+    return cells[["participant", "dataset_id", "encoding", "n_correct", "n_trials"]].astype(
+        {"encoding": str}
+    )
+
+
+def test_sd_saddle_at_zero_is_left_for_the_maximum():
+    data = saddle_study_cells()
+    result = fit_glmm(data, SADDLE, **STUDY[1])
+    codes = [pd.factorize(data[g], sort=True)[0] for g in ("participant", "dataset_id")]
+    X = design_matrix(data, SADDLE)[1]
+    problem = BinomialProblem(
+        data["n_correct"].to_numpy(float), data["n_trials"].to_numpy(float), X, codes
+    )
+    colleague = -0.5 * problem.deviance(np.concatenate([[0.508, 0.0], result.params]))
+    assert colleague == pytest.approx(-395.5, abs=0.05)
+    assert result.loglik >= colleague - 1e-6
+    assert result.random_sd["participant"] == pytest.approx(0.508, abs=0.01)
+    assert result.converged
+
+
+def test_a_saddle_at_zero_is_not_reported_converged(monkeypatch):
+    import analysis.models.glmm as glmm
+
+    monkeypatch.setattr(glmm, "_RESTART_SDS", ())  # the fit before the restarts
+    result = fit_glmm(saddle_study_cells(), SADDLE, **STUDY[1])
+    assert result.random_sd["participant"] == 0.0
+    assert result.loglik == pytest.approx(-401.34, abs=0.01)
+    assert not result.converged and "saddle" in result.message
+
+
+@pytest.mark.r
+def test_sd_saddle_study_matches_lme4_live(rscript, tmp_path):
+    from tests.analysis.lme4_cases import REFERENCE
+
+    csv, out = tmp_path / "study.csv", tmp_path / "out.json"
+    saddle_study_cells().to_csv(csv, index=False)
+    formula, factors = CASES["study_crossed_tight"].formula, "participant,dataset_id,encoding"
+    script = str(REFERENCE / "fit_lme4.R")
+    command = [rscript, script, str(csv), formula, "binomial", "1", "TRUE", factors, str(out)]
+    subprocess.run([*command, "1e-12"], check=True, capture_output=True, timeout=120)
+    reference = json.loads(out.read_text())
+    result = fit_glmm(saddle_study_cells(), SADDLE, **STUDY[1])
+    assert result.loglik == pytest.approx(reference["logLik"], abs=1e-3)
+    sds = [row["sdcor"] for row in reference["varcorr"]]
+    np.testing.assert_allclose(list(result.random_sd.values()), sds, atol=2e-3)
