@@ -42,11 +42,18 @@ class BotError(GlyphlabError):
 
 
 def default_observer() -> ModelObserver:
-    """A plausible participant: faces and plots easier than tables, ~1.5 s answers."""
+    """A plausible participant: faces and plots easier than tables, ~1.5 s answers.
+
+    Conservative (criterion 1.0, an item is marked only above d'/2 + 1), as people are
+    when most items are not outliers: with 12 items an unbiased observer would mark
+    about two wrong items per screen.
+    """
     return ModelObserver.simple(
         {"gan_face": 2.0, "chernoff": 1.5, "table": 1.0, "plot": 2.5},
         rt_median_ms=1500.0,
+        criterion=1.0,
         lapse_rate=0.02,
+        sensitivity_sd=0.3,
     )
 
 

@@ -30,6 +30,8 @@ from glyphlab.errors import GlyphlabError
 from glyphlab.site_process import SiteProcess, open_study, site_environment, site_session
 
 DEMO_EMAIL = "demo@glyphlab.local"
+#: k of the export's k-anonymity check (analysis.export's default)
+EXPORT_K = 5
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,11 @@ class DemoConfig:
     seed: int = 20261123
 
     def __post_init__(self) -> None:
-        if not 1 <= self.participants <= 500:
-            raise GlyphlabError("--participants must be between 1 and 500")
+        if not EXPORT_K <= self.participants <= 500:
+            raise GlyphlabError(
+                f"--participants must be between {EXPORT_K} and 500 (the anonymised export "
+                f"is {EXPORT_K}-anonymous, so it needs at least {EXPORT_K} participants)"
+            )
         if not 1 <= self.concurrency <= 64:
             raise GlyphlabError("--concurrency must be between 1 and 64")
 
@@ -73,7 +78,8 @@ def prepare_study(database_url: str, set_folder: Path, *, seed: int) -> tuple[st
         title="glyphlab demo: find the odd one out",
         slug=f"demo-{seed % 100000:05d}-{secrets.token_hex(2)}",
         layouts=("grid", "sequence"),
-        trials_per_participant=12,
+        response_modes=("mark_outliers", "keypress"),
+        trials_per_participant=15,
         practice_trials=2,
         attention_checks=1,
         deadline_ms=20_000,
@@ -147,7 +153,9 @@ def run_demo(config: DemoConfig, *, keep_serving: bool = False) -> DemoResult:
         report = write_report(table, out / "report", ReportConfig(stimulus_set=set_folder)).html
         export_dir = out / "export" / slug
         shutil.rmtree(export_dir, ignore_errors=True)
-        export = export_psychds(table, export_dir, ExportConfig(name="glyphlab demo study"))
+        export = export_psychds(
+            table, export_dir, ExportConfig(k=EXPORT_K, name="glyphlab demo study")
+        )
         result = DemoResult(
             url=url,
             study_url=f"{url}/s/{slug}/",

@@ -1,0 +1,46 @@
+"""``glyphlab demo`` end to end, as README's first command runs it (fewer participants)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from glyphlab.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_the_whole_chain(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(
+        main, ["demo", "--out", str(out), "--participants", "5", "--concurrency", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "glyphlab demo finished" in result.output
+
+    trials = pd.read_csv(next(out.glob("trials-*.csv")))
+    assert trials["participant"].nunique() == 5
+    main_trials = trials[~trials["is_practice"] & ~trials["is_attention_check"]]
+    assert set(main_trials["encoding"]) == {"gan_face", "chernoff", "table", "plot"}
+    assert set(main_trials["layout"]) == {"grid", "sequence"}
+
+    report = (out / "report" / "report.html").read_text()
+    assert "Measures per encoding" in report and "NaN" not in report
+    measures = json.loads((out / "report" / "report.json").read_text())
+    assert measures
+
+    (export,) = (out / "export").iterdir()
+    description = json.loads((export / "dataset_description.json").read_text())
+    assert description["@type"] == "Dataset"
+    exported = (export / "data").glob("*.csv")
+    assert "demo-bot" not in "".join(path.read_text() for path in exported)
+
+
+def test_demo_refuses_too_few_participants_for_the_export(tmp_path):
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--participants", "2"])
+    assert result.exit_code == 1
+    assert "at least 5 participants" in result.output
+    assert list(tmp_path.iterdir()) == []
