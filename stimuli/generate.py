@@ -97,7 +97,7 @@ def _encoders(config: StimulusSetConfig) -> dict[str, tuple[Encoding, Any]]:
         if name in out:
             continue
         cls = ENCODINGS[name]
-        reason = cls.unavailable_reason()
+        reason = cls.unavailable_reason(config.encoding_params.get(name))
         if reason:
             raise StimulusError(f"encoding {name!r} cannot run here: {reason}")
         encoding = cls()

