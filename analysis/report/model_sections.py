@@ -5,8 +5,9 @@ appears in the report without touching this file (the generic renderer shows its
 ``to_frame()``). Known entries get a richer rendering (random effects, fit statistics).
 
 Every fit runs under :func:`_attempt`: an error the data cause, a non-converged fit, a
-non-identified estimate (log-odds SE > :data:`MAX_SE`, i.e. near-separation) or a library
-warning becomes a note in the section; the report never shows a traceback or NaN table.
+non-identified estimate (log-odds SE > :data:`MAX_SE` or estimate beyond
+:data:`MAX_LOG_ODDS`, i.e. near-separation) or a library warning becomes a note in the
+section; the report never shows a traceback, a NaN table or odds ratios of 1e10.
 Large studies: above ``crossed_max_cells`` participant x dataset x encoding cells, the
 accuracy GLMM keeps only the participant random intercept (its likelihood then runs on
 participant x encoding counts, so it stays fast) and the report says so.
@@ -31,6 +32,8 @@ from analysis.trials import TrialTable
 FIT_ERRORS = (AnalysisError, np.linalg.LinAlgError, ValueError, FloatingPointError)
 #: A log-odds SE above this means the estimate is not identified (near-separation).
 MAX_SE = 10.0
+#: So does a log-odds estimate beyond this (odds ratio > 22,000), whatever its SE.
+MAX_LOG_ODDS = 10.0
 TITLES = {
     "accuracy_glmm": "Accuracy: logistic GLMM (ML, Laplace), random intercepts",
     "log_rt_lmm": "Speed: linear mixed model of log RT (REML)",
@@ -52,8 +55,14 @@ def pretty_term(term: str) -> str:
     return "intercept" if term == "Intercept" else term
 
 
-def _attempt(section: Section, title: str, fit: Callable[[], object]) -> object | None:
-    """Run ``fit``; on failure add a note and return None. Warnings become notes too."""
+def _attempt(
+    section: Section, title: str, fit: Callable[[], object], *, log_odds: bool = False
+) -> object | None:
+    """Run ``fit``; on failure add a note and return None. Warnings become notes too.
+
+    ``log_odds``: the estimates are log-odds, so one beyond :data:`MAX_LOG_ODDS` also
+    means separation (not for log RT, whose intercept can exceed it).
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -67,10 +76,14 @@ def _attempt(section: Section, title: str, fit: Callable[[], object]) -> object 
         section.note(f"{title}: did not converge; estimates are not shown.")
         return None
     bse = getattr(result, "bse", None)
-    if bse is not None and not np.all(np.asarray(bse) < MAX_SE):
+    params = getattr(result, "params", None) if log_odds else None
+    if (bse is not None and not np.all(np.asarray(bse) < MAX_SE)) or (
+        params is not None and not np.all(np.abs(np.asarray(params)) < MAX_LOG_ODDS)
+    ):
         section.note(
-            f"{title}: an estimate is not identified (SE >= {MAX_SE:g} on the log-odds "
-            "scale); check for an encoding with (almost) all-correct or all-wrong trials."
+            f"{title}: an estimate is not identified (SE >= {MAX_SE:g} or |estimate| >= "
+            f"{MAX_LOG_ODDS:g} on the log-odds scale); check for an encoding, layout or "
+            "response mode with (almost) all-correct or all-wrong trials (separation)."
         )
         return None
     return result
@@ -156,7 +169,9 @@ def model_sections(
             kwargs["glmm"] = fitted["accuracy_glmm"]
         if name == "dprime_differences":
             kwargs["rng"] = rng
-        result = _attempt(section, title, lambda f=function, k=kwargs: f(table, **k))
+        result = _attempt(
+            section, title, lambda f=function, k=kwargs: f(table, **k), log_odds=name in LOG_ODDS
+        )
         if result is not None:
             fitted[name] = result
             _render(section, name, result)

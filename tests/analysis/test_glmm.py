@@ -241,3 +241,13 @@ def test_sd_saddle_study_matches_lme4_live(rscript, tmp_path):
     assert result.loglik == pytest.approx(reference["logLik"], abs=1e-3)
     sds = [row["sdcor"] for row in reference["varcorr"]]
     np.testing.assert_allclose(list(result.random_sd.values()), sds, atol=2e-3)
+
+
+def test_an_extreme_estimate_is_noted_even_with_a_moderate_se(monkeypatch, rng):
+    import analysis.models.glmm as glmm
+
+    frame = pd.DataFrame({"g": np.repeat(np.arange(8), 20), "x": rng.normal(size=160)})
+    frame["y"] = (rng.random(160) < 0.4).astype(int)
+    monkeypatch.setattr(glmm, "_MAX_ESTIMATE", 0.1)  # stands in for a separated estimate
+    result = fit_glmm(frame, "y ~ x", groups=["g"])
+    assert any(note.startswith("Intercept: not identified (estimate") for note in result.notes)

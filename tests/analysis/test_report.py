@@ -155,3 +155,43 @@ def test_a_wrong_stimulus_set_becomes_a_note(rng, tmp_path):
     section = ideal_section(load_trials(simulated(rng)), tmp_path, "loglinear")
     assert "The ideal observer could not be run" in "".join(section.blocks)
     assert "stimulus-set folder" in "".join(section.blocks)
+
+
+def _log_odds_tables(*sections) -> list[pd.DataFrame]:
+    names = ("accuracy_glmm", "accuracy_gee", "accuracy_contrasts")
+    return [s.tables[n] for s in sections for n in names if n in s.tables]
+
+
+def test_an_all_wrong_encoding_is_a_note_not_a_table_of_huge_odds_ratios(rng):
+    from tests.analysis.factories import simulated_trials
+
+    # 4 participants x 9 datasets: gan_face 0 of 36 correct, the others a handful each.
+    frame = simulated_trials(rng, n_participants=4, n_datasets=9, logits=(-2.0, -40, -2.5, -1.5))
+    table = load_trials(frame)
+    counts = table.trials.groupby("encoding")["correct"].agg(["sum", "size"])
+    assert counts.loc["gan_face"].tolist() == [0, 36] and counts["sum"].sum() > 0
+    models, contrasts = model_sections(table, crossed_max_cells=10_000, rng=rng)
+    assert "gan_face had no (or only) correct trials" in "".join(models.blocks)
+    assert not _log_odds_tables(models, contrasts)
+
+
+def test_a_separated_covariate_level_is_a_note_not_a_table(rng):
+    from tests.analysis.factories import simulated_trials
+
+    frame = simulated_trials(rng, n_participants=6, n_datasets=9)
+    sequence = frame["dataset_id"].isin(["d00", "d01", "d02"])
+    frame.loc[sequence, "layout"] = "sequence"  # every sequence trial wrong
+    wrong = frame.loc[sequence, "true_outliers"].map(lambda t: [(t[0] + 1) % 9])
+    frame.loc[sequence, "selected"] = wrong
+    models, contrasts = model_sections(load_trials(frame), crossed_max_cells=10_000, rng=rng)
+    blocks = "".join(models.blocks)
+    assert "Accuracy: logistic GLMM (ML, Laplace), random intercepts: an estimate is not" in blocks
+    for shown in _log_odds_tables(models, contrasts):
+        assert (shown["se"] < 10).all() and (shown["estimate"].abs() < 10).all()
+
+
+def test_extreme_log_odds_are_a_note_but_log_rt_is_not(rng, monkeypatch):
+    monkeypatch.setattr(model_sections_module, "MAX_LOG_ODDS", 0.01)  # any estimate is "huge"
+    models, _ = model_sections(load_trials(simulated(rng)), crossed_max_cells=10_000, rng=rng)
+    assert "|estimate| &gt;= 0.01 on the log-odds scale" in "".join(models.blocks)
+    assert "accuracy_glmm" not in models.tables and "log_rt_lmm" in models.tables
