@@ -10,10 +10,10 @@ Laplace approximation (any number of factors) or adaptive Gauss-Hermite quadratu
 (``nagq`` > 1, one factor, like glmer's nAGQ) jointly over (theta, beta) with L-BFGS-B
 (see :mod:`analysis.models._likelihood`); an SD the optimiser leaves at 0 where the
 deviance falls off 0 (a saddle: the theta-gradient is 0 there by symmetry) is refitted
-from SDs 0.5 and 1.0, and such a fit never counts as converged. Standard errors are
-lme4's default: the inverse
-of the finite-difference Hessian of the deviance over (theta, beta), fixed-effect block,
-times 2. The log-likelihood is the full binomial one for every ``nagq`` (lme4 reports its
+from SDs 0.5 and 1.0, and a fit still at such a saddle does not count as converged.
+Standard errors are lme4's default: the inverse of the finite-difference Hessian of the
+deviance over (theta, beta), fixed-effect block, times 2. The log-likelihood is the full
+binomial one for every ``nagq`` (lme4 reports its
 nAGQ > 1 value relative to the saturated model; add the saturated log-likelihood to
 compare).
 
