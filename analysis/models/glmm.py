@@ -13,9 +13,8 @@ deviance falls off 0 (a saddle: the theta-gradient is 0 there by symmetry) is re
 from SDs 0.5 and 1.0, and a fit still at such a saddle does not count as converged.
 Standard errors are lme4's default: the inverse of the finite-difference Hessian of the
 deviance over (theta, beta), fixed-effect block, times 2. The log-likelihood is the full
-binomial one for every ``nagq`` (lme4 reports its
-nAGQ > 1 value relative to the saturated model; add the saturated log-likelihood to
-compare).
+binomial one for every ``nagq`` (lme4 reports its nAGQ > 1 value relative to the
+saturated model; add the saturated log-likelihood to compare).
 
 Fit binomial counts, not trials: aggregating the trial table to one row per participant x
 dataset x condition cell gives the same likelihood and makes 100k trials fast.
