@@ -202,8 +202,10 @@ function buildFrames(trial, images) {
   return { root: frame, frames };
 }
 
+// Durations of the frames that were shown in full: a frame cut short by an answer
+// (``end`` null: the sequence had not ended) says nothing about presentation timing.
 function frameStats(presented, end, requested, deltas) {
-  const times = [...presented, end];
+  const times = end === null ? presented : [...presented, end];
   const durations = times.slice(1).map((t, k) => t - times[k]);
   const sorted = [...deltas].sort((a, b) => a - b);
   const refresh = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 16.7;
@@ -263,7 +265,7 @@ async function runTrial(trial) {
         idempotency_key: crypto.randomUUID(),
         rt_ms: Math.round((now - onset) * 10) / 10,
         timed_out: answer === null,
-        frame_stats: sequence ? frameStats(presented, sequenceEnd ?? now, trial.frame_ms, deltas) : null,
+        frame_stats: sequence ? frameStats(presented, sequenceEnd, trial.frame_ms, deltas) : null,
       };
       if (answer !== null) body.response = answer;
       resolve(body);
