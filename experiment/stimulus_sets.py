@@ -8,13 +8,13 @@ view may send is decided in ``services/trials.py``.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from glyphlab.errors import GlyphlabError
+from stimuli import load_stimulus_set
 
 ROLES = ("main", "practice", "attention_check")
 
@@ -47,18 +47,11 @@ class LoadedStimulusSet:
 
 
 def load(folder: str | Path) -> LoadedStimulusSet:
-    """Parse and cross-check manifest.json and truth.json of one set."""
+    """Read a set with ``stimuli.load_stimulus_set`` and index it for the site, checking
+    that every dataset has its truth and every stimulus a known dataset."""
     folder = Path(folder)
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise StimulusSetError(
-            f"{folder} is not a stimulus set ({Path(error.filename).name} missing); "
-            "make one with `glyphlab stimuli generate`"
-        ) from None
-    except json.JSONDecodeError as error:
-        raise StimulusSetError(f"{folder}: broken JSON ({error})") from None
+    stored = load_stimulus_set(folder)  # reading, JSON and set-id checks: the contract's owner
+    manifest, truth = stored.manifest, stored.truth
     datasets = {d["dataset_id"]: d for d in manifest.get("datasets", [])}
     stimuli = {s["stimulus_id"]: s for s in manifest.get("stimuli", [])}
     missing = sorted(set(datasets) - set(truth.get("datasets", {})))
