@@ -14,6 +14,7 @@ are matched by their display strings, a plot by its composite image.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import time
@@ -214,8 +215,10 @@ class Bot:
         self.run.trials += 1
         return saved
 
-    def _fetch_media(self, url: str) -> bytes:
-        response = self._request("media", "GET", url)
+    def _fetch_media(self, src: str) -> bytes:
+        if src.startswith("data:"):  # inline media came with the trial
+            return base64.b64decode(src.partition(",")[2])
+        response = self._request("media", "GET", src)
         _expect(response, 200, "media")
         return response.content
 

@@ -20,6 +20,10 @@ Environment variables (all optional):
     it covers media preloading and the network. Default: 2000.
 ``GLYPHLAB_MAX_BODY_BYTES``
     Largest request body the site reads; bigger ones get 413. Default: 65536.
+``GLYPHLAB_INLINE_MEDIA_KB``
+    A trial whose media files together are at most this many KiB gets them inside its
+    JSON as ``data:`` URIs (one request instead of one per image); bigger trials get
+    media URLs. 0 always sends URLs. Default: 256.
 ``GLYPHLAB_SECURE_COOKIES``
     ``1`` to mark cookies ``Secure`` (behind HTTPS). Default: off, for 127.0.0.1.
 """
@@ -51,6 +55,7 @@ class SiteConfig:
     secret_key: str
     grace_ms: int = 2000
     max_body_bytes: int = 64 * 1024
+    inline_media_bytes: int = 256 * 1024
     secure_cookies: bool = False
 
     def __post_init__(self) -> None:
@@ -65,6 +70,8 @@ class SiteConfig:
             raise ConfigError("GLYPHLAB_GRACE_MS must be 0 or more milliseconds")
         if self.max_body_bytes < 1024:
             raise ConfigError("GLYPHLAB_MAX_BODY_BYTES must be at least 1024")
+        if self.inline_media_bytes < 0:
+            raise ConfigError("GLYPHLAB_INLINE_MEDIA_KB must be 0 or more")
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,6 +90,7 @@ class SiteConfig:
             secret_key=secret_key,
             grace_ms=_integer(environ, "GLYPHLAB_GRACE_MS", 2000),
             max_body_bytes=_integer(environ, "GLYPHLAB_MAX_BODY_BYTES", 64 * 1024),
+            inline_media_bytes=1024 * _integer(environ, "GLYPHLAB_INLINE_MEDIA_KB", 256),
             secure_cookies=environ.get("GLYPHLAB_SECURE_COOKIES", "") in {"1", "true", "yes"},
         )
 

@@ -1,7 +1,7 @@
 """Many simulated participants at once against a running site (asyncio + httpx).
 
 Each virtual participant does what the trial runner does (docs/participant-api.md):
-entry page, consent, runner page, then per trial ``next``, every media file, ``start``,
+entry page, consent, runner page, then per trial ``next``, every media URL, ``start``,
 a think time, ``answer``. Answers are valid but random (this measures the site, not
 the observer: ``experiment.bot`` answers like a modelled participant). Requests that
 fail at the transport level or with 5xx are retried with the same body and idempotency
@@ -202,6 +202,8 @@ class VirtualParticipant:
             sources = [image["src"] for image in trial.get("images", [])]
             if trial.get("display") == "plot":
                 sources.append(trial["plot"]["src"])
+            # Inline media (data: URIs) came with the trial, as they do for a browser.
+            sources = [s for s in sources if not s.startswith("data:")]
             for media in await asyncio.gather(*(self.request("media", "GET", s) for s in sources)):
                 self.expect(media, (200,), "media")
         start = await self.request(

@@ -2,14 +2,16 @@
 
 The site keeps the parsed set in memory per folder (``StimulusSetCache``): every trial
 fetch and media request looks a stimulus up by id, and re-reading JSON from disk for
-each would dominate the request time. truth.json is read here and only here; what a
-view may send is decided in ``services/trials.py``.
+each would dominate the request time. Media files are kept in memory too, up to a
+budget (``MediaFiles``), since a trial sends the same few small files again and again.
+truth.json is read here and only here; what a view may send is decided in
+``services/trials.py``.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,52 @@ from glyphlab.errors import GlyphlabError
 from stimuli import load_stimulus_set
 
 ROLES = ("main", "practice", "attention_check")
+MEDIA_MEMORY_BYTES = 128 * 2**20
 
 
 class StimulusSetError(GlyphlabError):
     """The folder is not a readable stimulus set."""
+
+
+class MediaFiles:
+    """A set's media files by manifest name: path checked once, bytes read once.
+
+    Sets never change once made, so nothing here goes stale. Bytes are kept until
+    ``budget_bytes`` is used up; files past it are read from disk on every request.
+    """
+
+    def __init__(self, folder: Path, budget_bytes: int = MEDIA_MEMORY_BYTES) -> None:
+        self._media_dir = folder / "media"
+        self._paths: dict[str, Path] = {}
+        self._bytes: dict[Path, bytes] = {}
+        self._left = budget_bytes
+        self._lock = threading.Lock()
+
+    def path(self, relative: str) -> Path:
+        """Absolute path of a media file named in the manifest, refusing escapes."""
+        path = self._paths.get(relative)
+        if path is None:
+            path = (self._media_dir.parent / relative).resolve()
+            if self._media_dir not in path.parents:
+                raise StimulusSetError(f"manifest names media outside media/: {relative!r}")
+            self._paths[relative] = path
+        return path
+
+    def size(self, relative: str) -> int:
+        path = self.path(relative)
+        data = self._bytes.get(path)
+        return len(data) if data is not None else path.stat().st_size
+
+    def read(self, relative: str) -> bytes:
+        path = self.path(relative)
+        data = self._bytes.get(path)
+        if data is None:
+            data = path.read_bytes()
+            with self._lock:
+                if len(data) <= self._left and path not in self._bytes:
+                    self._bytes[path] = data
+                    self._left -= len(data)
+        return data
 
 
 @dataclass(frozen=True)
@@ -31,19 +75,16 @@ class LoadedStimulusSet:
     truth: dict[str, Any]
     stimuli: dict[str, dict[str, Any]]
     datasets: dict[str, dict[str, Any]]
+    media: MediaFiles = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "media", MediaFiles(self.folder))
 
     def role(self, stimulus: dict[str, Any]) -> str:
         return self.datasets[stimulus["dataset_id"]].get("role", "main")
 
     def true_outliers(self, dataset_id: str) -> list[int]:
         return [int(i) for i in self.truth["datasets"][dataset_id]["outliers"]]
-
-    def media_path(self, relative: str) -> Path:
-        """Absolute path of a media file named in the manifest, refusing escapes."""
-        path = (self.folder / relative).resolve()
-        if self.folder.resolve() / "media" not in path.parents:
-            raise StimulusSetError(f"manifest names media outside media/: {relative!r}")
-        return path
 
 
 def load(folder: str | Path) -> LoadedStimulusSet:

@@ -14,7 +14,7 @@ from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
 from experiment.models import BrowserSession, Event, Participant, Study
-from experiment.participant.media import media_url
+from experiment.participant.media import media_sources
 from experiment.security import TOKEN_HEADER, check_same_origin
 from experiment.services import answers as answers_service
 from experiment.services import trials as trials_service
@@ -57,11 +57,18 @@ def next_trial(slug: str):
     )
     payload = None
     if trial is not None:
+        folder = study.stimulus_set.folder
+        stimulus_set = site().stimulus_sets.get(folder)
         payload = trials_service.trial_payload(
             trial,
             study=study,
-            stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
-            media_url=partial(media_url, folder=study.stimulus_set.folder),
+            stimulus_set=stimulus_set,
+            media_sources=partial(
+                media_sources,
+                folder=folder,
+                stimulus_set=stimulus_set,
+                inline_limit=site().config.inline_media_bytes,
+            ),
             now=now,
             counts=trials_service.phase_counts(db_session, participant),
         )

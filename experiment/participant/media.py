@@ -1,17 +1,25 @@
-"""Opaque media URLs: ``/m/<trial public id>-<part>-<mac>``.
+"""How a trial's media reach the browser: inline ``data:`` URIs, or opaque URLs.
+
+A trial whose files together fit ``SiteConfig.inline_media_bytes`` gets them inside
+its JSON (``media_sources``): one request per trial instead of one per image, which is
+most of a small trial's requests. Bigger trials get opaque media URLs,
+``/m/<trial public id>-<part>-<mac>``.
 
 ``part`` is a display position (or ``c`` for a composite image) and ``mac`` an HMAC of
 participant, stimulus, trial and part keyed with the site's secret, so a URL names
 neither the set's media file nor an item, cannot be guessed, and differs between
 participants showing the same face. Files are sent as bare bytes: no file name, ETag or
-Last-Modified.
+Last-Modified. Inline or not, the browser learns the bytes of each image and nothing else.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, url_for
@@ -21,7 +29,8 @@ from experiment.db import read_only_session
 from experiment.errors import NotFound
 from experiment.models import Participant, Study, Trial
 from experiment.security import keyed_hash
-from experiment.services.trials import media_file
+from experiment.services.trials import media_name
+from experiment.stimulus_sets import LoadedStimulusSet
 
 bp = Blueprint("media", __name__)
 TOKEN = re.compile(r"^([0-9a-f]{24})-(c|\d{1,4})-([0-9a-f]{24})$")
@@ -81,6 +90,29 @@ def media_url(trial: Trial, part: str, *, folder: str) -> str:
     return url_for("media.media", token=f"{trial.public_id}-{part}-{_mac(trial, part)}")
 
 
+def mimetype(name: str) -> str:
+    return MIMETYPES.get(PurePath(name).suffix, "image/png")
+
+
+def media_sources(
+    trial: Trial,
+    parts: Sequence[str],
+    *,
+    folder: str,
+    stimulus_set: LoadedStimulusSet,
+    inline_limit: int,
+) -> list[str]:
+    """What the browser loads for each of ``parts``: all inline when the files together
+    are at most ``inline_limit`` bytes, else all as media URLs."""
+    names = [media_name(trial, part, stimulus_set) for part in parts]
+    if inline_limit and sum(stimulus_set.media.size(n) for n in names) <= inline_limit:
+        return [
+            f"data:{mimetype(n)};base64,{base64.b64encode(stimulus_set.media.read(n)).decode()}"
+            for n in names
+        ]
+    return [media_url(trial, part, folder=folder) for part in parts]
+
+
 @bp.get("/m/<token>")
 def media(token: str) -> Response:
     match = TOKEN.match(token)
@@ -92,8 +124,9 @@ def media(token: str) -> Response:
         raise NotFound("No such media.")
     if part != "c" and int(part) >= trial.n_items:
         raise NotFound("No such media.")
-    path = media_file(trial, part, site().stimulus_sets.get(trial.folder))
+    stimulus_set = site().stimulus_sets.get(trial.folder)
+    name = media_name(trial, part, stimulus_set)
     # Bytes only: send_file would add the file's name (Content-Disposition) and mtime.
-    response = Response(path.read_bytes(), mimetype=MIMETYPES.get(path.suffix, "image/png"))
+    response = Response(stimulus_set.media.read(name), mimetype=mimetype(name))
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -10,9 +10,8 @@ item index, media name or attention-check flag is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +27,8 @@ from experiment.models import (
 from experiment.response_modes import RESPONSE_MODES, TrialContext
 from experiment.stimulus_sets import LoadedStimulusSet
 
-MediaUrl = Callable[[Trial, str], str]
+#: (trial, parts) -> what the browser loads for each part (URLs or data: URIs)
+MediaSources = Callable[[Trial, Sequence[str]], list[str]]
 
 
 def trial_context(trial: Trial, stimulus_set: LoadedStimulusSet) -> TrialContext:
@@ -88,7 +88,7 @@ def trial_payload(
     *,
     study: Study,
     stimulus_set: LoadedStimulusSet,
-    media_url: MediaUrl,
+    media_sources: MediaSources,
     now: datetime,
     counts: Mapping[str, tuple[int, int]],
 ) -> dict[str, Any]:
@@ -116,14 +116,13 @@ def trial_payload(
     payload["display"] = kind
     if kind == "plot":
         payload["plot"] = {
-            "src": media_url(trial, "c"),
+            "src": media_sources(trial, ["c"])[0],
             "width": stimulus.get("width"),
             "height": stimulus.get("height"),
         }
     elif kind == "images":
-        payload["images"] = [
-            {"position": p, "src": media_url(trial, str(p))} for p in range(trial.n_items)
-        ]
+        sources = media_sources(trial, [str(p) for p in range(trial.n_items)])
+        payload["images"] = [{"position": p, "src": src} for p, src in enumerate(sources)]
     else:
         manifest_row = {int(e["item"]): k for k, e in enumerate(stimulus["items"])}
         rows = stimulus["table"]["rows"]
@@ -145,9 +144,9 @@ def display_kind(trial: Trial, stimulus: Mapping[str, Any]) -> str:
     return "table"
 
 
-def media_file(trial: Any, part: str, stimulus_set: LoadedStimulusSet) -> Path:
-    """The file behind a media token's ``part`` (a display position or ``c``); ``trial``
-    is anything with ``stimulus_id`` and ``display_order`` (a Trial or a cached copy)."""
+def media_name(trial: Any, part: str, stimulus_set: LoadedStimulusSet) -> str:
+    """The set's media file (manifest name) behind ``part`` (a display position or
+    ``c``); ``trial`` is anything with ``stimulus_id`` and ``display_order``."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
     if part == "c":
         relative = stimulus.get("media")
@@ -156,7 +155,7 @@ def media_file(trial: Any, part: str, stimulus_set: LoadedStimulusSet) -> Path:
         relative = next(e.get("media") for e in stimulus["items"] if int(e["item"]) == item)
     if not relative:
         raise NotFound("No such media.")
-    return stimulus_set.media_path(relative)
+    return relative
 
 
 def find_own_trial(session: Session, participant: Participant, public_id: str) -> Trial | None:

@@ -1,12 +1,16 @@
 """Ground truth never reaches the browser: a full participant run, every page, JSON,
-media URL and header is scanned for what would reveal an outlier."""
+media URL and header is scanned for what would reveal an outlier, with media inline
+(data: URIs) and as URLs."""
 
+import base64
 import json
 import re
 
 import pytest
 
+from experiment.config import SiteConfig
 from experiment.stimulus_sets import load
+from tests.experiment.conftest import TEST_SECRET_KEY
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.participant_client import some_answer
 
@@ -45,6 +49,23 @@ def secrets_of(stimulus_set):
     return names | {f'"{d}"' for d in loaded.datasets}
 
 
+def media_bytes_of(stimulus_set) -> set[bytes]:
+    return {path.read_bytes() for path in (stimulus_set / "media").iterdir()}
+
+
+DATA_URI = re.compile(r"data:[a-z/]+;base64,([A-Za-z0-9+/=]+)")
+
+
+@pytest.fixture(params=[256 * 1024, 0], ids=["inline", "urls"])
+def site_config(request, migrated_url, data_dir) -> SiteConfig:
+    return SiteConfig(
+        data_dir=data_dir,
+        database_url=migrated_url,
+        secret_key=TEST_SECRET_KEY,
+        inline_media_bytes=request.param,
+    )
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -59,7 +80,7 @@ def secrets_of(stimulus_set):
     ],
     ids=["mark_outliers", "yes_no", "keypress", "m_afc"],
 )
-def test_nothing_served_reveals_truth(client, make_study, stimulus_set, overrides):
+def test_nothing_served_reveals_truth(client, make_study, stimulus_set, site_config, overrides):
     make_study(**overrides)
     forbidden = secrets_of(stimulus_set)
     served: list[str] = []
@@ -80,7 +101,7 @@ def test_nothing_served_reveals_truth(client, make_study, stimulus_set, override
         assert set(trial) <= ALLOWED_TRIAL_KEYS
         assert set(trial) & {"images", "table", "plot"}
         for src in [i["src"] for i in trial.get("images", [])] + [trial.get("plot", {}).get("src")]:
-            if src:
+            if src and not src.startswith("data:"):
                 media = client.get(src)
                 assert media.status_code == 200 and "ETag" not in media.headers
                 assert not {"Last-Modified", "Content-Disposition"} & set(media.headers.keys())
@@ -89,6 +110,12 @@ def test_nothing_served_reveals_truth(client, make_study, stimulus_set, override
         keep(browser.answer(trial["id"], some_answer(trial)))
     keep(client.get("/s/site-test/debrief"))
     text = "\n".join(served)
+    # Inline media are exactly the set's image bytes (what any browser must get), and
+    # their base64 is left out of the text scan, where a short id could match by chance.
+    inline = DATA_URI.findall(text)
+    assert bool(inline) == bool(site_config.inline_media_bytes)
+    assert {base64.b64decode(data) for data in inline} <= media_bytes_of(stimulus_set)
+    text = DATA_URI.sub("data:", text)
     leaked = sorted(name for name in forbidden if name in text)
     assert leaked == []
     # no item index is named anywhere: the only per-item keys are display positions

@@ -90,7 +90,10 @@ def test_media_reads_do_not_wait_for_a_writer(tmp_path, stimulus_set):
     """On SQLite, a media request is served while another connection holds the write lock."""
     url = f"sqlite:///{tmp_path / 'locks.sqlite3'}"
     db.upgrade(url)
-    app = create_app(SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY))
+    config = SiteConfig(
+        data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY, inline_media_bytes=0
+    )
+    app = create_app(config)
     session = app.extensions[db.EXTENSION_KEY].sessionmaker()
     researcher = Researcher(
         email="r@x.org", password_hash=generate_password_hash("p", "pbkdf2:sha256:1000")
