@@ -25,7 +25,14 @@ from experiment.errors import BadRequest, Conflict
 from experiment.models import BrowserSession, Participant, ParticipantStatus, Response, Trial
 from experiment.response_modes import RESPONSE_MODES, ParsedResponse
 from experiment.response_modes.base import number, params_from_dict
-from experiment.services.trials import current_trial, elapsed_ms, finish, own_trial, trial_context
+from experiment.services.trials import (
+    current_trial,
+    elapsed_ms,
+    finish,
+    open_trials,
+    own_trial,
+    trial_context,
+)
 from experiment.stimulus_sets import LoadedStimulusSet
 
 IDEMPOTENCY_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:")
@@ -121,15 +128,18 @@ def submit_answer(
 ) -> SubmitResult:
     participant = session.get(Participant, browser_session.participant_id)
     assert participant is not None
-    trial = own_trial(session, participant, public_id)
-    problem = _not_answerable(session, participant, trial)
-    if problem is not None:
+    # One query answers both "is this the trial to answer now?" and "is it the last?".
+    upcoming = open_trials(session, participant, 2)
+    if upcoming and upcoming[0].public_id == public_id and upcoming[0].served_at is not None:
+        trial = upcoming[0]
+    else:
+        trial = own_trial(session, participant, public_id)  # another's trial: 404
         # A resend finds its trial answered (by its own first copy, perhaps committed a
         # moment ago by another request): acknowledge it; only another answer conflicts.
         earlier = _by_key(session, answer.idempotency_key)
         if earlier is not None:
             return _acknowledge(session, earlier, participant, public_id)
-        raise Conflict(problem)
+        raise Conflict(_why_not_answerable(trial, upcoming))
     mode = RESPONSE_MODES[trial.condition.response_mode]
     elapsed = elapsed_ms(trial, now) or 0.0
     late = elapsed > trial.deadline_ms + grace_ms or (
@@ -165,21 +175,18 @@ def submit_answer(
         raise Conflict(
             f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
         ) from None
-    finished = current_trial(session, participant) is None
+    finished = len(upcoming) == 1
     if finished:
         finish(participant, now)
     return SubmitResult(False, response, feedback(trial, response), finished)
 
 
-def _not_answerable(session: Session, participant: Participant, trial: Trial) -> str | None:
+def _why_not_answerable(trial: Trial, upcoming: list[Trial]) -> str:
     if trial.answered_at is not None:
         return f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
-    current = current_trial(session, participant)
-    if current is None or current.id != trial.id:
+    if not upcoming or upcoming[0].id != trial.id:
         return "Out of order: answer the current trial first (reload to get it)."
-    if trial.served_at is None:
-        return "Fetch the trial (GET .../api/next) before answering it."
-    return None
+    return "Fetch the trial (GET .../api/next) before answering it."
 
 
 def _store(

@@ -52,15 +52,23 @@ def trial_context(trial: Trial, stimulus_set: LoadedStimulusSet) -> TrialContext
     )
 
 
+def open_trials(session: Session, participant: Participant, limit: int) -> list[Trial]:
+    """The participant's first ``limit`` unanswered trials, in order."""
+    return list(
+        session.scalars(
+            sa.select(Trial)
+            .options(joinedload(Trial.condition))
+            .where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
+            .order_by(Trial.trial_index)
+            .limit(limit)
+        )
+    )
+
+
 def current_trial(session: Session, participant: Participant) -> Trial | None:
     """The first unanswered trial: where a reload resumes."""
-    return session.scalars(
-        sa.select(Trial)
-        .options(joinedload(Trial.condition))
-        .where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
-        .order_by(Trial.trial_index)
-        .limit(1)
-    ).first()
+    upcoming = open_trials(session, participant, 1)
+    return upcoming[0] if upcoming else None
 
 
 def elapsed_ms(trial: Trial, now: datetime) -> float | None:
