@@ -8,11 +8,16 @@ waitress (one process, threads), as ``glyphlab serve`` starts them. Each N gets 
 database and study. Prints throughput and p50/p95/p99 latency per request kind; the
 targets (issue 4) are p99 < 100 ms for trial fetch (``next``) and answer save (``answer``)
 with zero errors at 500 participants on PostgreSQL and 50 on SQLite. Loopback only.
+
+The load generator runs on the same machine as the server and the database, so the CPU
+each of them used is printed too (Linux /proc): on a 2-core machine the generator's
+share is CPU the server did not get.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import uuid
@@ -66,6 +71,28 @@ def drop_postgres_database(url: str) -> None:
     admin.dispose()
 
 
+def process_group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of the live processes in a process group (the server)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent not idle since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
     data_dir = work / f"site-{args.backend}-{participants}"
     data_dir.mkdir()
@@ -96,9 +123,19 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
                 time_limit_s=args.time_limit_s,
                 seed=participants,
             )
+            server_before, busy_before = process_group_cpu_s(site.process.pid), machine_busy_s()
+            generator_before = time.process_time()
             result = run_load(config)
+            generator = time.process_time() - generator_before
+            server = process_group_cpu_s(site.process.pid) - server_before
+            busy = machine_busy_s() - busy_before
         print(f"\n== {args.backend}, {participants} participants, {args.trials + 2} trials each")
         print(result.summary())
+        rest = busy - server - generator
+        print(
+            f"  CPU over {result.wall_s:.1f} s on {os.cpu_count()} cores: server {server:.1f} s, "
+            f"load generator {generator:.1f} s, database and the rest {rest:.1f} s"
+        )
         for error in result.errors[:5]:
             print("  error:", error)
     finally:

@@ -19,7 +19,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,11 +72,16 @@ class LoadResult:
 
     latencies_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
-    retries: int = 0
+    #: why requests were retried ("ReadTimeout", "HTTP 503", ...) and how often
+    retry_reasons: Counter[str] = field(default_factory=Counter)
     #: (trial public id, idempotency key) of every answer the site acknowledged
     acknowledged: list[tuple[str, str]] = field(default_factory=list)
     finished_participants: int = 0
     wall_s: float = 0.0
+
+    @property
+    def retries(self) -> int:
+        return self.retry_reasons.total()
 
     def percentiles(self, kind: str) -> dict[str, float]:
         values = np.asarray(self.latencies_ms.get(kind, []), dtype=float)
@@ -91,6 +96,11 @@ class LoadResult:
             f"{len(self.acknowledged)} answers acknowledged in {self.wall_s:.1f} s "
             f"({len(self.acknowledged) / max(self.wall_s, 1e-9):.1f} answers/s), "
             f"{len(self.errors)} errors, {self.retries} retries"
+            + (
+                f" ({', '.join(f'{n} {why}' for why, n in self.retry_reasons.most_common())})"
+                if self.retries
+                else ""
+            )
         ]
         for kind in sorted(self.latencies_ms):
             p = self.percentiles(kind)
@@ -152,7 +162,7 @@ class VirtualParticipant:
                 failure = f"HTTP {response.status_code}"
             if time.monotonic() > give_up:
                 raise LoadError(f"{kind} {url}: still failing after retries ({failure})")
-            self.result.retries += 1
+            self.result.retry_reasons[failure] += 1
             await asyncio.sleep(0.25)
 
     def expect(self, response, statuses: tuple[int, ...], what: str) -> None:
