@@ -89,6 +89,10 @@ def _gunicorn(config: SiteConfig, host: str, port: int, workers: int, threads: i
                 "worker_class": "gthread" if threads > 1 else "sync",
                 "accesslog": None,
                 "graceful_timeout": 5,
+                # A participant's connection idles for one think time between trials;
+                # gthread parks idle connections without a thread, so keeping them for
+                # a few trials is cheap and saves a reconnect (and a race) per trial.
+                "keepalive": 15,
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)
