@@ -184,13 +184,20 @@ class Bot:
         """Take the study from the entry link to the end (or ``max_trials`` answers)."""
         headers = {"X-Glyphlab-Token": self.enter(slug, query=query)}
         api = f"/s/{slug}/api"
+        upcoming = None  # the next trial, when an answer's reply brought it along
         while max_trials is None or self.run.trials < max_trials:
-            nxt = self._request("next", "GET", f"{api}/next", headers=headers)
-            _expect(nxt, 200, "next trial")
-            if nxt.json()["done"]:
+            if upcoming is None:
+                nxt = self._request("next", "GET", f"{api}/next", headers=headers)
+                _expect(nxt, 200, "next trial")
+                if nxt.json()["done"]:
+                    self.run.finished = True
+                    break
+                upcoming = nxt.json()["trial"]
+            saved = self.answer(api, upcoming, headers).json()
+            if saved["finished"]:
                 self.run.finished = True
                 break
-            self.answer(api, nxt.json()["trial"], headers)
+            upcoming = saved.get("next")
         return self.run
 
     def answer(self, api: str, trial: dict[str, Any], headers: dict[str, str]) -> httpx.Response:

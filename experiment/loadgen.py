@@ -1,13 +1,14 @@
 """Many simulated participants at once against a running site (asyncio + httpx).
 
 Each virtual participant does what the trial runner does (docs/participant-api.md):
-entry page, consent, runner page, then per trial ``next``, every media URL, ``start``,
-a think time, ``answer``. Answers are valid but random (this measures the site, not
-the observer: ``experiment.bot`` answers like a modelled participant). Requests that
-fail at the transport level or with 5xx are retried with the same body and idempotency
-key, as the runner does, so the generator also drives the kill-and-restart test: every
-answer the site acknowledged is recorded in ``LoadResult.acknowledged`` and can be
-checked against the database afterwards.
+entry page, consent, runner page, then per trial every media URL, ``start``, a think
+time, ``answer`` (whose reply brings the next trial; ``next`` only when it does not).
+Answers are valid but random (this measures the site, not the observer:
+``experiment.bot`` answers like a modelled participant). Requests that fail at the
+transport level or with 5xx are retried with the same body and idempotency key, as the
+runner does, so the generator also drives the kill-and-restart test: every answer the
+site acknowledged is recorded in ``LoadResult.acknowledged`` and can be checked against
+the database afterwards.
 
 Bounded by construction: a fixed number of participants, a per-participant trial cap,
 and an overall time limit; loopback addresses only.
@@ -194,20 +195,28 @@ class VirtualParticipant:
         api = f"/s/{self.config.slug}/api"
         await self.enter()
         answered = 0
+        upcoming = None  # the next trial, when an answer's reply brought it along
         while self.config.max_trials is None or answered < self.config.max_trials:
-            nxt = await self.request("next", "GET", f"{api}/next", headers=self.headers)
-            if nxt.status_code == 409:  # our tab token was superseded: reopen, as a reload
-                await self.open_runner()
-                continue
-            self.expect(nxt, (200,), "next")
-            body = nxt.json()
-            if body["done"]:
+            if upcoming is None:
+                nxt = await self.request("next", "GET", f"{api}/next", headers=self.headers)
+                if nxt.status_code == 409:  # our tab token was superseded: reopen, as a reload
+                    await self.open_runner()
+                    continue
+                self.expect(nxt, (200,), "next")
+                body = nxt.json()
+                if body["done"]:
+                    self.result.finished_participants += 1
+                    return
+                upcoming = body["trial"]
+            saved = await self.answer(api, upcoming)
+            answered += 1
+            if saved.get("finished"):
                 self.result.finished_participants += 1
                 return
-            await self.answer(api, body["trial"])
-            answered += 1
+            upcoming = saved.get("next")
 
-    async def answer(self, api: str, trial: dict[str, Any]) -> None:
+    async def answer(self, api: str, trial: dict[str, Any]) -> dict[str, Any]:
+        """Show (fetch media, start), think, answer; returns the answer's reply."""
         if self.config.fetch_media:
             sources = [image["src"] for image in trial.get("images", [])]
             if trial.get("display") == "plot":
@@ -234,6 +243,7 @@ class VirtualParticipant:
         )
         self.expect(saved, (200, 201), "answer")
         self.result.acknowledged.append((trial["id"], body["idempotency_key"]))
+        return saved.json()
 
 
 async def run_load_async(config: LoadConfig) -> LoadResult:

@@ -6,6 +6,7 @@ Exempt from the form CSRF token; every call instead needs the tab's token in
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 from flask import Blueprint, jsonify, request, url_for
@@ -47,32 +48,36 @@ def _json_body() -> dict:
     return body
 
 
-@bp.get("/next")
-def next_trial(slug: str):
-    study, _browser_session, participant = _caller(slug)
+def _next_payload(study: Study, participant: Participant, now: datetime) -> dict | None:
+    """The payload of the trial to show now (marking it served), or None when done."""
     db_session = get_session()
-    now = site().clock()
     trial = answers_service.next_trial(
         db_session, participant=participant, now=now, grace_ms=site().config.grace_ms
     )
-    payload = None
-    if trial is not None:
-        folder = study.stimulus_set.folder
-        stimulus_set = site().stimulus_sets.get(folder)
-        payload = trials_service.trial_payload(
-            trial,
-            study=study,
+    if trial is None:
+        return None
+    folder = study.stimulus_set.folder
+    stimulus_set = site().stimulus_sets.get(folder)
+    return trials_service.trial_payload(
+        trial,
+        study=study,
+        stimulus_set=stimulus_set,
+        media_sources=partial(
+            media_sources,
+            folder=folder,
             stimulus_set=stimulus_set,
-            media_sources=partial(
-                media_sources,
-                folder=folder,
-                stimulus_set=stimulus_set,
-                inline_limit=site().config.inline_media_bytes,
-            ),
-            now=now,
-            counts=trials_service.phase_counts(db_session, participant),
-        )
-    db_session.commit()
+            inline_limit=site().config.inline_media_bytes,
+        ),
+        now=now,
+        counts=trials_service.phase_counts(db_session, participant),
+    )
+
+
+@bp.get("/next")
+def next_trial(slug: str):
+    study, _browser_session, participant = _caller(slug)
+    payload = _next_payload(study, participant, site().clock())
+    get_session().commit()
     if payload is None:
         return jsonify(done=True, next_url=url_for("participant.debrief", slug=slug))
     return jsonify(done=False, trial=payload)
@@ -92,9 +97,10 @@ def start(slug: str, public_id: str):
 
 @bp.post("/trials/<public_id>/answer")
 def answer(slug: str, public_id: str):
-    study, browser_session, _participant = _caller(slug)
+    study, browser_session, participant = _caller(slug)
     parsed = answers_service.Answer.from_json(_json_body())
     db_session = get_session()
+    now = site().clock()
     result = answers_service.submit_answer(
         db_session,
         browser_session=browser_session,
@@ -102,10 +108,9 @@ def answer(slug: str, public_id: str):
         answer=parsed,
         stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
         mode_params=study.response_mode_params,
-        now=site().clock(),
+        now=now,
         grace_ms=site().config.grace_ms,
     )
-    db_session.commit()
     body = {
         "status": "duplicate" if result.duplicate else "stored",
         "timed_out": result.response.timed_out,
@@ -114,6 +119,12 @@ def answer(slug: str, public_id: str):
     }
     if result.finished:
         body["next_url"] = url_for("participant.debrief", slug=slug)
+    elif not result.duplicate:
+        # The next trial rides along: one request per trial fewer, for the participant
+        # (no round trip between trials) and for the server. A resend gets none: its
+        # first copy's reply may have carried it, and GET .../next is always right.
+        body["next"] = _next_payload(study, participant, now)
+    db_session.commit()
     return jsonify(body), 200 if result.duplicate else 201
 
 

@@ -49,6 +49,30 @@ def test_whole_flow_stores_every_answer_once(client, study, db_session):
     assert sum(t.is_attention_check for t in trials) == 1
 
 
+def test_an_answer_brings_the_next_trial_along(client, study):
+    """The reply to an answer carries the next trial, exactly as GET .../next (a reload)
+    would serve it; a resend of the answer carries none."""
+    browser = Browser(client)
+    browser.consent("?pid=chain")
+    browser.open_runner()
+    trial = browser.next().json["trial"]
+    brought = 0
+    while True:
+        assert browser.start(trial["id"]).status_code == 200
+        answer = some_answer(trial)
+        saved = browser.answer(trial["id"], answer, key=f"key-{trial['id']}")
+        assert saved.status_code == 201
+        resent = browser.answer(trial["id"], answer, key=f"key-{trial['id']}")
+        assert resent.status_code == 200 and "next" not in resent.json
+        if saved.json["finished"]:
+            assert "next" not in saved.json
+            break
+        assert saved.json["next"] == browser.next().json["trial"]
+        trial = saved.json["next"]
+        brought += 1
+    assert brought == 5
+
+
 def test_finished_participant_cannot_start_again(client, study):
     browser = Browser(client)
     browser.consent("?pid=abc")

@@ -336,11 +336,16 @@ async function main() {
   document.addEventListener("visibilitychange", () => report(document.hidden ? "visibility_hidden" : "visibility_visible"));
   document.addEventListener("fullscreenchange", () => report(document.fullscreenElement ? "fullscreen_enter" : "fullscreen_exit"));
   let lastPhase = null;
+  let upcoming = null; // the next trial, when the answer's reply brought it along
   for (;;) {
-    const next = await call("GET", "/next");
-    if (next.status !== 200) return message(next.json.error, "alert");
-    if (next.json.done) return window.location.assign(next.json.next_url);
-    const trial = next.json.trial;
+    let trial = upcoming;
+    upcoming = null;
+    if (trial === null) {
+      const next = await call("GET", "/next");
+      if (next.status !== 200) return message(next.json.error, "alert");
+      if (next.json.done) return window.location.assign(next.json.next_url);
+      trial = next.json.trial;
+    }
     if (lastPhase === null) {
       await pause(trial.phase === "practice" ? "Practice first: you will see after each screen whether you were right." : "Ready? The timed screens start when you press Start.", "Start");
     } else if (lastPhase === "practice" && trial.phase === "main") {
@@ -367,6 +372,7 @@ async function main() {
       await new Promise((resolve) => button.addEventListener("click", resolve, { once: true }));
     }
     if (saved.json.finished) return window.location.assign(saved.json.next_url);
+    upcoming = saved.json.next || null;
   }
 }
 
