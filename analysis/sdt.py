@@ -12,8 +12,10 @@ Corrections for extreme proportions (a rate of 0 or 1 gives an infinite z score)
   other rates as they are.
 - ``"none"``: raw proportions (d' may be infinite).
 
-A rate with an empty denominator (no signal or no noise trials) is 0.5 under the
-log-linear rule (0.5/1, the rule's prior) and NaN under the other two.
+A rate with an empty denominator (no signal or no noise trials) is NaN under every rule:
+with no target-present trials there is no hit rate to correct, and the log-linear rule's
+0.5/1 would turn a missing rate into a d' of -z(F), a number about bias reported as
+sensitivity. NaN propagates to d' and c, and the report says which cells lack them.
 """
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ CORRECTIONS = ("loglinear", "1/2N", "none")
 _MAFC_NODES = 96
 
 
-def corrected_rate(successes: np.ndarray, n: np.ndarray, correction: str = "loglinear"):
+def corrected_rate(
+    successes: np.ndarray, n: np.ndarray, correction: str = "loglinear"
+) -> np.ndarray:
     """Proportion successes/n with the named correction (see the module docstring)."""
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
     if np.any(successes < 0) or np.any(successes > n):
         raise AnalysisError("counts must satisfy 0 <= successes <= n for a rate")
-    if correction == "loglinear":
-        return (successes + 0.5) / (n + 1.0)
     if correction not in CORRECTIONS:
         raise AnalysisError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
+    if correction == "loglinear":
+        return np.where(n > 0, (successes + 0.5) / (n + 1.0), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(n > 0, successes / np.where(n > 0, n, 1.0), np.nan)
         if correction == "1/2N":
@@ -64,13 +68,23 @@ def rates(
 
 
 def dprime(hit_rate: np.ndarray, fa_rate: np.ndarray) -> np.ndarray:
-    """Yes/no sensitivity d' = z(H) - z(F)."""
-    return special.ndtri(hit_rate) - special.ndtri(fa_rate)
+    """Yes/no sensitivity d' = z(H) - z(F).
+
+    Uncorrected rates of 0 or 1 give ±inf, and H = F = 1 (or 0) gives NaN (inf - inf):
+    undefined, so returned quietly as NaN rather than with a numpy warning.
+    """
+    with np.errstate(invalid="ignore"):
+        return special.ndtri(hit_rate) - special.ndtri(fa_rate)
 
 
 def criterion(hit_rate: np.ndarray, fa_rate: np.ndarray) -> np.ndarray:
-    """Response criterion c = -(z(H) + z(F)) / 2 (positive = conservative)."""
-    return -(special.ndtri(hit_rate) + special.ndtri(fa_rate)) / 2.0
+    """Response criterion c = -(z(H) + z(F)) / 2 (positive = conservative).
+
+    H = 1 with F = 0 (uncorrected) puts the criterion anywhere between the distributions:
+    NaN (inf - inf), returned without a numpy warning.
+    """
+    with np.errstate(invalid="ignore"):
+        return -(special.ndtri(hit_rate) + special.ndtri(fa_rate)) / 2.0
 
 
 @lru_cache(maxsize=1)

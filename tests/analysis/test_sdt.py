@@ -45,8 +45,18 @@ def test_one_over_2n_rule_touches_only_extremes():
     got = corrected_rate(np.array([0, 3, 10]), np.array([10, 10, 10]), "1/2N")
     np.testing.assert_allclose(got, [0.05, 0.3, 0.95])
     assert np.isnan(corrected_rate(0, 0, "1/2N"))
-    assert corrected_rate(0, 0) == 0.5
     assert np.isinf(dprime(*rates(5, 0, 0, 5, correction="none")))
+
+
+def test_no_trials_means_no_rate_under_every_correction():
+    # Regression: the log-linear rule used to give 0.5/1 = 0.5 for an empty denominator,
+    # so a cell with no target-present trials got d' = -z(F), bias reported as sensitivity.
+    for correction in ("loglinear", "1/2N", "none"):
+        hit_rate, fa_rate = rates(0, 0, 2, 8, correction=correction)
+        assert np.isnan(hit_rate) and np.isfinite(fa_rate)
+        assert np.isnan(dprime(hit_rate, fa_rate)) and np.isnan(criterion(hit_rate, fa_rate))
+    got = corrected_rate(np.array([3, 0]), np.array([4, 0]))
+    np.testing.assert_allclose(got, [3.5 / 5, np.nan])
 
 
 def test_bad_correction_and_counts():
@@ -111,6 +121,9 @@ def test_dprime_monotone_and_antisymmetric(h1, h2, f):
 @given(st.integers(0, 50), st.integers(0, 50), st.integers(2, 12))
 def test_loglinear_rate_is_finite_and_monotone(hits, extra, m):
     n = hits + extra
+    if n == 0:
+        assert np.isnan(corrected_rate(hits, n))
+        return
     rate = corrected_rate(hits, n)
     assert 0 < rate < 1
     if extra:
@@ -124,3 +137,11 @@ def test_loglinear_rate_is_finite_and_monotone(hits, extra, m):
 def test_pc_mafc_increases_with_d_and_decreases_with_m(d, step, m):
     assert pc_mafc(d + step, m) > pc_mafc(d, m)
     assert pc_mafc(d, m + 1) < pc_mafc(d, m)
+
+
+def test_uncorrected_extremes_are_inf_or_nan_without_warnings():
+    # Regression: H = 1 and F = 0 under correction "none" raised numpy's "invalid value"
+    # warning from c = -(inf - inf) / 2 (an error under pytest's -W error).
+    hit_rate, fa_rate = rates(10, 0, 0, 10, correction="none")
+    assert dprime(hit_rate, fa_rate) == np.inf and np.isnan(criterion(hit_rate, fa_rate))
+    assert np.isnan(dprime(1.0, 1.0)) and criterion(1.0, 1.0) == -np.inf
