@@ -146,7 +146,8 @@ def efficiency(
     """Human and ideal d' and efficiency per encoding x response mode on the same trials.
 
     ``trials`` are the analysed, scored trials (``TrialTable.trials``). Efficiency is NaN
-    with a ``note`` where the ideal d' is not positive (no information to use).
+    with a ``note`` where the ideal d' is not positive (no information to use) or is
+    undefined (no target-present or no target-absent trials, so no hit or false-alarm rate).
     """
     config = config or IdealObserverConfig()
     scores = load_dataset_scores(stimulus_set, trials["dataset_id"])
@@ -158,6 +159,10 @@ def efficiency(
         d_human = pooled_dprime(human, config.correction)
         d_ideal = pooled_dprime(ideal.loc[human.index], config.correction)
         ok = d_ideal > 0
+        if np.isnan(d_ideal):
+            note = "no target-present or no target-absent trials: d' is undefined"
+        else:
+            note = "" if ok else "ideal d' <= 0: datasets carry no usable signal"
         rows.append(
             {
                 "encoding": encoding,
@@ -166,14 +171,17 @@ def efficiency(
                 "d_human": d_human,
                 "d_ideal": d_ideal,
                 "efficiency": (d_human / d_ideal) ** 2 if ok else np.nan,
-                "note": "" if ok else "ideal d' <= 0: datasets carry no usable signal",
+                "note": note,
             }
         )
     return pd.DataFrame(rows)
 
 
 def dataset_table(stimulus_set: str | Path, config: IdealObserverConfig | None = None):
-    """Per dataset of a stimulus set: the ideal observer's marks against truth.json."""
+    """Per dataset of a stimulus set: the ideal observer's marks against truth.json.
+
+    ``d_prime`` is NaN for a dataset without outliers: it has no hit rate to correct.
+    """
     config = config or IdealObserverConfig()
     folder = Path(stimulus_set)
     truth_path = folder / "truth.json"

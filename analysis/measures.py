@@ -11,6 +11,10 @@ all hits and no false alarms gets a finite d' and c, never inf or NaN.
 hits/(hits + misses) and hits/(hits + false_alarms); precision is NaN when nothing was
 marked in the cell, RT columns are NaN when every trial in it timed out. Timed-out trials
 count in ``n_timeouts`` and, under the default ``timeouts="miss"``, as misses.
+
+A yes/no cell without target-present trials (or without target-absent items) has no hit
+(or false-alarm) rate, so its d' and c are NaN under every correction: an invented rate
+would report bias as sensitivity. ``median_rt_ms`` is the plain median of answered RTs.
 """
 
 from __future__ import annotations
@@ -119,7 +123,15 @@ def compute_measures(
         table.loc[is_afc, "criterion"] = np.nan
     table["median_log_rt"] = grouped["log_rt"].median()
     table["mean_log_rt"] = grouped["log_rt"].mean()
-    table["median_rt_ms"] = np.exp(table["median_log_rt"])
+    # The median of the RTs themselves: exp(median log RT) differs for an even count (it
+    # is the geometric mean of the middle two), and readers check this column against
+    # a plain median.
+    table["median_rt_ms"] = (
+        frame["rt_ms"]
+        .where(frame["log_rt"].notna())
+        .groupby([frame[k] for k in keys], sort=True, observed=True)
+        .median()
+    )
     table["timeout_rate"] = table["n_timeouts"] / table["n_trials"]
     return MeasuresResult(table.reset_index(), by, correction)
 
@@ -134,7 +146,8 @@ def encoding_summary(
     """Mean over participants of each measure per ``by`` group with a t confidence interval.
 
     One row per group and measure: ``n`` (participants with a value), ``mean``, ``sd``,
-    ``ci_low``, ``ci_high``. A group with one participant has no interval (NaN bounds).
+    ``ci_low``, ``ci_high``. A group with one participant has no interval (NaN bounds), nor
+    has one holding an infinite d' (uncorrected rates of 0 or 1): its mean is infinite.
     """
     table = measures.table
     rows = []
@@ -143,7 +156,8 @@ def encoding_summary(
             values = group[column].dropna().to_numpy(dtype=float)
             n = len(values)
             mean = float(values.mean()) if n else np.nan
-            sd = float(values.std(ddof=1)) if n > 1 else np.nan
+            finite = np.isfinite(values).all()
+            sd = float(values.std(ddof=1)) if n > 1 and finite else np.nan
             half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
             keys = key if isinstance(key, tuple) else (key,)
             rows.append(

@@ -105,6 +105,25 @@ def _summary_wide(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _dprime_notes(cells: pd.DataFrame, correction: str) -> list[str]:
+    """Say which participant cells have no finite d', so a mean over fewer people is explained."""
+    notes = []
+    missing = int((cells["dprime_method"].eq("yes_no") & cells["dprime"].isna()).sum())
+    if missing:
+        notes.append(
+            f"{missing} participant cell(s) have no d′ or c and are left out of their means: "
+            "a cell needs target-present and target-absent trials (items) for a hit and a "
+            "false-alarm rate."
+        )
+    infinite = int(np.isinf(cells["dprime"].to_numpy(dtype=float)).sum())
+    if infinite:
+        notes.append(
+            f"{infinite} participant cell(s) have an infinite d′: a rate of 0 or 1 with "
+            f"correction {correction!r}; use 'loglinear' or '1/2N' for finite values."
+        )
+    return notes
+
+
 def measures_section(table: TrialTable, correction: str) -> tuple[Section, MeasuresResult]:
     section = Section(
         "measures",
@@ -122,6 +141,8 @@ def measures_section(table: TrialTable, correction: str) -> tuple[Section, Measu
     section.tables["participant_measures"] = cells
     if summary.loc[summary["measure"] == "accuracy", "n"].min() < 2:
         section.note("A condition has a single participant: no confidence interval (—).")
+    for note in _dprime_notes(cells, correction):
+        section.note(note)
     palette = plots.colours(cells["encoding"].unique())
     # Several response modes make multi-panel figures: give them the full width.
     grid = '<div class="grid2">' if cells["response_mode"].nunique() == 1 else "<div>"

@@ -6,7 +6,7 @@ from scipy import stats
 
 from analysis.errors import AnalysisError
 from analysis.measures import compute_measures, encoding_summary
-from analysis.sdt import dprime_mafc
+from analysis.sdt import corrected_rate, dprime_mafc
 from analysis.trials import load_trials
 from tests.analysis.factories import simulated_trials, trial_frame, trial_row
 
@@ -72,3 +72,30 @@ def test_encoding_summary_orders_encodings_like_the_truth(rng):
     assert accuracy["mean"].idxmax() == "gan_face" and accuracy["mean"].idxmin() == "table"
     assert measures.to_frame() is not measures.table
     assert measures.summary().startswith("120 cells by participant, encoding")
+
+
+def test_median_rt_is_the_plain_median_of_answered_trials():
+    # Regression: median_rt_ms was exp(median log RT), the geometric mean of the middle
+    # two RTs for an even count (707 ms here instead of 750 ms).
+    rows = [trial_row(selected=[3], rt_ms=rt) for rt in (500.0, 1000.0)]
+    rows.append(trial_row(timed_out=True, rt_ms=10000.0))
+    row = compute_measures(load_trials(trial_frame(rows))).table.iloc[0]
+    assert row["median_rt_ms"] == 750.0
+    assert row["median_log_rt"] == pytest.approx(np.log(500.0 * 1000.0) / 2)
+
+
+@pytest.mark.parametrize("correction", ["loglinear", "1/2N", "none"])
+def test_cell_without_signal_trials_has_no_dprime(correction):
+    # Regression: under the log-linear rule a cell with no target-present trials got the
+    # hit rate 0.5 and so d' = -z(F), a bias measure reported as sensitivity.
+    rows = [trial_row(participant="P1", true_outliers=[], selected=[]) for _ in range(4)]
+    rows += [trial_row(participant="P2", true_outliers=[1], selected=[1])] * 4
+    table = compute_measures(load_trials(trial_frame(rows)), correction=correction).table
+    table = table.set_index("participant")
+    assert table.loc["P1", "n_trials"] == 4 and table.loc["P1", "accuracy"] == 1.0
+    assert table.loc["P1", ["hit_rate", "dprime", "criterion"]].isna().all()
+    assert table.loc["P1", "fa_rate"] == pytest.approx(float(corrected_rate(0, 32, correction)))
+    summary = encoding_summary(compute_measures(load_trials(trial_frame(rows)))).set_index(
+        "measure"
+    )
+    assert summary.loc["dprime", "n"] == 1 and summary.loc["accuracy", "n"] == 2

@@ -14,7 +14,7 @@ from analysis.errors import AnalysisError
 from analysis.report import ReportConfig, write_report
 from analysis.report import model_sections as model_sections_module
 from analysis.report.model_sections import model_sections
-from analysis.report.sections import ideal_section
+from analysis.report.sections import ideal_section, measures_section
 from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
 from analysis.trials import load_trials
 from tests.analysis.test_ideal_observer import write_set
@@ -195,3 +195,22 @@ def test_extreme_log_odds_are_a_note_but_log_rt_is_not(rng, monkeypatch):
     models, _ = model_sections(load_trials(simulated(rng)), crossed_max_cells=10_000, rng=rng)
     assert "|estimate| &gt;= 0.01 on the log-odds scale" in "".join(models.blocks)
     assert "accuracy_glmm" not in models.tables and "log_rt_lmm" in models.tables
+
+
+@pytest.mark.parametrize("correction", ["loglinear", "none"])
+def test_cells_without_a_finite_dprime_are_explained(rng, correction):
+    # A participant who saw no target-present trials has no hit rate, so no d' (NaN, left
+    # out of the mean); under correction "none" a perfect one has d' = inf. Both say why.
+    trials = simulated(rng, encodings=("table", "chernoff"), n_participants=3)
+    first = trials["participant"] == "P0001"
+    trials["true_outliers"] = [
+        [] if absent else truth
+        for absent, truth in zip(first, trials["true_outliers"], strict=True)
+    ]
+    second = trials["participant"] == "P0002"
+    trials.loc[second, "selected"] = trials.loc[second, "true_outliers"]
+    section, measures = measures_section(load_trials(trials), correction)
+    text = "".join(section.blocks)
+    assert measures.table["dprime"].isna().sum() == 2  # P0001's two encodings
+    assert "2 participant cell(s) have no d′ or c" in text
+    assert ("have an infinite d′" in text) == (correction == "none")
