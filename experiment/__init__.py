@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_wtf.csrf import CSRFProtect
 
-from experiment import db, errors, security
+from experiment import db, errors, input_guard, security
 from experiment.config import SiteConfig
 from experiment.models import utcnow
 from experiment.stimulus_sets import StimulusSetCache
@@ -69,6 +69,7 @@ def create_app(
     csrf.init_app(app)
     errors.register(app)
     security.register(app)
+    input_guard.register(app)
 
     from experiment.participant import api, media, pages
 

@@ -1,19 +1,26 @@
 """Errors a participant or researcher can cause, and how the site answers them.
 
-Every one is a :class:`GlyphlabError` with an HTTP status; one handler turns any of them
+Every one is a :class:`SiteError` with an HTTP status; one handler turns any of them
 into a 4xx with the message, as JSON for the participant API (``/api/`` in the path or
-a JSON request) and as a plain page otherwise. Werkzeug's own 4xx (unknown URL, body
+a JSON request) and as a plain page otherwise. Any other :class:`GlyphlabError` that
+reaches the handler is the site's own problem (a missing stimulus set folder): it is
+logged and answered 503 without its details. Werkzeug's own 4xx (unknown URL, body
 too large, CSRF failure) go through the same handler so nothing answers with HTML to
 the trial runner or with a stack trace to anyone.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from glyphlab.errors import GlyphlabError
+
+UNAVAILABLE = (
+    "This study cannot run right now because of a problem on the site, not with anything "
+    "you did. Please try again later or tell the researcher."
+)
 
 
 class SiteError(GlyphlabError):
@@ -55,7 +62,13 @@ def error_response(message: str, status: int, title: str | None = None):
 def register(app: Flask) -> None:
     @app.errorhandler(GlyphlabError)
     def site_error(error: GlyphlabError):
-        return error_response(str(error), getattr(error, "status", 400))
+        if isinstance(error, SiteError):
+            return error_response(str(error), error.status)
+        # Not the visitor's doing (a study's stimulus set folder moved or broken, a plan
+        # that cannot be made): the message names server paths and commands meant for
+        # the researcher, so it goes to the log and the visitor is told whom to ask.
+        current_app.logger.error("%s %s: %s", request.method, request.path, error)
+        return error_response(UNAVAILABLE, 503, title="Study unavailable")
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

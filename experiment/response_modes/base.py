@@ -93,9 +93,17 @@ class SimulatedAnswer:
 
 
 def number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    """``value`` as a float, if it is a JSON number that fits one (an integer too big
+    for a float, like 1 followed by 400 zeros, is refused, not an OverflowError)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ResponseError(f"{what} must be a finite number, not {value!r}")
-    return float(value)
+    try:
+        result = float(value)
+    except OverflowError:
+        raise ResponseError(f"{what} is too large; it must be a finite number") from None
+    if not math.isfinite(result):
+        raise ResponseError(f"{what} must be a finite number, not {value!r}")
+    return result
 
 
 def require_object(payload: Any) -> Mapping[str, Any]:
