@@ -24,15 +24,9 @@ def _require_current_schema(config: SiteConfig) -> None:
     current, head = db.current_revision(config.database_url), db.head_revision()
     if current != head:
         raise SchemaError(
-            f"the database {_safe_url(config.database_url)} is at migration {current or 'none'}, "
+            f"the database {db.safe_url(config.database_url)} is at migration {current or 'none'}, "
             f"this code needs {head}: run `glyphlab db upgrade` first"
         )
-
-
-def _safe_url(url: str) -> str:
-    import sqlalchemy as sa
-
-    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 @click.command()
@@ -63,7 +57,7 @@ def serve(host: str, port: int, server: str, workers: int, threads: int) -> None
     """Run the experiment site (settings from GLYPHLAB_* environment variables)."""
     config = SiteConfig.from_env()
     _require_current_schema(config)
-    where = _safe_url(config.database_url)
+    where = db.safe_url(config.database_url)
     click.echo(f"glyphlab site on http://{host}:{port}/ ({server}, database {where})")
     if server == "gunicorn":
         _gunicorn(config, host, port, workers, threads)
@@ -113,7 +107,7 @@ def upgrade() -> None:
     """Bring the database schema up to the newest migration."""
     config = SiteConfig.from_env()
     db.upgrade(config.database_url)
-    click.echo(f"{_safe_url(config.database_url)} is at migration {db.head_revision()}")
+    click.echo(f"{db.safe_url(config.database_url)} is at migration {db.head_revision()}")
 
 
 @db_group.command()
@@ -122,4 +116,4 @@ def current() -> None:
     config = SiteConfig.from_env()
     revision, head = db.current_revision(config.database_url), db.head_revision()
     state = "up to date" if revision == head else f"behind: run `glyphlab db upgrade` (head {head})"
-    click.echo(f"{_safe_url(config.database_url)}: migration {revision or 'none'} ({state})")
+    click.echo(f"{db.safe_url(config.database_url)}: migration {revision or 'none'} ({state})")

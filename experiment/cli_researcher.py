@@ -66,8 +66,9 @@ def researcher() -> None:
 def create(email: str, password_stdin: bool) -> None:
     """Create a researcher account with a hashed password."""
     email = validate_email(email)
-    password = validate_password(_read_password(password_stdin))
+    # The database first: nobody should type a password twice to learn it is unreachable.
     with site_session() as session:
+        password = validate_password(_read_password(password_stdin))
         try:
             created = create_researcher(session, email=email, password=password)
             session.commit()
@@ -85,8 +86,8 @@ def create(email: str, password_stdin: bool) -> None:
 )
 def change_password(email: str, password_stdin: bool) -> None:
     """Give a researcher a new password; their open dashboard sessions end."""
-    password = validate_password(_read_password(password_stdin))
     with site_session() as session:
+        password = validate_password(_read_password(password_stdin))
         changed = set_password(session, email=email, password=password)
         session.commit()
         click.echo(f"password of {changed.email} changed; their open sessions have ended")

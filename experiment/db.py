@@ -17,6 +17,8 @@ SAVEPOINTs work, which the idempotent answer insert and the test fixtures rely o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,10 +29,42 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from glyphlab.errors import GlyphlabError
+
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 EXTENSION_KEY = "glyphlab.db"
 READ_ONLY = "glyphlab_read_only"
+
+
+class DatabaseUnavailable(GlyphlabError):
+    """The configured database cannot be opened (no driver, no server, no such file)."""
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return repr(url)
+
+
+@contextmanager
+def reachable(url: str) -> Iterator[None]:
+    """Turn a failure to create an engine or to connect into one line that names the
+    database and the reason: ``glyphlab db``/``serve``/``researcher`` connect through
+    here first, so a wrong GLYPHLAB_DATABASE_URL or a stopped server is not a traceback."""
+    try:
+        yield
+    except (ImportError, sa.exc.ArgumentError) as error:
+        raise DatabaseUnavailable(
+            f"GLYPHLAB_DATABASE_URL {safe_url(url)} cannot be used "
+            f"({str(error).splitlines()[0]}); use e.g. "
+            "sqlite:////path/glyphlab.sqlite3 or postgresql+psycopg://user@host/db"
+        ) from None
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        reason = " ".join(str(error.orig).split()) or type(error.orig).__name__
+        raise DatabaseUnavailable(f"cannot open the database {safe_url(url)}: {reason}") from None
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -106,7 +140,9 @@ def alembic_config(url: str, connection: sa.Connection | None = None) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (``glyphlab db upgrade``)."""
+    """Bring the schema up to ``revision`` (``glyphlab db upgrade``), after checking the
+    database opens at all (errors from inside a migration are left as they are)."""
+    current_revision(url)
     command.upgrade(alembic_config(url), revision)
 
 
@@ -118,9 +154,12 @@ def head_revision() -> str:
 
 def current_revision(url: str) -> str | None:
     """The revision the database is at, or None for an empty database."""
-    engine = make_engine(url)
+    with reachable(url):
+        engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        with reachable(url):
+            connection = engine.connect()
+        with connection:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()

@@ -2,8 +2,9 @@
 
 Each package owns its commands (``stimuli/cli.py``, ``analysis/cli.py``,
 ``experiment/cli.py``); this root only lists them. Subcommands are imported lazily so
-``glyphlab --help`` does not pay for torch or Flask, and a :class:`GlyphlabError` from any
-of them is printed as a one-line message instead of a traceback.
+``glyphlab --help`` does not pay for torch or Flask, and a :class:`GlyphlabError` (or an
+``OSError``: a path that is missing, not a folder or not writable) from any of them is
+printed as a one-line message instead of a traceback.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except GlyphlabError as error:
             raise click.ClickException(str(error)) from None
+        except BrokenPipeError:
+            raise  # click itself handles output piped into `head`
+        except OSError as error:
+            # A file or folder the user named (or a GLYPHLAB_DATA_DIR) that is missing,
+            # not a folder, or not writable: their problem to fix, so one line, not a
+            # traceback.
+            where = f"{error.filename}: " if error.filename else ""
+            raise click.ClickException(f"{where}{error.strerror or error}") from None
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS)
