@@ -66,7 +66,16 @@ def serve(host: str, port: int, server: str, workers: int, threads: int) -> None
 
     from experiment import create_app
 
-    waitress.serve(create_app(config), host=host, port=port, threads=threads, ident="glyphlab")
+    # waitress reads a whole body (up to 1 GiB by default, spooled to disk) before the
+    # app sees its Content-Length; the site's own limit stops that at the socket.
+    waitress.serve(
+        create_app(config),
+        host=host,
+        port=port,
+        threads=threads,
+        ident="glyphlab",
+        max_request_body_size=config.max_body_bytes,
+    )
 
 
 def _gunicorn(config: SiteConfig, host: str, port: int, workers: int, threads: int) -> None:

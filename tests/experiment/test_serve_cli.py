@@ -27,5 +27,11 @@ def test_serve_refuses_an_old_schema_until_upgraded(tmp_path, monkeypatch):
     started = runner.invoke(main, ["serve", "--port", "5099", "--threads", "4"])
     assert started.exit_code == 0, started.output
     ((app, options),) = served
-    assert options == {"host": "127.0.0.1", "port": 5099, "threads": 4, "ident": "glyphlab"}
+    assert options == {
+        "host": "127.0.0.1",
+        "port": 5099,
+        "threads": 4,
+        "ident": "glyphlab",
+        "max_request_body_size": 64 * 1024,
+    }
     assert app.name == "experiment"
