@@ -3,7 +3,8 @@
 A sliding window per key (the client address, and the e-mail tried) in process memory.
 It is per server process, so with N workers an attacker gets at most N times the
 allowance; that is still a few dozen guesses per window against scrypt hashes, which is
-what the limiter is for. A successful login clears the account's and address's record.
+what the limiter is for. A successful login clears the account's record, not the
+address's: logging in to one's own account must not reset a spraying client's allowance.
 """
 
 from __future__ import annotations
