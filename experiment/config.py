@@ -118,15 +118,21 @@ def stored_secret_key(data_dir: Path) -> str:
     none can read a half-written one.
     """
     key_file = data_dir / SECRET_KEY_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if not key_file.exists():
-        candidate = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-        candidate.write_text(secrets.token_hex(32), encoding="ascii")
-        candidate.chmod(0o600)
-        try:
-            os.link(candidate, key_file)
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
-    return key_file.read_text(encoding="ascii").strip()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not key_file.exists():
+            candidate = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+            candidate.write_text(secrets.token_hex(32), encoding="ascii")
+            candidate.chmod(0o600)
+            try:
+                os.link(candidate, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                candidate.unlink()
+        return key_file.read_text(encoding="ascii").strip()
+    except OSError as error:
+        raise ConfigError(
+            f"GLYPHLAB_DATA_DIR {data_dir} cannot be used ({error.strerror or error}); "
+            "point it at a writable folder or set GLYPHLAB_SECRET_KEY"
+        ) from None

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from experiment.config import ConfigError, SiteConfig
 from glyphlab.cli import main
 
 
@@ -74,4 +75,12 @@ def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     not_a_folder.write_text("oops")
     unset = {"GLYPHLAB_DATABASE_URL": None, "GLYPHLAB_SECRET_KEY": None}  # use the folder
     result = run(["db", "current"], {"GLYPHLAB_DATA_DIR": str(not_a_folder), **unset})
-    assert_one_line(result, str(not_a_folder))
+    assert_one_line(result, f"GLYPHLAB_DATA_DIR {not_a_folder} cannot be used")
+
+
+def test_an_unusable_data_dir_names_the_setting_outside_the_cli_too(tmp_path: Path) -> None:
+    """``gunicorn 'experiment:create_app()'`` builds its settings without the CLI."""
+    not_a_folder = tmp_path / "glyphlab-data"
+    not_a_folder.write_text("oops")
+    with pytest.raises(ConfigError, match="point it at a writable folder"):
+        SiteConfig.from_env({"GLYPHLAB_DATA_DIR": str(not_a_folder)})
