@@ -8,6 +8,7 @@ again, whatever the browser does.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
@@ -57,6 +58,10 @@ def entry(slug: str):
             return _already_done(study)
         return redirect(url_for("participant.run", slug=slug))
     require_open(study)
+    if ids.participant_id is None:
+        # No recruitment id: a random one for this browser, so a consent form submitted
+        # twice (double click) enrols once: the second submit finds the first's id.
+        ids = ExternalIds("browser", secrets.token_urlsafe(16))
     session[f"external-{study.id}"] = asdict(ids)
     return render_template("participant/consent.html", study=study)
 

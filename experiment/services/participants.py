@@ -42,7 +42,11 @@ MAX_EXTERNAL_ID_LENGTH = 128
 
 @dataclass(frozen=True)
 class ExternalIds:
-    """Ids a recruitment platform appended to the entry URL (kept only as hashes)."""
+    """Ids a recruitment platform appended to the entry URL (kept only as hashes).
+
+    ``source`` is ``prolific``, ``pid``, or ``browser``: a random id the entry page gives
+    a browser that came without one, so that its consent enrols it once.
+    """
 
     source: str | None = None
     participant_id: str | None = None
@@ -104,6 +108,38 @@ def enrol(
     existing = returning_participant(session, study=study, ids=ids, secret_key=secret_key)
     if existing is not None:
         return existing
+    try:
+        with session.begin_nested():  # rolled back on a clash, counter increment included
+            participant = _new_participant(
+                session,
+                study=study,
+                stimulus_set=stimulus_set,
+                ids=ids,
+                secret_key=secret_key,
+                now=now,
+                seed=seed,
+            )
+            session.add(participant)
+    except IntegrityError:
+        # The same external id enrolled concurrently (double click, two tabs): use theirs.
+        winner = returning_participant(session, study=study, ids=ids, secret_key=secret_key)
+        if winner is None:
+            raise
+        return winner
+    return participant
+
+
+def _new_participant(
+    session: Session,
+    *,
+    study: Study,
+    stimulus_set: LoadedStimulusSet,
+    ids: ExternalIds,
+    secret_key: str,
+    now: datetime,
+    seed: int | None,
+) -> Participant:
+    """The next participant number's plan and row (not yet added to the session)."""
     # Atomic counter: numbers participants and picks their Latin-square row without a race.
     number = session.execute(
         sa.update(Study)
@@ -164,15 +200,6 @@ def enrol(
         )
         for index, t in enumerate(plan)
     ]
-    try:
-        with session.begin_nested():
-            session.add(participant)
-    except IntegrityError:
-        # The same external id enrolled concurrently (double click, two tabs): use theirs.
-        winner = returning_participant(session, study=study, ids=ids, secret_key=secret_key)
-        if winner is None:
-            raise
-        return winner
     return participant
 
 

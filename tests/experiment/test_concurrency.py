@@ -11,11 +11,11 @@ from werkzeug.security import generate_password_hash
 
 from experiment import create_app, db
 from experiment.config import SiteConfig
-from experiment.models import Researcher, Response, StudyStatus
+from experiment.models import Participant, Researcher, Response, Study, StudyStatus
 from experiment.services.studies import create_study, set_status
 from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
+from tests.experiment.participant_client import CSRF, some_answer
 from tests.experiment.participant_client import Participant as Browser
-from tests.experiment.participant_client import some_answer
 
 THREADS = 8
 
@@ -90,3 +90,27 @@ def test_racing_answers_are_stored_exactly_once(live_app):
             assert race(live_app, url, browser.headers, bodies) == [201] + [409] * (THREADS - 1)
         assert rows(live_app) == round_ + 1
     assert browser.next().json["done"] is True
+
+
+@pytest.mark.slow
+def test_a_consent_form_submitted_many_times_at_once_enrols_once(live_app):
+    """A double-clicked consent form (no recruitment id): every submit carries the same
+    cookie, all get the consent redirect, one participant exists and one number is used."""
+    client = live_app.test_client()
+    page = client.get("/s/site-test/")
+    csrf = CSRF.search(page.data).group(1).decode()
+    cookie = client.get_cookie("glyphlab_session").value
+    barrier = threading.Barrier(THREADS)
+
+    def submit(_):
+        browser = live_app.test_client()
+        browser.set_cookie("glyphlab_session", cookie)
+        barrier.wait()
+        form = {"csrf_token": csrf, "consent": "yes"}
+        return browser.post("/s/site-test/consent", data=form).status_code
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        assert list(pool.map(submit, range(THREADS))) == [302] * THREADS
+    with live_app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(Participant)).scalar() == 1
+        assert connection.execute(sa.select(Study.enrolled_count)).scalar_one() == 1
