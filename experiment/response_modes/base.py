@@ -86,6 +86,20 @@ class Observer(Protocol):
     ) -> Any: ...
 
 
+def observe(
+    mode_name: str, trial: TrialContext, observer: Observer, rng: np.random.Generator
+) -> Any:
+    """What ``observer`` answers on ``trial`` (truth included) in response mode
+    ``mode_name``; each mode's ``simulate`` turns it into that mode's JSON."""
+    return observer.respond(
+        n_items=trial.n_items,
+        true_outliers=list(trial.true_outliers or ()),
+        encoding=trial.encoding,
+        response_mode=mode_name,
+        rng=rng,
+    )
+
+
 @dataclass(frozen=True)
 class SimulatedAnswer:
     response: dict[str, Any]

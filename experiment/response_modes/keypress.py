@@ -20,6 +20,7 @@ from experiment.response_modes.base import (
     SimulatedAnswer,
     TrialContext,
     number,
+    observe,
     require_list,
     require_object,
 )
@@ -55,13 +56,7 @@ class Keypress:
     def simulate(
         self, trial: TrialContext, observer: Observer, rng: np.random.Generator
     ) -> SimulatedAnswer:
-        answer = observer.respond(
-            n_items=trial.n_items,
-            true_outliers=list(trial.true_outliers or ()),
-            encoding=trial.encoding,
-            response_mode=self.name,
-            rng=rng,
-        )
+        answer = observe(self.name, trial, observer, rng)
         presses = [{"frame": trial.position_of(i), "t_ms": None} for i in answer.selected]
         return SimulatedAnswer(response={"presses": presses}, rt_ms=float(answer.rt_ms))
 

@@ -18,6 +18,7 @@ from experiment.response_modes.base import (
     ResponseError,
     SimulatedAnswer,
     TrialContext,
+    observe,
     require_object,
 )
 
@@ -49,13 +50,7 @@ class MAfc:
     def simulate(
         self, trial: TrialContext, observer: Observer, rng: np.random.Generator
     ) -> SimulatedAnswer:
-        answer = observer.respond(
-            n_items=trial.n_items,
-            true_outliers=list(trial.true_outliers or ()),
-            encoding=trial.encoding,
-            response_mode=self.name,
-            rng=rng,
-        )
+        answer = observe(self.name, trial, observer, rng)
         item = answer.selected[0] if answer.selected else int(rng.choice(trial.item_at_position))
         if trial.plot_points is not None:
             x, y = trial.plot_points[trial.position_of(item)]

@@ -17,6 +17,7 @@ from experiment.response_modes.base import (
     ParsedResponse,
     SimulatedAnswer,
     TrialContext,
+    observe,
     require_list,
     require_object,
 )
@@ -52,13 +53,7 @@ class MarkOutliers:
     def simulate(
         self, trial: TrialContext, observer: Observer, rng: np.random.Generator
     ) -> SimulatedAnswer:
-        answer = observer.respond(
-            n_items=trial.n_items,
-            true_outliers=list(trial.true_outliers or ()),
-            encoding=trial.encoding,
-            response_mode=self.name,
-            rng=rng,
-        )
+        answer = observe(self.name, trial, observer, rng)
         if trial.plot_points is not None:
             points = [trial.plot_points[trial.position_of(i)] for i in answer.selected]
             response: dict[str, Any] = {"clicks": [{"x": x, "y": y} for x, y in points]}

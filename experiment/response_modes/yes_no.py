@@ -17,6 +17,7 @@ from experiment.response_modes.base import (
     ResponseError,
     SimulatedAnswer,
     TrialContext,
+    observe,
     require_object,
 )
 
@@ -47,13 +48,7 @@ class YesNo:
     def simulate(
         self, trial: TrialContext, observer: Observer, rng: np.random.Generator
     ) -> SimulatedAnswer:
-        answer = observer.respond(
-            n_items=trial.n_items,
-            true_outliers=list(trial.true_outliers or ()),
-            encoding=trial.encoding,
-            response_mode=self.name,
-            rng=rng,
-        )
+        answer = observe(self.name, trial, observer, rng)
         present = answer.said_present
         if present is None:
             present = bool(answer.selected)
