@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from analysis.errors import AnalysisError
 from analysis.models.design import design_matrix
+from analysis.models.wald import wald_table
 
 COV_TYPES = ("bias_reduced", "robust", "naive")
 
@@ -49,19 +50,8 @@ class GEEResult:
     notes: tuple[str, ...]
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        z = self.params / self.bse
-        half = stats.norm.ppf(0.5 + level / 2) * self.bse
-        return pd.DataFrame(
-            {
-                "term": self.fixed_names,
-                "estimate": self.params,
-                "se": self.bse,
-                "z": z,
-                "p": 2 * stats.norm.sf(np.abs(z)),
-                "odds_ratio": np.exp(self.params),
-                "or_ci_low": np.exp(self.params - half),
-                "or_ci_high": np.exp(self.params + half),
-            }
+        return wald_table(
+            self.fixed_names, self.params, self.bse, level=level, intervals=False, odds_ratios=True
         )
 
     def summary(self) -> str:

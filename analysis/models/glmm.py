@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
 from analysis.errors import AnalysisError
 from analysis.models._likelihood import BinomialProblem
 from analysis.models.design import design_matrix, gradient_hessian, hessian
+from analysis.models.wald import wald_table
 
 #: A fit counts as converged when no deviance derivative exceeds this (lme4 uses 0.002 on
 #: a Hessian-scaled gradient).
@@ -87,23 +88,7 @@ class GLMMResult:
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Fixed effects: estimate, SE, Wald z and p, CI, odds ratio with CI."""
-        z = self.params / self.bse
-        half = stats.norm.ppf(0.5 + level / 2) * self.bse
-        with np.errstate(over="ignore"):  # a separated term's odds ratio is honestly inf
-            return pd.DataFrame(
-                {
-                    "term": self.fixed_names,
-                    "estimate": self.params,
-                    "se": self.bse,
-                    "z": z,
-                    "p": 2 * stats.norm.sf(np.abs(z)),
-                    "ci_low": self.params - half,
-                    "ci_high": self.params + half,
-                    "odds_ratio": np.exp(self.params),
-                    "or_ci_low": np.exp(self.params - half),
-                    "or_ci_high": np.exp(self.params + half),
-                }
-            )
+        return wald_table(self.fixed_names, self.params, self.bse, level=level, odds_ratios=True)
 
     def random_frame(self) -> pd.DataFrame:
         return pd.DataFrame(

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.errors import AnalysisError
 from analysis.models._intercept_lmm import InterceptLMM
 from analysis.models.design import design_matrix
+from analysis.models.wald import wald_table
 
 
 @dataclass(frozen=True)
@@ -53,19 +53,7 @@ class LMMResult:
         return -2.0 * self.loglik + 2.0 * (len(self.params) + n_random)
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        z = self.params / self.bse
-        half = stats.norm.ppf(0.5 + level / 2) * self.bse
-        return pd.DataFrame(
-            {
-                "term": self.fixed_names,
-                "estimate": self.params,
-                "se": self.bse,
-                "z": z,
-                "p": 2 * stats.norm.sf(np.abs(z)),
-                "ci_low": self.params - half,
-                "ci_high": self.params + half,
-            }
-        )
+        return wald_table(self.fixed_names, self.params, self.bse, level=level)
 
     def random_frame(self) -> pd.DataFrame:
         residual = {"group": "Residual", "term": "", "other": "", "sd_or_corr": self.residual_sd}
