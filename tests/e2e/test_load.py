@@ -81,3 +81,29 @@ def test_killed_server_loses_no_acknowledged_answer(served_study, backend):
 def test_load_generator_refuses_non_loopback_targets():
     with pytest.raises(LoadError, match="loopback"):
         LoadConfig(base_url="http://10.0.0.5:5000", slug="x")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_many_open_connections_do_not_lock_out_a_new_participant(served_study, backend):
+    """Browsers keep their connections open between requests (several per participant).
+    With waitress's default limit of 100 connections, the 101st waited for an idle one to
+    time out (two minutes): a new participant's first page must still come at once."""
+    from http.client import HTTPConnection
+
+    import httpx
+
+    site, slug, _database_url = served_study(backend=backend)
+    idle = []
+    try:
+        for _ in range(300):
+            connection = HTTPConnection("127.0.0.1", site.port, timeout=20)
+            idle.append(connection)
+            connection.request("GET", "/login")  # HTTP/1.1: the connection stays open
+            assert connection.getresponse().read()
+        started = time.perf_counter()
+        page = httpx.get(f"{site.url}/s/{slug}/", params={"pid": "late-comer"}, timeout=20.0)
+        assert page.status_code == 200 and "consent" in page.text.lower()
+        assert time.perf_counter() - started < 10.0
+    finally:
+        for connection in idle:
+            connection.close()

@@ -33,5 +33,7 @@ def test_serve_refuses_an_old_schema_until_upgraded(tmp_path, monkeypatch):
         "threads": 4,
         "ident": "glyphlab",
         "max_request_body_size": 64 * 1024,
+        "connection_limit": 1000,
+        "asyncore_use_poll": True,
     }
     assert app.name == "experiment"
