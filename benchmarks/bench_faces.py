@@ -1,12 +1,13 @@
 """Neural faces: bare generator images/s vs our whole pipeline, in the same run.
 
     .venv/bin/python benchmarks/bench_faces.py [--faces 1024] [--batch 64] [--threads 2]
-        [--size 256] [--device cpu|cuda] [--repeats 3]
+        [--size 256] [--format webp|png] [--device cpu|cuda] [--repeats 3]
 
 *bare*: the generator network alone on ready latents (``generate_batched``), output left
 in memory. *pipeline*: synthetic data rows -> standardised -> ``gan_face`` latents ->
-generator -> batched bicubic upscale -> PIL -> PNG files on disk through the set
-writer's ``MediaStore`` (thread pool, zlib level 1); *serial* renders then encodes each
+generator -> batched bicubic upscale -> PIL -> image files on disk through the set
+writer's ``MediaStore`` (thread pool; lossy WebP, gan_face's default, or PNG at zlib
+level 1); *serial* renders then encodes each
 batch, *overlapped* encodes batch k on the pool while torch renders batch k + 1. Each
 stage is also timed alone so the print-out says where the time goes. Issue 6 target:
 pipeline >= 90% of bare images/s on 2 CPU threads. Each figure is the best of
@@ -28,7 +29,7 @@ from stimuli.datasets import standardise
 from stimuli.encodings import Rows
 from stimuli.encodings.gan_face import GanFace
 from stimuli.generators import generate_batched, to_display
-from stimuli.media import MediaStore, png_bytes
+from stimuli.media import IMAGE_ENCODERS, MediaStore
 
 
 def best_times(repeats: int, stages: dict) -> dict[str, float]:
@@ -51,13 +52,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--format", choices=sorted(IMAGE_ENCODERS), default="webp")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     encoding = GanFace()
-    params = encoding.params({"size_px": args.size, "batch_size": args.batch, "base_seed": 0})
+    options = {"size_px": args.size, "batch_size": args.batch, "base_seed": 0}
+    params = encoding.params({**options, "image_format": args.format})
+    encode = IMAGE_ENCODERS[args.format]
     generator = encoding.generator(params)
     if args.device != "cpu":
         generator.network.to(args.device)
@@ -86,8 +90,8 @@ def main() -> None:
 
         pil = [Image.fromarray(p) for p in pixels]
 
-        def png() -> None:
-            media.put_pngs(pil)
+        def files() -> None:
+            media.put_images(pil, args.format)
 
         def rows_and_base() -> tuple[Rows, np.ndarray]:
             rows = Rows(standardise(raw), columns)
@@ -98,41 +102,41 @@ def main() -> None:
                 yield Rows(rows.values[start : start + args.batch], columns)
 
         def pipeline_serial() -> None:
-            """As the set writer does it today: render a batch, then PNG it (blocking)."""
+            """As the set writer does it today: render a batch, then encode it (blocking)."""
             rows, base = rows_and_base()
             for chunk in chunks(rows):
-                media.put_pngs(encoding.render(chunk, params, base))
+                media.put_images(encoding.render(chunk, params, base), args.format)
 
         def pipeline_overlapped() -> None:
-            """PNG encoding of batch k on the pool while torch renders batch k + 1."""
+            """Encoding of batch k on the pool while torch renders batch k + 1."""
             rows, base = rows_and_base()
             pending = [
-                media.pool.map(png_bytes, encoding.render(c, params, base)) for c in chunks(rows)
+                media.pool.map(encode, encoding.render(c, params, base)) for c in chunks(rows)
             ]
             for encoded in pending:
                 for data in encoded:
-                    media.put(data, "png")
+                    media.put(data, args.format)
 
         stages = {
             "bare generator": bare,
             "  upscale alone": upscale,
-            "  PNG to disk alone": png,
+            "  files to disk alone": files,
             "pipeline, serial": pipeline_serial,
             "pipeline, overlapped": pipeline_overlapped,
         }
         timings = best_times(args.repeats, stages)
         written = list((Path(folder) / "media").iterdir())
-        megabytes, files = sum(p.stat().st_size for p in written) / 1e6, len(written)
+        megabytes, count = sum(p.stat().st_size for p in written) / 1e6, len(written)
     print(
         f"{args.faces} faces, batch {args.batch}, {args.threads} torch threads, "
-        f"{args.size} px, device {args.device}, best of {args.repeats}"
+        f"{args.size} px {args.format}, device {args.device}, best of {args.repeats}"
     )
     for name, seconds in timings.items():
         print(f"{name:22s} {seconds:7.2f} s  {args.faces / seconds:8.1f} faces/s")
     for name in ("pipeline, serial", "pipeline, overlapped"):
         ratio = timings["bare generator"] / timings[name]
         print(f"{name} / bare = {ratio:.1%} (target >= 90%)")
-    print(f"PNG files written: {megabytes / files * 1e3:.0f} kB each")
+    print(f"{args.format} files written: {megabytes / count * 1e3:.1f} kB each")
 
 
 if __name__ == "__main__":

@@ -126,7 +126,7 @@ def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params,
         if config.video:
             entry["video"] = media.put(mp4_bytes(frames, config.frame_ms), "mp4")
         entry["frame_ms"] = config.frame_ms
-        names = media.put_pngs([images[i] for i in order])
+        names = media.put_images([images[i] for i in order], encoding.item_format(params))
         entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
         if not encoding.per_item_media:  # table rows / plot points for the site's own view
             entry.update(encoding.grid(rows, params, draws, order, images=images).fields)
@@ -135,8 +135,8 @@ def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params,
     grid = encoding.grid(rows, params, draws, order, images=images)
     entry["width"], entry["height"] = grid.image.size
     items = [] if images is None else [images[i] for i in order]
-    composite, *names = media.put_pngs([grid.image, *items])  # encoded side by side
-    entry["media"] = composite
+    names = media.put_images(items, encoding.item_format(params))
+    entry["media"] = media.put_images([grid.image])[0]
     if images is None:
         entry["items"] = [{"item": i} for i in order]
     else:

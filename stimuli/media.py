@@ -29,11 +29,30 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+#: Quality of lossy WebP stills. Neural faces are smooth upscales of a 64 px generator
+#: output: at 95 a 256 px face is ~7 KiB instead of ~62 KiB as PNG, 0.97 grey levels off
+#: on average (200 faces; worst face 1.14) and at most 6 at the generator's own 64 px
+#: (``docs/neural-faces/README.md``), so a 12-face trial fits inside its JSON.
+WEBP_QUALITY = 95
+
+
+def webp_still_bytes(image: Image.Image) -> bytes:
+    """Lossy WebP with fixed settings and no metadata (libwebp is deterministic)."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="WEBP", quality=WEBP_QUALITY, method=1)
+    return buffer.getvalue()
+
+
+#: still-image formats an encoding can ask for (``Encoding.item_format``)
+IMAGE_ENCODERS = {"png": png_bytes, "webp": webp_still_bytes}
+
+
 class MediaStore:
     """Writes files into ``<folder>/media/`` and returns their manifest paths.
 
-    ``put_pngs`` encodes a batch of images on a thread pool (zlib releases the GIL), so
-    the per-item PNGs of a stimulus use every core; names and bytes do not depend on it.
+    ``put_images`` encodes a batch of images on a thread pool (zlib and libwebp release
+    the GIL), so the per-item images of a stimulus use every core; names and bytes do not
+    depend on it.
     Use as a context manager so the pool is shut down.
     """
 
@@ -56,6 +75,8 @@ class MediaStore:
             path.write_bytes(data)
         return f"media/{name}"
 
-    def put_pngs(self, images: Sequence[Image.Image]) -> list[str]:
-        """Store many images as PNG, in order; encoded in parallel."""
-        return [self.put(data, "png") for data in self.pool.map(png_bytes, images)]
+    def put_images(self, images: Sequence[Image.Image], image_format: str = "png") -> list[str]:
+        """Store many images (``png`` or ``webp``, see ``IMAGE_ENCODERS``), in order;
+        encoded in parallel."""
+        encoded = self.pool.map(IMAGE_ENCODERS[image_format], images)
+        return [self.put(data, image_format) for data in encoded]

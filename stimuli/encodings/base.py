@@ -151,17 +151,22 @@ class Encoding(ABC, Generic[P, D]):
         images = enc.render(rows, params, draws)     # one PIL image per row, row order
         grid = enc.grid(rows, params, draws, order)  # composite, items in display order
 
-    and writes the grid image, ``grid.fields`` and (when ``per_item_media``) one PNG per
-    item into the manifest. Sequences show ``render`` images one per frame.
+    and writes the grid image, ``grid.fields`` and (when ``per_item_media``) one image per
+    item (``item_format``) into the manifest. Sequences show ``render`` images one per frame.
     """
 
     #: registry key = module name = manifest ``encoding`` value
     name: ClassVar[str]
     #: the frozen ``<Name>Params`` dataclass
     params_type: ClassVar[type]
-    #: True when each item gets its own PNG in grids (faces), so the site can lay
+    #: True when each item gets its own image in grids (faces), so the site can lay
     #: items out and let participants click them; False for table/plot grids.
     per_item_media: ClassVar[bool] = True
+
+    def item_format(self, params: Any) -> str:
+        """File format of the per-item images (a key of ``stimuli.media.IMAGE_ENCODERS``):
+        PNG, lossless, unless an encoding's images compress far better otherwise."""
+        return "png"
 
     @classmethod
     def unavailable_reason(cls, options: Mapping[str, Any] | None = None) -> str | None:

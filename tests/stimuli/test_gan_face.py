@@ -95,6 +95,7 @@ def test_base_latent_from_a_file(encoding, seed, tmp_path):
         ({"backend": "torchscript"}, "needs model_path and latent_dim"),
         ({"size_px": 8}, "size_px"),
         ({"directions": "means"}, "needs path"),
+        ({"image_format": "jpeg"}, "image_format must be webp or png"),
     ],
 )
 def test_bad_params_are_refused(encoding, options, message):
@@ -164,3 +165,43 @@ def test_bring_your_own_generator_needs_no_default_weights(monkeypatch, tmp_path
     manifest = load_stimulus_set(folder).manifest
     assert manifest["generator"]["backend"] == "torchscript"
     assert len(manifest["stimuli"][0]["items"]) == 6
+
+
+def face_set(tmp_path, **options):
+    from stimuli import StimulusSetConfig, generate_stimulus_set, load_stimulus_set
+
+    config = StimulusSetConfig.from_dict(
+        {
+            "name": "faces",
+            "seed": 3,
+            "datasets": [
+                {"role": "main", "count": 1, "n_items": 6, "n_features": 3, "n_outliers": 1}
+            ],
+            "conditions": [{"encoding": "gan_face", "layout": "grid"}],
+            "encoding_params": {"gan_face": {"n_directions": 4, **options}},
+        }
+    )
+    folder = generate_stimulus_set(config, tmp_path, progress=False)
+    return folder, load_stimulus_set(folder).manifest["stimuli"][0]
+
+
+def test_faces_are_stored_as_small_webp_by_default_and_png_on_request(tmp_path):
+    """A 256 px face is a smooth upscale of a 64 px output: lossy WebP keeps it within
+    about a grey level at a tenth of the PNG's size, and the bytes are reproducible."""
+    from PIL import Image
+
+    webp_folder, webp = face_set(tmp_path / "a")
+    _again_folder, again = face_set(tmp_path / "b")
+    png_folder, png = face_set(tmp_path / "c", image_format="png")
+    assert all(item["media"].endswith(".webp") for item in webp["items"])
+    assert all(item["media"].endswith(".png") for item in png["items"])
+    assert [i["media"] for i in again["items"]] == [i["media"] for i in webp["items"]]
+    for lossy, lossless in zip(webp["items"], png["items"], strict=True):
+        assert lossy["item"] == lossless["item"]
+        compressed = (webp_folder / lossy["media"]).read_bytes()
+        exact = (png_folder / lossless["media"]).read_bytes()
+        assert len(compressed) * 4 < len(exact)
+        decoded = np.asarray(Image.open(webp_folder / lossy["media"]).convert("RGB"), float)
+        original = np.asarray(Image.open(png_folder / lossless["media"]).convert("RGB"), float)
+        assert decoded.shape == original.shape == (256, 256, 3)
+        assert np.abs(decoded - original).mean() < 1.5
