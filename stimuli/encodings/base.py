@@ -202,7 +202,7 @@ class Encoding(ABC, Generic[P, D]):
         """The grid composite with items in display ``order``.
 
         The default tiles the item images; ``images`` passes ones already rendered (the
-        set generator renders once for the per-item PNGs and the composite).
+        set generator renders once for the per-item images and the composite).
         """
         from stimuli.layouts.grid import tile
 

@@ -36,7 +36,7 @@ class GanFaceParams(MappedParams):
     (e.g. from encode-photo) instead. ``clip_sd``: data values are clipped to +-this many
     SD so an extreme outlier stays a face. ``size_px``: side of each face image.
     ``image_format``: ``webp`` (lossy at quality 95: a 256 px face is ~7 KiB instead of
-    ~65 KiB, off by under a grey level on average) or ``png`` (lossless, ~10x bigger).
+    ~62 KiB, off by under a grey level on average) or ``png`` (lossless, ~9x bigger).
     """
 
     backend: str = "dcgan64"
