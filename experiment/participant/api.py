@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify, request, url_for
 from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
-from experiment.models import BrowserSession, Event, Participant, Study
+from experiment.models import BrowserSession, Event, Participant, Study, Trial
 from experiment.participant.media import media_sources
 from experiment.security import TOKEN_HEADER, check_same_origin
 from experiment.services import answers as answers_service
@@ -48,11 +48,17 @@ def _json_body() -> dict:
     return body
 
 
-def _next_payload(study: Study, participant: Participant, now: datetime) -> dict | None:
+def _next_payload(
+    study: Study, participant: Participant, now: datetime, following: Trial | None = None
+) -> dict | None:
     """The payload of the trial to show now (marking it served), or None when done."""
     db_session = get_session()
     trial = answers_service.next_trial(
-        db_session, participant=participant, now=now, grace_ms=site().config.grace_ms
+        db_session,
+        participant=participant,
+        now=now,
+        grace_ms=site().config.grace_ms,
+        following=following,
     )
     if trial is None:
         return None
@@ -69,7 +75,7 @@ def _next_payload(study: Study, participant: Participant, now: datetime) -> dict
             inline_limit=site().config.inline_media_bytes,
         ),
         now=now,
-        counts=trials_service.phase_counts(db_session, participant),
+        counts=trials_service.phase_counts(db_session, participant, trial, site().phase_totals),
     )
 
 
@@ -123,7 +129,7 @@ def answer(slug: str, public_id: str):
         # The next trial rides along: one request per trial fewer, for the participant
         # (no round trip between trials) and for the server. A resend gets none: its
         # first copy's reply may have carried it, and GET .../next is always right.
-        body["next"] = _next_payload(study, participant, now)
+        body["next"] = _next_payload(study, participant, now, result.following)
     db_session.commit()
     return jsonify(body), 200 if result.duplicate else 201
 

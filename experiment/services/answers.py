@@ -40,11 +40,23 @@ FRAME_STATS_KEYS = 32
 
 
 def next_trial(
-    session: Session, *, participant: Participant, now: datetime, grace_ms: int
+    session: Session,
+    *,
+    participant: Participant,
+    now: datetime,
+    grace_ms: int,
+    following: Trial | None = None,
 ) -> Trial | None:
     """The trial to show now. A trial that was on screen (started) and whose deadline
     passed while the page was away (closed tab, reload after the deadline) is stored as
-    timed out and skipped; one fetched but never started is simply shown again."""
+    timed out and skipped; one fetched but never started is simply shown again.
+
+    ``following``: the trial after the one just answered (``SubmitResult.following``),
+    which saves looking it up; ignored if it was ever started."""
+    if following is not None and following.presented_at is None:
+        if following.served_at is None:
+            following.served_at = now
+        return following
     while (trial := current_trial(session, participant)) is not None:
         elapsed = elapsed_ms(trial, now)
         if trial.presented_at is None or elapsed <= trial.deadline_ms + grace_ms:
@@ -113,6 +125,8 @@ class SubmitResult:
     response: Response
     feedback: dict[str, Any] | None
     finished: bool
+    #: the participant's next trial after a stored answer (None for a resend or the last)
+    following: Trial | None = None
 
 
 def submit_answer(
@@ -178,7 +192,8 @@ def submit_answer(
     finished = len(upcoming) == 1
     if finished:
         finish(participant, now)
-    return SubmitResult(False, response, feedback(trial, response), finished)
+    following = None if finished else upcoming[1]
+    return SubmitResult(False, response, feedback(trial, response), finished, following)
 
 
 def _why_not_answerable(trial: Trial, upcoming: list[Trial]) -> str:

@@ -10,7 +10,7 @@ item index, media name or attention-check flag is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -188,14 +188,32 @@ def finish(participant: Participant, now: datetime) -> None:
         participant.finished_at = now
 
 
-def phase_counts(session: Session, participant: Participant) -> dict[str, tuple[int, int]]:
-    """(answered, total) per phase, for "trial 3 of 12" in the runner."""
-    rows = session.execute(
-        sa.select(Trial.is_practice, sa.func.count(), sa.func.count(Trial.answered_at))
-        .where(Trial.participant_id == participant.id)
-        .group_by(Trial.is_practice)
-    ).all()
-    counts = {"practice": (0, 0), "main": (0, 0)}
-    for is_practice, total, answered in rows:
-        counts["practice" if is_practice else "main"] = (answered, total)
-    return counts
+#: participant id -> (practice trials, all trials): fixed when the participant enrols
+PhaseTotals = MutableMapping[int, tuple[int, int]]
+PHASE_TOTALS_CACHE_SIZE = 100_000
+
+
+def phase_counts(
+    session: Session, participant: Participant, current: Trial, totals_cache: PhaseTotals
+) -> dict[str, tuple[int, int]]:
+    """(answered, total) per phase while ``current`` is the trial to show, for "trial 3
+    of 12" in the runner. Trials are answered in order and practice comes first, so the
+    answered counts follow from ``current.trial_index``; the totals never change after
+    enrolment and are counted once per participant and process."""
+    totals = totals_cache.get(participant.id)
+    if totals is None:
+        rows = session.execute(
+            sa.select(Trial.is_practice, sa.func.count())
+            .where(Trial.participant_id == participant.id)
+            .group_by(Trial.is_practice)
+        ).all()
+        by_phase = {bool(is_practice): count for is_practice, count in rows}
+        totals = (by_phase.get(True, 0), sum(by_phase.values()))
+        if len(totals_cache) >= PHASE_TOTALS_CACHE_SIZE:
+            totals_cache.clear()
+        totals_cache[participant.id] = totals
+    practice, total = totals
+    main = total - practice
+    if current.is_practice:
+        return {"practice": (current.trial_index, practice), "main": (0, main)}
+    return {"practice": (practice, practice), "main": (current.trial_index - practice, main)}
