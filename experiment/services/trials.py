@@ -188,8 +188,9 @@ def finish(participant: Participant, now: datetime) -> None:
         participant.finished_at = now
 
 
-#: participant id -> (practice trials, all trials): fixed when the participant enrols
-PhaseTotals = MutableMapping[int, tuple[int, int]]
+#: (participant id, seed) -> (practice trials, all trials): fixed when the participant
+#: enrols (the random seed keeps a reused SQLite row id from meeting old totals)
+PhaseTotals = MutableMapping[tuple[int, int], tuple[int, int]]
 PHASE_TOTALS_CACHE_SIZE = 100_000
 
 
@@ -200,7 +201,8 @@ def phase_counts(
     of 12" in the runner. Trials are answered in order and practice comes first, so the
     answered counts follow from ``current.trial_index``; the totals never change after
     enrolment and are counted once per participant and process."""
-    totals = totals_cache.get(participant.id)
+    key = (participant.id, participant.seed)
+    totals = totals_cache.get(key)
     if totals is None:
         rows = session.execute(
             sa.select(Trial.is_practice, sa.func.count())
@@ -211,7 +213,7 @@ def phase_counts(
         totals = (by_phase.get(True, 0), sum(by_phase.values()))
         if len(totals_cache) >= PHASE_TOTALS_CACHE_SIZE:
             totals_cache.clear()
-        totals_cache[participant.id] = totals
+        totals_cache[key] = totals
     practice, total = totals
     main = total - practice
     if current.is_practice:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from experiment.models import Event, Response, Study, Trial
 from glyphlab.site_process import site_session
@@ -39,9 +40,14 @@ class Participant:
         page.on("response", self._remember_trial)
 
     def _remember_trial(self, response) -> None:
+        """The trial on screen: from ``next``, or brought along by an answer's reply."""
         if response.url.endswith("/api/next") and response.status == 200:
             body = response.json()
             self.trial = None if body.get("done") else body["trial"]
+        elif response.url.endswith("/answer") and response.status in (200, 201):
+            body = response.json()
+            if body.get("next"):
+                self.trial = body["next"]
 
     def shoot(self, name: str) -> None:
         if name not in self.taken:
@@ -91,6 +97,17 @@ class Participant:
             screen.locator(".plot-wrap img").click(position={"x": 120, "y": 90})
 
 
+def wait_for_a_screen(page, site) -> None:
+    """Wait for something to press (or the debrief); if it never comes, fail with what
+    the participant saw and what the server logged."""
+    try:
+        page.locator("#runner-screen button:visible, .debrief-text").first.wait_for(timeout=20_000)
+    except PlaywrightTimeout:
+        seen = page.text_content("main")
+        log = site.log_path.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"stuck on {page.url}: {seen!r}\nsite log:\n{log}") from None
+
+
 def stored(database_url: str, slug: str):
     with site_session(database_url) as session:
         study_id = session.scalar(sa.select(Study.id).where(Study.slug == slug))
@@ -133,7 +150,7 @@ def test_participant_takes_every_mode_and_encoding_in_chromium(
 
     answered_screens, reloaded, dawdled = 0, False, False
     for _ in range(200):
-        page.locator("#runner-screen button:visible, .debrief-text").first.wait_for(timeout=20_000)
+        wait_for_a_screen(page, site)
         if page.url.endswith("/debrief"):
             break
         on_trial = page.locator("#runner-screen .stimulus").count() > 0
