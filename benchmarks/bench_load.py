@@ -33,8 +33,8 @@ from stimuli import StimulusSetConfig, generate_stimulus_set
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def small_set_config() -> StimulusSetConfig:
-    """Chernoff faces, table and plot grids: enough media per trial to be realistic."""
+def small_set_config(encodings: tuple[str, ...]) -> StimulusSetConfig:
+    """Grids of ``encodings`` (12 items each): enough media per trial to be realistic."""
     common = {"n_items": 12, "n_features": 4, "n_informative": 2}
     return StimulusSetConfig.from_dict(
         {
@@ -45,11 +45,7 @@ def small_set_config() -> StimulusSetConfig:
                 {"role": "practice", "count": 2, "n_outliers": 1, **common},
                 {"role": "attention_check", **common},
             ],
-            "conditions": [
-                {"encoding": "chernoff", "layout": "grid"},
-                {"encoding": "table", "layout": "grid"},
-                {"encoding": "plot", "layout": "grid"},
-            ],
+            "conditions": [{"encoding": e, "layout": "grid"} for e in encodings],
         }
     )
 
@@ -101,7 +97,7 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
     url = database_url or f"sqlite:///{data_dir / 'glyphlab.sqlite3'}"
     params = StudyParams(
         title=f"load {participants}",
-        encodings=("chernoff", "table", "plot"),
+        encodings=args.encodings,
         trials_per_participant=args.trials,
         practice_trials=1,
         attention_checks=1,
@@ -150,13 +146,20 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=6, help="main trials per participant")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--think-ms", type=float, default=1500.0)
+    parser.add_argument(
+        "--encodings",
+        type=lambda text: tuple(text.split(",")),
+        default=("chernoff", "table", "plot"),
+        help="comma-separated, e.g. gan_face,chernoff,table,plot (gan_face needs its weights)",
+    )
     parser.add_argument("--ramp-s", type=float, default=10.0)
     parser.add_argument("--time-limit-s", type=float, default=400.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="glyphlab-load-") as tmp:
         work = Path(tmp)
         started = time.perf_counter()
-        set_folder = generate_stimulus_set(small_set_config(), work / "stimuli", progress=False)
+        config = small_set_config(args.encodings)
+        set_folder = generate_stimulus_set(config, work / "stimuli", progress=False)
         print(f"stimulus set in {time.perf_counter() - started:.1f} s")
         for participants in args.participants:
             run_one(args, participants, set_folder, work)
