@@ -98,14 +98,20 @@ class Participant:
 
 
 def wait_for_a_screen(page, site) -> None:
-    """Wait for something to press (or the debrief); if it never comes, fail with what
-    the participant saw and what the server logged."""
+    """Wait for something to press (or the debrief); if it never comes, or the runner
+    shows an error, fail with what the participant saw and what the server logged."""
     try:
         page.locator("#runner-screen button:visible, .debrief-text").first.wait_for(timeout=20_000)
     except PlaywrightTimeout:
-        seen = page.text_content("main")
-        log = site.log_path.read_text(errors="replace")[-3000:]
-        raise AssertionError(f"stuck on {page.url}: {seen!r}\nsite log:\n{log}") from None
+        fail(page, site, "stuck")
+    if page.locator("#runner-screen [role=alert]").count():
+        fail(page, site, "the runner reported an error")
+
+
+def fail(page, site, what: str) -> None:
+    seen = page.text_content("main")
+    log = site.log_path.read_text(errors="replace")[-3000:]
+    raise AssertionError(f"{what} on {page.url}: {seen!r}\nsite log:\n{log}")
 
 
 def stored(database_url: str, slug: str):
@@ -199,3 +205,24 @@ def test_participant_takes_every_mode_and_encoding_in_chromium(
     print("\nframe timing:", json.dumps(summary))
     assert durations.size >= 8
     assert abs(float(np.median(durations)) - FRAME_MS) <= refresh * 1.05
+
+
+def test_a_lost_connection_shows_a_reload_button_that_resumes(browser, served_study):
+    """When the runner cannot reach the site it says so and offers Reload; once the site
+    is reachable again, Reload continues the study where it was."""
+    site, slug, _database_url = served_study(backend="sqlite")
+    page = browser.new_page(viewport={"width": 1100, "height": 820})
+    page.goto(f"{site.url}/s/{slug}/?pid=offline-for-a-moment")
+    page.check("input[name=consent]")
+    page.click("button[type=submit]")
+    page.route("**/api/next", lambda route: route.abort("internetdisconnected"))
+    page.get_by_role("link", name="Start").click()
+
+    alert = page.locator("#runner-screen [role=alert]")
+    alert.wait_for(timeout=10_000)
+    assert "Reload the page" in alert.text_content()
+    page.unroute("**/api/next")
+    page.get_by_role("button", name="Reload").click()
+    page.get_by_role("button", name="Start").wait_for(timeout=10_000)  # the practice intro
+    page.get_by_role("button", name="Start").click()
+    page.locator("#runner-screen .stimulus").first.wait_for(state="visible", timeout=10_000)

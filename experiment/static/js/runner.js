@@ -58,6 +58,17 @@ function report(kind) {
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
 
+// Resolves when the image has loaded; rejects if it cannot be loaded at all.
+function loaded(image) {
+  if (image.complete) {
+    return image.naturalWidth > 0 ? Promise.resolve() : Promise.reject(new Error("an image could not be loaded"));
+  }
+  return new Promise((resolve, reject) => {
+    image.addEventListener("load", resolve, { once: true });
+    image.addEventListener("error", () => reject(new Error("an image could not be loaded")), { once: true });
+  });
+}
+
 async function preload(urls) {
   const images = new Map();
   await Promise.all(
@@ -65,7 +76,9 @@ async function preload(urls) {
       const image = new Image();
       image.src = url;
       image.alt = "";
-      await image.decode();
+      // decode() gets the pixels ready before onset, but Chromium sometimes rejects it
+      // for an image that loads and shows fine: then the load event is enough.
+      await image.decode().catch(() => loaded(image));
       images.set(url, image);
     }),
   );
@@ -376,4 +389,11 @@ async function main() {
   }
 }
 
-main().catch((error) => message(`Something went wrong: ${error.message}. Reload the page to continue.`, "alert"));
+main().catch((error) => {
+  const button = element("button", { type: "button", text: "Reload" });
+  screen.replaceChildren(
+    element("p", { class: "message", role: "alert", text: `Something went wrong: ${error.message}. Reload the page to continue where you were.` }),
+    button,
+  );
+  button.addEventListener("click", () => window.location.reload(), { once: true });
+});
