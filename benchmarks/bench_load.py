@@ -144,7 +144,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--participants", type=int, nargs="+", default=[50, 200, 500])
     parser.add_argument("--trials", type=int, default=6, help="main trials per participant")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (one per core)"
+    )
     parser.add_argument("--think-ms", type=float, default=1500.0)
     parser.add_argument(
         "--encodings",
