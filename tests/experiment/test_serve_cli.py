@@ -1,5 +1,6 @@
 """``glyphlab db`` and ``glyphlab serve`` (the server itself is replaced by a recorder)."""
 
+import pytest
 import waitress
 from click.testing import CliRunner
 
@@ -37,3 +38,19 @@ def test_serve_refuses_an_old_schema_until_upgraded(tmp_path, monkeypatch):
         "asyncore_use_poll": True,
     }
     assert app.name == "experiment"
+
+
+@pytest.mark.parametrize(
+    ("soft", "hard", "expected"),
+    [(1024, 524288, 1100), (256, 512, 512), (4096, 4096, 4096)],
+)
+def test_the_open_file_limit_is_raised_as_far_as_allowed(monkeypatch, soft, hard, expected):
+    import resource
+
+    from experiment.cli import raise_open_file_limit
+
+    limits = {"now": (soft, hard)}
+    monkeypatch.setattr(resource, "getrlimit", lambda _kind: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", lambda _kind, value: limits.update(now=value))
+    assert raise_open_file_limit(1100) == expected
+    assert limits["now"] == (max(soft, min(1100, hard)), hard)
