@@ -40,8 +40,6 @@ class Site:
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
     #: trial public id -> what its media need (participant/media.py)
     media_trials: dict[str, Any] = field(default_factory=dict)
-    #: (participant id, seed) -> (practice trials, all trials) (services/trials.phase_counts)
-    phase_totals: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
 
 def site() -> Site:

@@ -75,7 +75,6 @@ def _next_payload(
             inline_limit=site().config.inline_media_bytes,
         ),
         now=now,
-        counts=trials_service.phase_counts(db_session, participant, trial, site().phase_totals),
     )
 
 

@@ -10,7 +10,7 @@ item index, media name or attention-check flag is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,13 +98,12 @@ def trial_payload(
     stimulus_set: LoadedStimulusSet,
     media_sources: MediaSources,
     now: datetime,
-    counts: Mapping[str, tuple[int, int]],
 ) -> dict[str, Any]:
     """The JSON the runner gets for one trial (see docs/participant-api.md)."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
     mode = RESPONSE_MODES[trial.condition.response_mode]
     phase = "practice" if trial.is_practice else "main"
-    done, total = counts[phase]
+    done, total = phase_position(study, trial)
     payload: dict[str, Any] = {
         "id": trial.public_id,
         "phase": phase,
@@ -188,34 +187,12 @@ def finish(participant: Participant, now: datetime) -> None:
         participant.finished_at = now
 
 
-#: (participant id, seed) -> (practice trials, all trials): fixed when the participant
-#: enrols (the random seed keeps a reused SQLite row id from meeting old totals)
-PhaseTotals = MutableMapping[tuple[int, int], tuple[int, int]]
-PHASE_TOTALS_CACHE_SIZE = 100_000
-
-
-def phase_counts(
-    session: Session, participant: Participant, current: Trial, totals_cache: PhaseTotals
-) -> dict[str, tuple[int, int]]:
-    """(answered, total) per phase while ``current`` is the trial to show, for "trial 3
-    of 12" in the runner. Trials are answered in order and practice comes first, so the
-    answered counts follow from ``current.trial_index``; the totals never change after
-    enrolment and are counted once per participant and process."""
-    key = (participant.id, participant.seed)
-    totals = totals_cache.get(key)
-    if totals is None:
-        rows = session.execute(
-            sa.select(Trial.is_practice, sa.func.count())
-            .where(Trial.participant_id == participant.id)
-            .group_by(Trial.is_practice)
-        ).all()
-        by_phase = {bool(is_practice): count for is_practice, count in rows}
-        totals = (by_phase.get(True, 0), sum(by_phase.values()))
-        if len(totals_cache) >= PHASE_TOTALS_CACHE_SIZE:
-            totals_cache.clear()
-        totals_cache[key] = totals
-    practice, total = totals
-    main = total - practice
-    if current.is_practice:
-        return {"practice": (current.trial_index, practice), "main": (0, main)}
-    return {"practice": (practice, practice), "main": (current.trial_index - practice, main)}
+def phase_position(study: Study, trial: Trial) -> tuple[int, int]:
+    """(trials of its phase before ``trial``, trials in that phase), for "trial 3 of 12"
+    in the runner. Every plan has the study's numbers of practice and main trials,
+    practice first (``design.plan_trials``), and trials are answered in order, so the
+    trial's index says how far the participant is: nothing needs counting."""
+    practice = study.practice_trials
+    if trial.is_practice:
+        return trial.trial_index, practice
+    return trial.trial_index - practice, study.trials_per_participant + study.attention_checks
