@@ -207,7 +207,9 @@ def test_participant_takes_every_mode_and_encoding_in_chromium(
     assert abs(float(np.median(durations)) - FRAME_MS) <= refresh * 1.05
 
 
-def test_a_lost_connection_shows_a_reload_button_that_resumes(browser, served_study):
+def test_a_lost_connection_shows_a_reload_button_that_resumes(
+    browser, served_study, screenshot_dir
+):
     """When the runner cannot reach the site it says so and offers Reload; once the site
     is reachable again, Reload continues the study where it was."""
     site, slug, _database_url = served_study(backend="sqlite")
@@ -221,6 +223,7 @@ def test_a_lost_connection_shows_a_reload_button_that_resumes(browser, served_st
     alert = page.locator("#runner-screen [role=alert]")
     alert.wait_for(timeout=10_000)
     assert "Reload the page" in alert.text_content()
+    page.screenshot(path=str(screenshot_dir / "runner-error.png"))
     page.unroute("**/api/next")
     page.get_by_role("button", name="Reload").click()
     page.get_by_role("button", name="Start").wait_for(timeout=10_000)  # the practice intro

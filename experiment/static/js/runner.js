@@ -390,6 +390,7 @@ async function main() {
 }
 
 main().catch((error) => {
+  phaseLabel.textContent = "Stopped";
   const button = element("button", { type: "button", text: "Reload" });
   screen.replaceChildren(
     element("p", { class: "message", role: "alert", text: `Something went wrong: ${error.message}. Reload the page to continue where you were.` }),
