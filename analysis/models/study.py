@@ -22,6 +22,7 @@ needs one dense group for that (seconds per thousand rows): for small studies on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pandas as pd
 
@@ -82,12 +83,27 @@ def fit_accuracy_glmm(
     reference: str | None = None,
     groups: Sequence[str] = GROUPS,
     nagq: int = 1,
+    crossed_max_cells: int | None = None,
 ) -> GLMMResult:
-    """P(correct) ~ encoding (+ covariates) + crossed random intercepts, by ML."""
+    """P(correct) ~ encoding (+ covariates) + crossed random intercepts, by ML.
+
+    Above ``crossed_max_cells`` participant x dataset x encoding cells only the participant
+    intercept is kept (the likelihood then runs on participant x encoding counts, so it
+    stays fast) and the result's notes say so.
+    """
     frame = _frame(trials)
     rhs = encoding_terms(frame, reference)
+    notes: tuple[str, ...] = ()
+    n_cells = frame.groupby(["participant", "dataset_id", "encoding"]).ngroups
+    if crossed_max_cells is not None and n_cells > crossed_max_cells:
+        groups = ("participant",)
+        notes = (
+            f"{n_cells:,} participant x dataset x encoding cells exceed crossed_max_cells="
+            f"{crossed_max_cells:,}: random intercepts for participants only.",
+        )
     cells = aggregate_cells(frame, (*groups, "encoding", *COVARIATES))
-    return fit_glmm(cells, f"n_correct ~ {rhs}", groups=groups, trials="n_trials", nagq=nagq)
+    result = fit_glmm(cells, f"n_correct ~ {rhs}", groups=groups, trials="n_trials", nagq=nagq)
+    return replace(result, notes=(*notes, *result.notes)) if notes else result
 
 
 def fit_log_rt_lmm(

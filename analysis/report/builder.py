@@ -4,7 +4,7 @@ Output folder::
 
     report.html          self-contained (inline CSS, figures as base64 PNG)
     report.json          every table as records, the config, and seconds per section
-    tables/<name>.csv    every table of the report (and per-participant measures)
+    tables/<name>.csv    every table of the report (long ones are only here)
     figures/<name>.png   every figure
 """
 
@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.registry import STATISTICS
 from analysis.report.html import Section, page
-from analysis.report.model_sections import model_sections
 from analysis.report.sections import ideal_section, measures_section, sample_section
+from analysis.report.statistics import statistic_sections
 from analysis.sdt import CORRECTIONS
 from analysis.trials import TrialOptions, TrialTable, load_trials
 from glyphlab import __version__
@@ -34,8 +34,10 @@ class ReportConfig:
 
     ``stimulus_set``: folder of the stimulus set the trials came from (adds the ideal
     observer); ``crossed_max_cells``: above this many participant x dataset x encoding
-    cells the GLMM drops the dataset random intercept (see ``model_sections``); ``seed``:
-    for the bootstrap CIs.
+    cells the GLMM drops the dataset random intercept; ``seed``: every statistic declared
+    ``random`` gets its own stream from it (:func:`analysis.registry.statistic_rng`);
+    ``statistics``: the registered statistics to run (default: all; their dependencies
+    are run too). Fields named in an entry's ``settings`` are passed to its function.
     """
 
     title: str = "glyphlab: outlier detection by encoding"
@@ -44,8 +46,16 @@ class ReportConfig:
     trial_options: TrialOptions = field(default_factory=TrialOptions)
     crossed_max_cells: int = 250_000
     seed: int = 0
+    statistics: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.statistics is not None:
+            object.__setattr__(self, "statistics", tuple(self.statistics))
+            unknown = [name for name in self.statistics if name not in STATISTICS]
+            if unknown:
+                raise AnalysisError(
+                    f"unknown statistic(s) {', '.join(unknown)}; known: {', '.join(STATISTICS)}"
+                )
         if self.correction not in CORRECTIONS:
             raise AnalysisError(f"correction must be one of {CORRECTIONS}")
         if self.crossed_max_cells < 1:
@@ -86,17 +96,12 @@ def write_report(
     table = trials if isinstance(trials, TrialTable) else load_trials(trials, config.trial_options)
     seconds["load"] = time.perf_counter() - start
     sections = [_timed(seconds, "sample", lambda: sample_section(table))]
-    holder: dict = {}
-
-    def measures() -> Section:
-        section, holder["measures"] = measures_section(table, config.correction)
-        return section
-
-    sections.append(_timed(seconds, "measures", measures))
+    measures_part = _timed(seconds, "measures", lambda: measures_section(table, config.correction))
     start = time.perf_counter()
-    rng = np.random.default_rng(config.seed)
-    sections += model_sections(table, crossed_max_cells=config.crossed_max_cells, rng=rng)
-    seconds["models"] = time.perf_counter() - start
+    sections += statistic_sections(
+        table, config, existing={"measures": measures_part}, seconds=seconds
+    )
+    seconds["statistics"] = time.perf_counter() - start
     if config.stimulus_set is not None:
         sections.append(
             _timed(

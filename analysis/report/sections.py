@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 from analysis.ideal_observer import IdealObserverConfig, efficiency
-from analysis.measures import MeasuresResult, compute_measures, encoding_summary
+from analysis.measures import compute_measures, encoding_summary
 from analysis.report import plots
 from analysis.report.html import Section, facts_html
 from analysis.trials import TrialTable
@@ -124,7 +124,9 @@ def _dprime_notes(cells: pd.DataFrame, correction: str) -> list[str]:
     return notes
 
 
-def measures_section(table: TrialTable, correction: str) -> tuple[Section, MeasuresResult]:
+def measures_section(table: TrialTable, correction: str) -> Section:
+    """Means per encoding and the figures; the per-participant table comes from the
+    registered ``measures`` statistic, laid out after this by the statistic sections."""
     section = Section(
         "measures",
         "Measures per encoding",
@@ -138,7 +140,6 @@ def measures_section(table: TrialTable, correction: str) -> tuple[Section, Measu
     columns = tuple(c for c in SUMMARY_COLUMNS if cells[c].notna().any())
     summary = encoding_summary(measures, columns=columns, by=("response_mode", "encoding"))
     section.table("encoding_summary", summary, shown=_summary_wide(summary))
-    section.tables["participant_measures"] = cells
     if summary.loc[summary["measure"] == "accuracy", "n"].min() < 2:
         section.note("A condition has a single participant: no confidence interval (—).")
     for note in _dprime_notes(cells, correction):
@@ -180,7 +181,7 @@ def measures_section(table: TrialTable, correction: str) -> tuple[Section, Measu
         "Each grey line is one participant's d′ across encodings.",
     )
     section.blocks.append("</div>")
-    return section, measures
+    return section
 
 
 def ideal_section(table: TrialTable, stimulus_set: Path, correction: str) -> Section:

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 
 from analysis.errors import AnalysisError
+from analysis.measures import compute_measures
+from analysis.registry import STATISTICS, Statistic
 from analysis.report import ReportConfig, write_report
-from analysis.report import model_sections as model_sections_module
-from analysis.report.model_sections import model_sections
+from analysis.report import statistics as statistics_module
 from analysis.report.sections import ideal_section, measures_section
+from analysis.report.statistics import statistic_sections
 from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
 from analysis.trials import load_trials
 from tests.analysis.test_ideal_observer import write_set
@@ -35,6 +37,12 @@ def simulated(rng, truth: dict | None = None, **design) -> pd.DataFrame:
     if truth is not None:
         frame["true_outliers"] = frame["dataset_id"].map(lambda d: truth[d]["outliers"])
     return simulate_trials(frame, observer, rng=rng)
+
+
+def model_sections(table, **config):
+    """The models and contrasts sections of ``table`` under ``ReportConfig(**config)``."""
+    by_key = {s.key: s for s in statistic_sections(table, ReportConfig(**config))}
+    return by_key["models"], by_key["contrasts"]
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +69,14 @@ def test_report_has_every_section_inline_and_no_nan(report):
     assert "nan" not in without_images(text).lower()
     assert "Traceback" not in text
     assert "gan_face vs table" in text and "efficiency" in text
-    assert set(result.seconds) >= {"load", "sample", "measures", "models", "ideal", "write"}
+    assert set(result.seconds) >= {"load", "sample", "measures", "statistics", "ideal", "write"}
+    assert {f"statistic:{name}" for name in STATISTICS} <= set(result.seconds)
 
 
 def test_numbers_are_written_beside_the_report(report):
     out, _ = report
     tables = {path.stem for path in (out / "tables").glob("*.csv")}
-    assert {"encoding_summary", "participant_measures", "trial_counts", "efficiency"} <= tables
+    assert {"encoding_summary", "measures", "trial_counts", "efficiency"} <= tables
     assert {"accuracy_glmm", "log_rt_lmm", "accuracy_gee", "accuracy_contrasts"} <= tables
     assert len(list((out / "figures").glob("*.png"))) == 6
     data = json.loads((out / "report.json").read_text())
@@ -97,27 +106,27 @@ def test_single_encoding_and_perfect_participant_give_notes_not_nan(rng, tmp_pat
     assert "nan" not in without_images(text).lower()
 
 
-def test_a_model_that_fails_becomes_a_note(rng, monkeypatch):
-    def broken(*args, **kwargs):
-        raise AnalysisError("Hessian not positive definite")
+def broken(trials, *, crossed_max_cells):
+    """Stands in for the accuracy GLMM: a fit that fails on these data."""
+    raise AnalysisError("Hessian not positive definite")
 
-    real = model_sections_module.get_statistic
-    monkeypatch.setattr(
-        model_sections_module,
-        "get_statistic",
-        lambda name: broken if name == "accuracy_glmm" else real(name),
-    )
-    models, contrasts = model_sections(
-        load_trials(simulated(rng)), crossed_max_cells=10_000, rng=rng
-    )
+
+def test_a_model_that_fails_becomes_a_note_and_its_dependants_say_why(rng, monkeypatch):
+    entry = STATISTICS["accuracy_glmm"]
+    fake = Statistic(f"{__name__}:broken", entry.title, entry.section, entry.scale,
+                     settings=entry.settings)  # fmt: skip
+    monkeypatch.setitem(STATISTICS, "accuracy_glmm", fake)
+    models, contrasts = model_sections(load_trials(simulated(rng)))
     text = "".join(models.blocks)
     assert "could not be fitted (Hessian not positive definite)" in text
     assert "accuracy_glmm" not in models.tables and "log_rt_lmm" in models.tables
-    assert "accuracy_contrasts" in contrasts.tables  # refitted by contrasts itself
+    # The contrasts come from that one fit, never from a refit of their own.
+    assert "accuracy_contrasts" not in contrasts.tables
+    assert f"it uses {entry.title}, which could not be computed" in "".join(contrasts.blocks)
 
 
 def test_large_studies_fall_back_to_participant_intercepts(rng):
-    models, _ = model_sections(load_trials(simulated(rng)), crossed_max_cells=10, rng=rng)
+    models, _ = model_sections(load_trials(simulated(rng)), crossed_max_cells=10)
     assert "random intercepts for participants only" in "".join(models.blocks)
     assert models.tables["accuracy_glmm_random"]["group"].tolist() == ["participant"]
 
@@ -125,7 +134,7 @@ def test_large_studies_fall_back_to_participant_intercepts(rng):
 def test_separated_encodings_are_not_modelled_on_the_log_odds_scale(rng):
     trials = simulated(rng)
     trials.loc[trials["encoding"] == "gan_face", "selected"] = trials["true_outliers"]
-    models, contrasts = model_sections(load_trials(trials), crossed_max_cells=10_000, rng=rng)
+    models, contrasts = model_sections(load_trials(trials))
     assert "gan_face had no (or only) correct trials" in "".join(models.blocks)
     assert "accuracy_glmm" not in models.tables and "accuracy_gee" not in models.tables
     assert "dprime_differences" in contrasts.tables
@@ -170,7 +179,7 @@ def test_an_all_wrong_encoding_is_a_note_not_a_table_of_huge_odds_ratios(rng):
     table = load_trials(frame)
     counts = table.trials.groupby("encoding")["correct"].agg(["sum", "size"])
     assert counts.loc["gan_face"].tolist() == [0, 36] and counts["sum"].sum() > 0
-    models, contrasts = model_sections(table, crossed_max_cells=10_000, rng=rng)
+    models, contrasts = model_sections(table)
     assert "gan_face had no (or only) correct trials" in "".join(models.blocks)
     assert not _log_odds_tables(models, contrasts)
 
@@ -183,7 +192,7 @@ def test_a_separated_covariate_level_is_a_note_not_a_table(rng):
     frame.loc[sequence, "layout"] = "sequence"  # every sequence trial wrong
     wrong = frame.loc[sequence, "true_outliers"].map(lambda t: [(t[0] + 1) % 9])
     frame.loc[sequence, "selected"] = wrong
-    models, contrasts = model_sections(load_trials(frame), crossed_max_cells=10_000, rng=rng)
+    models, contrasts = model_sections(load_trials(frame))
     blocks = "".join(models.blocks)
     assert "Accuracy: logistic GLMM (ML, Laplace), random intercepts: an estimate is not" in blocks
     for shown in _log_odds_tables(models, contrasts):
@@ -191,8 +200,8 @@ def test_a_separated_covariate_level_is_a_note_not_a_table(rng):
 
 
 def test_extreme_log_odds_are_a_note_but_log_rt_is_not(rng, monkeypatch):
-    monkeypatch.setattr(model_sections_module, "MAX_LOG_ODDS", 0.01)  # any estimate is "huge"
-    models, _ = model_sections(load_trials(simulated(rng)), crossed_max_cells=10_000, rng=rng)
+    monkeypatch.setattr(statistics_module, "MAX_LOG_ODDS", 0.01)  # any estimate is "huge"
+    models, _ = model_sections(load_trials(simulated(rng)))
     assert "|estimate| &gt;= 0.01 on the log-odds scale" in "".join(models.blocks)
     assert "accuracy_glmm" not in models.tables and "log_rt_lmm" in models.tables
 
@@ -209,8 +218,8 @@ def test_cells_without_a_finite_dprime_are_explained(rng, correction):
     ]
     second = trials["participant"] == "P0002"
     trials.loc[second, "selected"] = trials.loc[second, "true_outliers"]
-    section, measures = measures_section(load_trials(trials), correction)
-    text = "".join(section.blocks)
-    assert measures.table["dprime"].isna().sum() == 2  # P0001's two encodings
+    table = load_trials(trials)
+    text = "".join(measures_section(table, correction).blocks)
+    assert compute_measures(table, correction=correction).table["dprime"].isna().sum() == 2
     assert "2 participant cell(s) have no d′ or c" in text
     assert ("have an infinite d′" in text) == (correction == "none")
