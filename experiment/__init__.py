@@ -20,6 +20,7 @@ from flask_wtf.csrf import CSRFProtect
 from experiment import db, errors, input_guard, security
 from experiment.config import SiteConfig
 from experiment.models import utcnow
+from experiment.proxy import TrustedProxies
 from experiment.stimulus_sets import StimulusSetCache
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -49,7 +50,12 @@ def site() -> Site:
 def create_app(
     config: SiteConfig | None = None, *, clock: Callable[[], datetime] | None = None
 ) -> Flask:
-    """Build the site. ``config`` defaults to ``SiteConfig.from_env()``."""
+    """Build the site. ``config`` defaults to ``SiteConfig.from_env()``.
+
+    Behind a reverse proxy (``config.proxy_count`` > 0) the WSGI app is wrapped in
+    :class:`~experiment.proxy.TrustedProxies`, so the client's address and scheme are the
+    ones the proxy saw; see docs/deploy.md.
+    """
     config = SiteConfig.from_env() if config is None else config
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder="static")
     app.config.update(
@@ -64,6 +70,10 @@ def create_app(
         REMEMBER_COOKIE_SECURE=config.secure_cookies,
         JSON_SORT_KEYS=False,
     )
+    if config.proxy_count:
+        app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+            app.wsgi_app, proxy_count=config.proxy_count, trusted=config.trusted_proxies
+        )
     app.extensions[SITE_KEY] = Site(config=config, clock=clock or utcnow)
     db.init_app(app, db.Database(config.database_url))
     csrf.init_app(app)

@@ -5,9 +5,18 @@ never creates tables itself), then runs the site with waitress (threads, any pla
 the default) or gunicorn (processes, for PostgreSQL deployments; each worker builds its
 own app and engine after the fork). Outside this command use
 ``gunicorn 'experiment:create_app()'``.
+
+Several ``serve --server gunicorn`` instances on one machine (the two app servers of
+deploy/, each its own systemd unit) each get their own gunicorn control socket, named
+after the port, instead of sharing gunicorn's per-user default: otherwise the second
+instance takes the first one's socket and ``gunicornc`` talks to the wrong server.
+Forwarding headers are left to the site (``GLYPHLAB_PROXY_COUNT``, experiment/proxy.py):
+gunicorn's own ``X-Forwarded-Proto`` handling is switched off so there is one rule.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -60,14 +69,24 @@ def _require_current_schema(config: SiteConfig) -> None:
     type=click.IntRange(1, 256),
     help="Threads per process.",
 )
-def serve(host: str, port: int, server: str, workers: int, threads: int) -> None:
+@click.option(
+    "--control-socket",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="gunicorn's control socket. Default: gunicorn-PORT.ctl in the data folder.",
+)
+def serve(
+    host: str, port: int, server: str, workers: int, threads: int, control_socket: Path | None
+) -> None:
     """Run the experiment site (settings from GLYPHLAB_* environment variables)."""
     config = SiteConfig.from_env()
     _require_current_schema(config)
     where = db.safe_url(config.database_url)
     click.echo(f"glyphlab site on http://{host}:{port}/ ({server}, database {where})")
     if server == "gunicorn":
-        _gunicorn(config, host, port, workers, threads)
+        socket = control_socket or config.data_dir / f"gunicorn-{port}.ctl"
+        socket.parent.mkdir(parents=True, exist_ok=True)
+        _gunicorn(config, host, port, workers, threads, socket)
         return
     import waitress
 
@@ -104,25 +123,36 @@ def raise_open_file_limit(wanted: int) -> int:
     return target
 
 
-def _gunicorn(config: SiteConfig, host: str, port: int, workers: int, threads: int) -> None:
+def gunicorn_settings(
+    host: str, port: int, workers: int, threads: int, control_socket: Path
+) -> dict[str, object]:
+    """The gunicorn settings ``serve`` runs with (a function, so tests can read them)."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "accesslog": None,
+        "graceful_timeout": 5,
+        # A participant's connection idles for one think time between trials;
+        # gthread parks idle connections without a thread, so keeping them for
+        # a few trials is cheap and saves a reconnect (and a race) per trial.
+        "keepalive": 15,
+        "control_socket": str(control_socket),
+        "forwarded_allow_ips": "",
+    }
+
+
+def _gunicorn(
+    config: SiteConfig, host: str, port: int, workers: int, threads: int, control_socket: Path
+) -> None:
     from gunicorn.app.base import BaseApplication
 
     from experiment import create_app
 
     class Site(BaseApplication):
         def load_config(self) -> None:
-            settings = {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread" if threads > 1 else "sync",
-                "accesslog": None,
-                "graceful_timeout": 5,
-                # A participant's connection idles for one think time between trials;
-                # gthread parks idle connections without a thread, so keeping them for
-                # a few trials is cheap and saves a reconnect (and a race) per trial.
-                "keepalive": 15,
-            }
+            settings = gunicorn_settings(host, port, workers, threads, control_socket)
             for key, value in settings.items():
                 self.cfg.set(key, value)
 

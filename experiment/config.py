@@ -24,12 +24,24 @@ Environment variables (all optional):
     A trial whose media files together are at most this many KiB gets them inside its
     JSON as ``data:`` URIs (one request instead of one per image); bigger trials get
     media URLs. 0 always sends URLs. Default: 256.
+``GLYPHLAB_PROXY_COUNT``
+    How many reverse proxies (nginx, Caddy) stand between the internet and the site.
+    With 1, the client address and scheme are taken from the last ``X-Forwarded-For`` /
+    ``X-Forwarded-Proto`` entry the proxy added; any earlier entries, which a client can
+    write itself, are ignored. Default: 0 (the site is reached directly; the headers
+    are ignored).
+``GLYPHLAB_TRUSTED_PROXIES``
+    Comma-separated addresses or networks of those proxies. A request that does not come
+    from one of them has its forwarding headers removed, so a client that reaches the
+    app server directly cannot claim another address. Default: ``127.0.0.1,::1``.
 ``GLYPHLAB_SECURE_COOKIES``
-    ``1`` to mark cookies ``Secure`` (behind HTTPS). Default: off, for 127.0.0.1.
+    ``1`` to mark cookies ``Secure`` (behind HTTPS), ``0`` not to. Default: on when
+    ``GLYPHLAB_PROXY_COUNT`` is above 0, off otherwise (plain http on 127.0.0.1).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -40,6 +52,12 @@ from glyphlab.errors import GlyphlabError
 
 DEFAULT_DATA_DIR = "glyphlab-data"
 SECRET_KEY_FILE = "secret_key"
+DEFAULT_TRUSTED_PROXIES = ("127.0.0.1", "::1")
+MAX_PROXY_COUNT = 5
+ON_VALUES = {"1", "true", "yes", "on"}
+OFF_VALUES = {"0", "false", "no", "off"}
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(GlyphlabError):
@@ -57,6 +75,10 @@ class SiteConfig:
     max_body_bytes: int = 64 * 1024
     inline_media_bytes: int = 256 * 1024
     secure_cookies: bool = False
+    proxy_count: int = 0
+    trusted_proxies: tuple[IPNetwork, ...] = tuple(
+        ipaddress.ip_network(address) for address in DEFAULT_TRUSTED_PROXIES
+    )
 
     def __post_init__(self) -> None:
         if not self.database_url or "://" not in self.database_url:
@@ -72,6 +94,13 @@ class SiteConfig:
             raise ConfigError("GLYPHLAB_MAX_BODY_BYTES must be at least 1024")
         if self.inline_media_bytes < 0:
             raise ConfigError("GLYPHLAB_INLINE_MEDIA_KB must be 0 or more")
+        if not 0 <= self.proxy_count <= MAX_PROXY_COUNT:
+            raise ConfigError(
+                f"GLYPHLAB_PROXY_COUNT must be between 0 and {MAX_PROXY_COUNT} "
+                "(the number of reverse proxies in front of the site, usually 1)"
+            )
+        if self.proxy_count and not self.trusted_proxies:
+            raise ConfigError("GLYPHLAB_TRUSTED_PROXIES must name at least one proxy address")
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +113,7 @@ class SiteConfig:
         data_dir = Path(environ.get("GLYPHLAB_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
         database_url = environ.get("GLYPHLAB_DATABASE_URL") or default_database_url(data_dir)
         secret_key = environ.get("GLYPHLAB_SECRET_KEY") or stored_secret_key(data_dir)
+        proxy_count = _integer(environ, "GLYPHLAB_PROXY_COUNT", 0)
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -91,7 +121,11 @@ class SiteConfig:
             grace_ms=_integer(environ, "GLYPHLAB_GRACE_MS", 2000),
             max_body_bytes=_integer(environ, "GLYPHLAB_MAX_BODY_BYTES", 64 * 1024),
             inline_media_bytes=1024 * _integer(environ, "GLYPHLAB_INLINE_MEDIA_KB", 256),
-            secure_cookies=environ.get("GLYPHLAB_SECURE_COOKIES", "") in {"1", "true", "yes"},
+            secure_cookies=_switch(environ, "GLYPHLAB_SECURE_COOKIES", proxy_count > 0),
+            proxy_count=proxy_count,
+            trusted_proxies=networks(
+                environ.get("GLYPHLAB_TRUSTED_PROXIES") or ",".join(DEFAULT_TRUSTED_PROXIES)
+            ),
         )
 
 
@@ -103,6 +137,29 @@ def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(text)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
+
+
+def _switch(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    text = (environ.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in ON_VALUES | OFF_VALUES:
+        return text in ON_VALUES
+    raise ConfigError(f"{name} must be 1 or 0, not {text!r}")
+
+
+def networks(text: str) -> tuple[IPNetwork, ...]:
+    """Addresses and networks (``10.0.0.0/8``) from comma-separated text."""
+    found = []
+    for part in filter(None, (item.strip() for item in text.split(","))):
+        try:
+            found.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"GLYPHLAB_TRUSTED_PROXIES: {part!r} is not an IP address or network; "
+                "use e.g. 127.0.0.1,::1 or 10.0.0.0/8"
+            ) from None
+    return tuple(found)
 
 
 def default_database_url(data_dir: Path) -> str:

@@ -114,6 +114,29 @@ class Database:
 def init_app(app: Flask, database: Database) -> None:
     app.extensions[EXTENSION_KEY] = database
     app.teardown_appcontext(_close_session)
+    for error in (sa.exc.OperationalError, sa.exc.InterfaceError):
+        app.register_error_handler(error, _database_unavailable)
+
+
+#: Seconds a client is asked to wait before retrying while the database is away.
+RETRY_AFTER_S = 5
+
+
+def _database_unavailable(error: sa.exc.DBAPIError):
+    """The database stopped answering mid-request (restart, failover, network): the
+    transaction was rolled back, so nothing is half-stored and the same request can
+    simply be sent again. 503 with ``Retry-After`` says exactly that (the runner
+    retries; a page shows "try again"); the cause goes to the log, not the visitor."""
+    from experiment.errors import error_response
+
+    current_app.logger.error("database unavailable: %s", " ".join(str(error.orig).split()))
+    body, status = error_response(
+        "The site's database is not answering right now; nothing was lost. "
+        "Wait a few seconds and try again.",
+        503,
+        title="Try again shortly",
+    )
+    return body, status, {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def get_session() -> Session:

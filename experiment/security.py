@@ -1,4 +1,4 @@
-"""Response headers, keyed hashes and the participant API's token check.
+"""Response headers, keyed hashes, CSV formula neutralising and the API's origin check.
 
 The participant API is called by ``runner.js`` with ``fetch``; it is exempt from the
 form CSRF token (it takes JSON, not forms) and instead requires the tab's session token
@@ -34,6 +34,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` with a leading apostrophe if a spreadsheet would run it as a formula.
+
+    Values in the trial CSV come partly from stimulus set files a researcher may have
+    received from someone else (``dataset_id`` ``=HYPERLINK(...)``); Excel and
+    LibreOffice show the apostrophe-prefixed cell as text instead of evaluating it.
+    """
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
+
 def keyed_hash(secret_key: str, *parts: object) -> str:
     """HMAC-SHA256 of the parts (hex); used for external ids and media tokens."""
     message = "\x1f".join(str(part) for part in parts).encode()
@@ -55,7 +69,10 @@ def register(app: Flask) -> None:
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        # same-origin: the site's own pages send a Referer to the site (Flask-WTF's CSRF
+        # check demands one over HTTPS), and no other site ever gets one (trial ids and
+        # study slugs stay here).
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -87,9 +87,18 @@ class LoadedStimulusSet:
         return [int(i) for i in self.truth["datasets"][dataset_id]["outliers"]]
 
 
+def media_names(stimulus: dict[str, Any]) -> list[str]:
+    """Every media file a manifest stimulus names (whole image or animation, video, items)."""
+    names = [stimulus.get("media"), stimulus.get("video")]
+    names += [entry.get("media") for entry in stimulus.get("items", [])]
+    return [name for name in names if name]
+
+
 def load(folder: str | Path) -> LoadedStimulusSet:
     """Read a set with ``stimuli.load_stimulus_set`` and index it for the site, checking
-    that every dataset has its truth and every stimulus a known dataset."""
+    that every dataset has its truth, every stimulus a known dataset and every media
+    file it names a file inside ``media/``: registering a broken set fails at once,
+    not after participants have consented."""
     folder = Path(folder)
     stored = load_stimulus_set(folder)  # reading, JSON and set-id checks: the contract's owner
     manifest, truth = stored.manifest, stored.truth
@@ -104,6 +113,14 @@ def load(folder: str | Path) -> LoadedStimulusSet:
                 f"{folder}: stimulus {stimulus['stimulus_id']} names unknown dataset "
                 f"{stimulus['dataset_id']!r}"
             )
+        for relative in media_names(stimulus):
+            try:
+                stored.media_path(relative)  # inside media/ and present, or it raises
+            except GlyphlabError as error:
+                raise StimulusSetError(
+                    f"{folder}: stimulus {stimulus['stimulus_id']}: {error}; "
+                    "regenerate the set or restore its media/ folder"
+                ) from None
     return LoadedStimulusSet(
         folder=folder.resolve(),
         set_id=str(manifest["set_id"]),

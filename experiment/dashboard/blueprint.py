@@ -37,6 +37,9 @@ from experiment.services.trial_table import trial_table_csv
 from glyphlab.errors import GlyphlabError
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+#: Study ids in URLs: 1 to the largest INTEGER the databases store; anything else is a
+#: plain 404 before a query could overflow.
+STUDY_ID = "int(min=1, max=2147483647):study_id"
 
 
 @bp.before_request
@@ -98,7 +101,7 @@ def new_study() -> Response | str | tuple[str, int]:
     return render_template("dashboard/new_study.html", form=form), status
 
 
-@bp.get("/studies/<int:study_id>")
+@bp.get(f"/studies/<{STUDY_ID}>")
 def study(study_id: int) -> str:
     found = _study_or_404(study_id)
     progress = study_progress(get_session(), [found.id])[found.id]
@@ -110,13 +113,13 @@ def study(study_id: int) -> str:
     )
 
 
-@bp.get("/studies/<int:study_id>/progress.json")
+@bp.get(f"/studies/<{STUDY_ID}>/progress.json")
 def progress_json(study_id: int) -> dict:
     found = _study_or_404(study_id)
     return study_progress(get_session(), [found.id])[found.id].as_json()
 
 
-@bp.post("/studies/<int:study_id>/<any(open, closed):status>")
+@bp.post(f"/studies/<{STUDY_ID}>/<any(open, closed):status>")
 def change_status(study_id: int, status: str) -> Response:
     session = get_session()
     found = _study_or_404(study_id)
@@ -131,7 +134,7 @@ def change_status(study_id: int, status: str) -> Response:
     return redirect(url_for("dashboard.study", study_id=study_id))
 
 
-@bp.get("/studies/<int:study_id>/trials.csv")
+@bp.get(f"/studies/<{STUDY_ID}>/trials.csv")
 def trials_csv(study_id: int) -> Response:
     found = _study_or_404(study_id)
     filename = f"glyphlab-{found.slug}-trials.csv"

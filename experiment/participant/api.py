@@ -138,7 +138,7 @@ def events(slug: str):
     _study, browser_session, participant = _caller(slug)
     body = _json_body()
     kind = body.get("kind") if isinstance(body, dict) else None
-    if kind not in EVENT_KINDS:
+    if not isinstance(kind, str) or kind not in EVENT_KINDS:
         raise BadRequest(f"kind must be one of {sorted(EVENT_KINDS)}")
     t_ms = body.get("t_ms")
     if t_ms is not None:

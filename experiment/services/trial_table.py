@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment.models import Condition, Participant, Response, Study, Trial
+from experiment.security import neutralise_formula
 
 #: The contract's columns, in order, with their pandas dtypes. ``said_present`` is a
 #: nullable boolean (empty unless the mode is yes_no); ``response`` is the optional raw
@@ -112,5 +113,10 @@ def trial_table(session: Session, study_id: int) -> pd.DataFrame:
 
 
 def trial_table_csv(session: Session, study_id: int) -> str:
-    """The trial table as CSV text (empty cells for missing values, no index column)."""
-    return trial_table(session, study_id).to_csv(index=False)
+    """The trial table as CSV text (empty cells for missing values, no index column);
+    text cells that a spreadsheet would evaluate as formulas are neutralised."""
+    frame = trial_table(session, study_id)
+    for name, dtype in COLUMNS.items():
+        if dtype == "string":
+            frame[name] = frame[name].map(neutralise_formula, na_action="ignore")
+    return frame.to_csv(index=False)

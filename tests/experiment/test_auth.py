@@ -36,7 +36,7 @@ def researcher_routes(app: Flask) -> list[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("dashboard."):
             continue
-        path = rule.rule.replace("<int:study_id>", "1").replace(
+        path = re.sub(r"<int[^>]*:study_id>", "1", rule.rule).replace(
             "<any(open, closed):status>", "open"
         )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):

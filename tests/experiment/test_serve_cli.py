@@ -54,3 +54,26 @@ def test_the_open_file_limit_is_raised_as_far_as_allowed(monkeypatch, soft, hard
     monkeypatch.setattr(resource, "setrlimit", lambda _kind, value: limits.update(now=value))
     assert raise_open_file_limit(1100) == expected
     assert limits["now"] == (max(soft, min(1100, hard)), hard)
+
+
+def test_each_gunicorn_instance_gets_its_own_control_socket(tmp_path, monkeypatch):
+    """Two app servers on one machine (deploy/) used to share ~/.gunicorn/gunicorn.ctl."""
+    from experiment import cli
+
+    monkeypatch.setenv("GLYPHLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("GLYPHLAB_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    started = []
+    monkeypatch.setattr(cli, "_gunicorn", lambda *args: started.append(args[-1]))
+    for port in ("8001", "8002"):
+        result = runner.invoke(main, ["serve", "--server", "gunicorn", "--port", port])
+        assert result.exit_code == 0, result.output
+    assert started == [tmp_path / "gunicorn-8001.ctl", tmp_path / "gunicorn-8002.ctl"]
+    chosen = tmp_path / "run" / "site.ctl"
+    runner.invoke(main, ["serve", "--server", "gunicorn", "--control-socket", str(chosen)])
+    assert started[-1] == chosen and chosen.parent.is_dir()
+
+    settings = cli.gunicorn_settings("127.0.0.1", 8001, 2, 8, started[0])
+    assert settings["control_socket"] == str(tmp_path / "gunicorn-8001.ctl")
+    assert settings["forwarded_allow_ips"] == ""  # forwarding headers: the site's rule only
