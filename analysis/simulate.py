@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.trial_contract import written_columns
 
 RESPONSE_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
 YES_NO_RULES = ("presence", "max")
@@ -56,7 +57,7 @@ def _frozen_floats(name: str, values: Mapping[str, float]) -> Mapping[str, float
 
 @dataclass(frozen=True)
 class SimulatedResponse:
-    """One answer, in the trial table's terms (see BRIEF: mode semantics)."""
+    """One answer, in the trial table's terms (:mod:`analysis.trial_contract`)."""
 
     selected: list[int]
     said_present: bool | None
@@ -203,13 +204,8 @@ def _decide(
     raise SimulationError(f"unknown response_mode {response_mode!r}; use one of {RESPONSE_MODES}")
 
 
-#: Trial-table columns in the BRIEF's order.
-TRIAL_COLUMNS = (
-    "participant", "study", "encoding", "layout", "response_mode", "response_mode_version",
-    "is_attention_check", "dataset_id", "stimulus_id", "trial_index", "is_practice", "n_items",
-    "true_outliers", "selected", "said_present", "rt_ms", "timed_out", "deadline_ms",
-    "presented_at", "answered_at",
-)  # fmt: skip
+#: The trial-table columns a simulated trial has: the contract's required ones, in order.
+TRIAL_COLUMNS = tuple(column.name for column in written_columns() if column.required)
 DESIGN_REQUIRED = ("participant", "encoding", "response_mode", "n_items", "true_outliers")
 
 
@@ -288,7 +284,7 @@ def _as_index_list(value) -> list[int]:
 def simulate_trials(
     design: pd.DataFrame, observer: ModelObserver, *, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """Answer every row of ``design`` as ``observer`` would: a trial table (BRIEF contract).
+    """Answer every row of ``design`` as ``observer`` would: a trial table (the contract).
 
     Each participant gets their own sensitivity draw (``observer.sensitivity_sd``). Columns
     the design lacks get simulation defaults; extra design columns pass through.

@@ -1,4 +1,4 @@
-"""Load, validate and score the trial table (the contract in team BRIEF / DESIGN.md).
+"""Load, validate and score the trial table (the contract: :mod:`analysis.trial_contract`).
 
 The trial table comes from the site or from anywhere (a CSV someone edited by hand), so
 every column is checked and coerced here once, and every later module can trust the
@@ -33,6 +33,7 @@ participants failing more than :attr:`TrialOptions.max_attention_failures` of th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,53 +41,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.trial_contract import DERIVED, Column, written_columns
 
-STRING_COLUMNS = (
-    "participant",
-    "study",
-    "encoding",
-    "layout",
-    "response_mode",
-    "response_mode_version",
-    "dataset_id",
-    "stimulus_id",
-)
-BOOL_COLUMNS = ("is_attention_check", "is_practice", "timed_out")
-INT_COLUMNS = ("trial_index", "n_items")
-FLOAT_COLUMNS = ("rt_ms", "deadline_ms")
-LIST_COLUMNS = ("true_outliers", "selected")
-TIME_COLUMNS = ("presented_at", "answered_at")
-#: Every column the contract requires, in contract order.
-REQUIRED_COLUMNS = (
-    *STRING_COLUMNS[:6],
-    "is_attention_check",
-    "dataset_id",
-    "stimulus_id",
-    "trial_index",
-    "is_practice",
-    "n_items",
-    "true_outliers",
-    "selected",
-    "said_present",
-    "rt_ms",
-    "timed_out",
-    "deadline_ms",
-    *TIME_COLUMNS,
-)
+#: Every column the contract requires, in contract order (:mod:`analysis.trial_contract`).
+REQUIRED_COLUMNS = tuple(c.name for c in written_columns() if c.required)
 RESPONSE_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
 ITEM_LEVEL_MODES = frozenset({"mark_outliers", "keypress"})
 #: Columns :func:`score_trials` adds.
-SCORE_COLUMNS = (
-    "hits",
-    "false_alarms",
-    "misses",
-    "correct_rejections",
-    "n_signal",
-    "n_noise",
-    "correct",
-    "log_rt",
-    "attention_failed",
-)
+SCORE_COLUMNS = tuple(c.name for c in DERIVED)
 _TRUE = {"true", "t", "1", "yes", "y", "1.0"}
 _FALSE = {"false", "f", "0", "no", "n", "0.0"}
 
@@ -161,9 +123,8 @@ def _as_number(frame: pd.DataFrame, column: str, *, integer: bool) -> pd.Series:
     return numbers.astype(np.int64) if integer else numbers.astype(float)
 
 
-def _as_index_list(frame: pd.DataFrame, column: str) -> pd.Series:
-    """JSON lists of distinct item indices; an empty cell of ``selected`` means []."""
-    empty_ok = column == "selected"
+def _as_index_list(frame: pd.DataFrame, column: str, *, empty_ok: bool) -> pd.Series:
+    """JSON lists of distinct item indices; with ``empty_ok`` an empty cell means []."""
 
     def parse(value: object) -> list[int] | None:
         if empty_ok and not isinstance(value, list | tuple | np.ndarray) and pd.isna(value):
@@ -195,50 +156,69 @@ def _as_index_list(frame: pd.DataFrame, column: str) -> pd.Series:
     return parsed
 
 
-def read_trials(source: pd.DataFrame | str | Path) -> pd.DataFrame:
+def _as_text(frame: pd.DataFrame, column: str, *, empty_ok: bool) -> pd.Series:
+    text = frame[column].astype(str)
+    if not empty_ok:
+        blank = [value for value in pd.unique(text.to_numpy(dtype=object)) if not value.strip()]
+        empty = frame[column].isna() | text.isin(blank)
+        if empty.any():
+            raise _bad(column, frame, empty.to_numpy(), "a non-empty text value")
+    return text.astype(object)
+
+
+def _coerce(frame: pd.DataFrame, column: Column) -> pd.Series:
+    """The values of ``column`` in the type its kind promises (or an error naming a row)."""
+    name, empty_ok = column.name, column.nullable
+    if column.kind == "text":
+        return _as_text(frame, name, empty_ok=empty_ok)
+    if column.kind in ("flag", "optional_flag"):
+        return _as_bool(frame, name, allow_missing=column.kind == "optional_flag")
+    if column.kind in ("count", "number"):
+        return _as_number(frame, name, integer=column.kind == "count")
+    if column.kind == "items":
+        return _as_index_list(frame, name, empty_ok=empty_ok)
+    if column.kind == "time":
+        return pd.to_datetime(frame[name], utc=True, errors="coerce", format="ISO8601")
+    return frame[name]  # json: kept as its text
+
+
+def read_trials(source: pd.DataFrame | str | Path, *, extra: Iterable[Column] = ()) -> pd.DataFrame:
     """Read a trial table (DataFrame or CSV path) and return a validated, typed copy.
 
-    Extra columns pass through untouched. Raises :class:`AnalysisError` for a missing
-    file, missing columns, wrong types (naming the column and first bad row), an unknown
-    response mode, inconsistent answers, or an empty table.
+    Every contract column (:func:`analysis.trial_contract.written_columns`, plus ``extra``:
+    what the table's response modes add) is checked and coerced by its kind; an optional
+    one that is absent is added empty. Other columns pass through untouched. Raises
+    :class:`AnalysisError` for a missing file, missing columns, wrong types (naming the
+    column and first bad row), an unknown response mode, inconsistent answers, or an
+    empty table.
     """
+    contract = written_columns(extra)
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
     else:
         path = Path(source)
         if not path.is_file():
             raise AnalysisError(f"trial table {path} not found: give the path of a trials CSV")
+        as_text = {c.name: str for c in contract if c.kind in ("text", "items", "json")}
         try:
-            frame = pd.read_csv(path, dtype={c: str for c in (*STRING_COLUMNS, *LIST_COLUMNS)})
+            frame = pd.read_csv(path, dtype=as_text)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
             raise AnalysisError(f"cannot read trial table {path} as CSV: {error}") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    required = [c.name for c in contract if c.required]
+    missing = [name for name in required if name not in frame.columns]
     if missing:
         raise AnalysisError(
             f"trial table lacks column(s) {', '.join(missing)}; the trial-table contract "
-            f"needs: {', '.join(REQUIRED_COLUMNS)}"
+            f"needs: {', '.join(required)}"
         )
     if frame.empty:
         raise AnalysisError("trial table has no rows: there is nothing to analyse")
     frame = frame.reset_index(drop=True)
-    for column in STRING_COLUMNS:
-        text = frame[column].astype(str)
-        blank = [value for value in pd.unique(text.to_numpy(dtype=object)) if not value.strip()]
-        empty = frame[column].isna() | text.isin(blank)
-        if empty.any():
-            raise _bad(column, frame, empty.to_numpy(), "a non-empty text value")
-        frame[column] = text.astype(object)
-    for column in BOOL_COLUMNS:
-        frame[column] = _as_bool(frame, column)
-    frame["said_present"] = _as_bool(frame, "said_present", allow_missing=True)
-    for column in INT_COLUMNS:
-        frame[column] = _as_number(frame, column, integer=True)
-    for column in FLOAT_COLUMNS:
-        frame[column] = _as_number(frame, column, integer=False)
-    for column in LIST_COLUMNS:
-        frame[column] = _as_index_list(frame, column)
-    for column in TIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce", format="ISO8601")
+    for column in contract:
+        if column.name not in frame.columns:
+            frame[column.name] = None
+        elif column.kind != "json":
+            frame[column.name] = _coerce(frame, column)
     _check_consistency(frame)
     return frame
 

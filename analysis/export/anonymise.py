@@ -17,19 +17,16 @@ A study with fewer than ``k`` participants in total always refuses.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.trial_contract import written_columns
 
-#: Contract columns that carry no personal information; they pass unchanged.
-KEPT_COLUMNS = (
-    "study", "encoding", "layout", "response_mode", "response_mode_version",
-    "is_attention_check", "dataset_id", "stimulus_id", "trial_index", "is_practice",
-    "n_items", "true_outliers", "selected", "said_present", "rt_ms", "timed_out",
-    "deadline_ms",
-)  # fmt: skip
+#: Contract columns that carry no personal information (declared ``public``): unchanged.
+KEPT_COLUMNS = tuple(column.name for column in written_columns() if column.public)
 #: Numeric per-trial timing statistics (``frame_*``) pass too: they describe the display.
 KEPT_PREFIXES = ("frame_",)
 QUASI_IDENTIFIERS = ("age_band", "gender", "browser_family")
@@ -138,11 +135,14 @@ def enforce_k_anonymity(people: pd.DataFrame, *, k: int, on_small_groups: str) -
     return people  # unreachable: the last step makes every column one value
 
 
-def anonymise_trials(trials: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
-    """The publishable trial rows: renumbered, relative times, allow-listed columns only."""
+def anonymise_trials(
+    trials: pd.DataFrame, people: pd.DataFrame, *, kept: Collection[str] = KEPT_COLUMNS
+) -> pd.DataFrame:
+    """The publishable trial rows: renumbered, relative times, ``kept`` columns only
+    (default: the contract's public columns; add what the study's modes declare public)."""
     out = pd.DataFrame({"participant": trials["participant"].map(people["new_code"])})
     for name in trials.columns:
-        if name in KEPT_COLUMNS or (
+        if name in kept or (
             name.startswith(KEPT_PREFIXES) and pd.api.types.is_numeric_dtype(trials[name])
         ):
             out[name] = trials[name]
@@ -157,14 +157,14 @@ def anonymise_trials(trials: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame
     return out.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
-def dropped_columns(trials: pd.DataFrame) -> list[str]:
+def dropped_columns(trials: pd.DataFrame, *, kept: Collection[str] = KEPT_COLUMNS) -> list[str]:
     """Input columns that do not reach the export in any form (names only)."""
     transformed = {"participant", "presented_at", "answered_at", "age", "age_band"}
     transformed |= {"gender", "user_agent", "browser_family"}
     return sorted(
         name
         for name in trials.columns
-        if name not in KEPT_COLUMNS
+        if name not in kept
         and name not in transformed
         and not (name.startswith(KEPT_PREFIXES) and pd.api.types.is_numeric_dtype(trials[name]))
     )

@@ -33,6 +33,7 @@ from analysis.export.anonymise import (
     participant_table,
 )
 from analysis.export.check import check_psychds
+from analysis.trial_contract import Column, descriptions, written_columns
 from analysis.trials import read_trials
 
 #: Patterns that must never appear in an exported file (whatever column they came from).
@@ -42,25 +43,10 @@ PII_PATTERNS = {
     "wall-clock timestamp": re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"),
     "user-agent string": re.compile(r"Mozilla/|AppleWebKit/|Gecko/\d"),
 }
-DESCRIPTIONS = {
+#: Columns the export itself writes in place of identifying ones
+#: (:mod:`analysis.export.anonymise`); the codebook has these and the contract's.
+EXPORT_DESCRIPTIONS = {
     "participant": "Participant code, renumbered at export (P001...); not linkable to sign-up",
-    "study": "Study label",
-    "encoding": "How data rows were drawn: gan_face, chernoff, table or plot",
-    "layout": "grid (all items at once) or sequence (one item per frame)",
-    "response_mode": "mark_outliers, yes_no, m_afc or keypress",
-    "response_mode_version": "Version of the response-mode plugin that recorded the trial",
-    "is_attention_check": "Trial was an attention check",
-    "dataset_id": "Synthetic dataset shown (id within the stimulus set)",
-    "stimulus_id": "Stimulus shown (id within the stimulus set)",
-    "trial_index": "0-based position of the trial in the participant's session",
-    "is_practice": "Practice trial (not analysed)",
-    "n_items": "Number of data rows (items) shown",
-    "true_outliers": "JSON list of the item indices that are outliers",
-    "selected": "JSON list of the item indices the participant selected",
-    "said_present": "yes_no mode: participant said an outlier was present (empty otherwise)",
-    "rt_ms": "Response time in ms (browser performance.now)",
-    "timed_out": "No answer before the deadline",
-    "deadline_ms": "Response deadline in ms",
     "presented_ms": "Presentation time, ms since this participant's first presentation",
     "answered_ms": "Answer time, ms since this participant's first presentation",
     "age_band": "Age band in years (coarsened for k-anonymity where needed)",
@@ -71,7 +57,9 @@ DESCRIPTIONS = {
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """How to export: k for k-anonymity, what to do with small groups, the labels."""
+    """How to export: k for k-anonymity, what to do with small groups, the labels, and
+    ``extra_columns``: what the study's response modes add to the trial-table contract
+    (their ``public`` ones are published with their descriptions)."""
 
     k: int = 5
     on_small_groups: str = "coarsen"
@@ -81,8 +69,10 @@ class ExportConfig:
         "outlying rows of multivariate data drawn as faces, Chernoff faces, tables or plots."
     )
     seed: int = 0
+    extra_columns: tuple[Column, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_columns", tuple(self.extra_columns))
         if self.k < 1:
             raise AnalysisError(f"k must be >= 1, got {self.k}")
         if self.on_small_groups not in ("coarsen", "refuse"):
@@ -98,11 +88,11 @@ def _study_label(study: str) -> str:
     return label
 
 
-def _variable(name: str) -> dict:
+def _variable(name: str, codebook: dict[str, str]) -> dict:
     return {
         "@type": "PropertyValue",
         "name": name,
-        "description": DESCRIPTIONS.get(name, f"Display timing statistic {name}"),
+        "description": codebook.get(name, f"Display timing statistic {name}"),
     }
 
 
@@ -149,7 +139,8 @@ def _write(folder: Path, trials: pd.DataFrame, config: ExportConfig) -> None:
     rng = np.random.default_rng(config.seed)
     people = participant_table(trials, rng=rng)
     people = enforce_k_anonymity(people, k=config.k, on_small_groups=config.on_small_groups)
-    rows = anonymise_trials(trials, people)
+    kept = [c.name for c in written_columns(config.extra_columns) if c.public]
+    rows = anonymise_trials(trials, people, kept=kept)
     person_rows = people.rename(columns={"new_code": "participant"}).reset_index(drop=True)
     person_rows = person_rows[["participant", *(c for c in person_rows if c != "participant")]]
     person_rows = person_rows.sort_values("participant")
@@ -163,16 +154,17 @@ def _write(folder: Path, trials: pd.DataFrame, config: ExportConfig) -> None:
             folder / "data" / f"study-{label}_description-participants_data.csv", index=False
         )
         columns += [c for c in [*block.columns, *who.columns] if c not in columns]
+    codebook = {**descriptions(config.extra_columns), **EXPORT_DESCRIPTIONS}
     description = {
         "@context": "https://schema.org/",
         "@type": "Dataset",
         "name": config.name,
         "description": config.description,
         "schemaVersion": "Psych-DS 1.0.0",
-        "variableMeasured": [_variable(name) for name in columns],
+        "variableMeasured": [_variable(name, codebook) for name in columns],
     }
     (folder / "dataset_description.json").write_text(json.dumps(description, indent=2) + "\n")
-    (folder / "README.md").write_text(_readme(config, dropped_columns(trials), people))
+    (folder / "README.md").write_text(_readme(config, dropped_columns(trials, kept=kept), people))
     (folder / "CHANGES.md").write_text("1.0.0\n\n- First export by glyphlab.\n")
 
 
@@ -188,7 +180,7 @@ def export_psychds(
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise AnalysisError(f"{out} exists and is not an empty folder: choose a new --out")
-    table = read_trials(trials)
+    table = read_trials(trials, extra=config.extra_columns)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".psychds-", dir=out.parent))
     try:

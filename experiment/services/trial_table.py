@@ -1,9 +1,11 @@
-"""The trial table: one row per answered trial, in the contract's columns (BRIEF.md).
+"""The trial table: one row per answered trial, in the contract's columns.
 
-This is the one place that turns stored trials into the table ``analysis/`` reads; the
-dashboard's CSV download, ``glyphlab export`` and the demo all call :func:`trial_table`.
-A trial that was shown but never answered (the participant closed the tab) has no
-outcome and no row; the dashboard's progress counts show how many there are.
+The contract (names, order, dtypes) is :mod:`analysis.trial_contract`; this module only
+says where each column comes from in the database. It is the one place that turns stored
+trials into the table ``analysis/`` reads; the dashboard's CSV download, ``glyphlab
+export`` and the demo all call :func:`trial_table`. A trial that was shown but never
+answered (the participant closed the tab) has no outcome and no row; the dashboard's
+progress counts show how many there are.
 """
 
 from __future__ import annotations
@@ -12,35 +14,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from analysis.trial_contract import dtypes, written_columns
 from experiment.models import Condition, Participant, Response, Study, Trial
 from experiment.security import neutralise_formula
 
-#: The contract's columns, in order, with their pandas dtypes. ``said_present`` is a
-#: nullable boolean (empty unless the mode is yes_no); ``response`` is the optional raw
-#: mode-specific answer as JSON.
-COLUMNS: dict[str, str] = {
-    "participant": "string",
-    "study": "string",
-    "encoding": "string",
-    "layout": "string",
-    "response_mode": "string",
-    "response_mode_version": "string",
-    "is_attention_check": "bool",
-    "dataset_id": "string",
-    "stimulus_id": "string",
-    "trial_index": "int64",
-    "is_practice": "bool",
-    "n_items": "int64",
-    "true_outliers": "string",
-    "selected": "string",
-    "said_present": "boolean",
-    "rt_ms": "float64",
-    "timed_out": "bool",
-    "deadline_ms": "float64",
-    "presented_at": "string",
-    "answered_at": "string",
-    "response": "string",
-}
+#: The contract's columns the site writes, in order, with their pandas dtypes.
+COLUMNS: dict[str, str] = dtypes(written_columns())
 
 
 def iso_utc(moments: pd.Series) -> pd.Series:

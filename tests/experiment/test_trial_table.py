@@ -1,4 +1,5 @@
-"""The trial table matches the contract (BRIEF.md) column for column, type for type."""
+"""The trial table matches the contract (analysis.trial_contract) column for column, type
+for type; CONTRACT_COLUMNS pins the order a published CSV has."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
+from analysis.trial_contract import dtypes, written_columns
 from analysis.trials import REQUIRED_COLUMNS, read_trials
 from experiment.services.trial_table import COLUMNS, trial_table, trial_table_csv
 from tests.experiment.researcher_data import (
@@ -72,6 +74,7 @@ def test_columns_and_types_are_the_contract(session):
     assert list(table.columns) == [*CONTRACT_COLUMNS, "response"]
     assert list(table.columns[: len(REQUIRED_COLUMNS)]) == list(REQUIRED_COLUMNS)
     assert {name: str(dtype) for name, dtype in table.dtypes.items()} == COLUMNS
+    assert dtypes(written_columns()) == COLUMNS  # the site keeps no list of its own
     assert len(table) == 6  # the unanswered trial has no row
     first, second = sorted(table["participant"].unique())
     rows = table[table["participant"] == first].set_index("trial_index")
