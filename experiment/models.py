@@ -92,9 +92,27 @@ class Researcher(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
+    #: Part of every login session's id; logging out bumps it, so a copied session
+    #: cookie stops working at once (auth.blueprint).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     studies: Mapped[list[Study]] = relationship(back_populates="researcher")
+
+
+class LoginThrottle(Base):
+    """Failed logins per throttle key, shared by every worker and server of the site.
+
+    ``key`` is a keyed hash of the key's kind and value (an e-mail, a client address, a
+    trusted-browser nonce), so the table stores neither; see auth/throttle.py.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
 
 
 class StimulusSet(Base):

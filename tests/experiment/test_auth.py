@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
-from experiment.auth.blueprint import THROTTLE_KEY
+from experiment.auth.devices import COOKIE_NAME
+from experiment.auth.throttle import ACCOUNT, ADDRESS, TRUSTED_BROWSER
 
 PASSWORD = "correct horse battery staple"  # the conftest researcher's
 
@@ -97,23 +98,57 @@ def test_the_login_form_keeps_next_from_the_redirect(client, researcher):
     assert 'name="next" type="hidden" value="/dashboard/studies/new"' in page
 
 
+def fail(client, times: int, email: str = "researcher@example.org", **environ) -> None:
+    for _ in range(times):
+        response = log_in(client, email=email, password="wrong password!", environ_base=environ)
+        assert response.status_code == 401
+
+
 def test_repeated_failures_are_throttled_even_with_the_right_password(app, client, researcher):
-    limit = app.extensions[THROTTLE_KEY].account.max_failures
-    for _ in range(limit):
-        assert log_in(client, password="wrong password!").status_code == 401
-    blocked = log_in(client)
-    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    fail(app.test_client(), ACCOUNT.max_failures, REMOTE_ADDR="192.0.2.66")
+    blocked = log_in(client)  # another new browser, another address: the account waits
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
     assert "Too many failed attempts" in blocked.get_data(as_text=True)
-    elsewhere = app.test_client()  # the researcher, from another address, is not locked out
-    response = log_in(elsewhere, environ_base={"REMOTE_ADDR": "192.0.2.7"})
-    assert response.status_code == 302
 
 
-def test_one_address_cannot_spray_many_accounts(app, client, researcher):
-    throttles = app.extensions[THROTTLE_KEY]
-    for _ in range(throttles.address.max_failures):
-        throttles.address.failed("127.0.0.1")
+def test_a_browser_that_logged_in_before_is_never_locked_out(app, client, researcher, monkeypatch):
+    """Strangers failing on the account and a spraying client behind the same address
+    lock out untrusted attempts only; the researcher's own browser still gets in."""
+    cheap = generate_password_hash("dummy", "pbkdf2:sha256:1000")  # unknown e-mails' hash
+    monkeypatch.setattr("experiment.auth.operations._dummy_hash", lambda: cheap)
+    assert log_in(client).status_code == 302
+    cookie = client.get_cookie(COOKIE_NAME, path="/login")
+    assert cookie is not None and cookie.http_only
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
+    stranger = app.test_client()
+    fail(stranger, ACCOUNT.max_failures)
+    for number in range(ADDRESS.max_failures - ACCOUNT.max_failures):  # spraying accounts
+        fail(stranger, 1, email=f"guess{number}@example.org")
+    assert log_in(app.test_client()).status_code == 429  # a new browser at this address
+    assert log_in(client).status_code == 302
+
+
+def test_a_trusted_browser_is_throttled_on_its_own(app, client, researcher):
+    assert log_in(client).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
+    fail(client, TRUSTED_BROWSER.max_failures)
     assert log_in(client).status_code == 429
+    assert log_in(app.test_client(), environ_base={"REMOTE_ADDR": "192.0.2.8"}).status_code == 302
+
+
+def test_correct_passwords_do_not_count_against_their_address(app, researcher):
+    for _ in range(ADDRESS.max_failures + 2):
+        assert log_in(app.test_client()).status_code == 302
+
+
+def test_backoff_doubles_and_the_window_forgets(app, client, researcher, clock):
+    fail(client, ACCOUNT.max_failures)
+    assert log_in(client).headers["Retry-After"] == "3"  # 2 s, rounded up
+    clock.advance(2_500)
+    assert log_in(client, password="wrong password!").status_code == 401
+    assert log_in(client).headers["Retry-After"] == "5"  # then 4 s
+    clock.advance((ACCOUNT.window_s + ACCOUNT.max_backoff_s) * 1000)
+    assert log_in(client).status_code == 302
 
 
 def test_logout_needs_post_and_ends_the_session(client, researcher):
@@ -122,6 +157,16 @@ def test_logout_needs_post_and_ends_the_session(client, researcher):
     response = client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
     assert response.status_code == 302
     assert client.get("/dashboard/").status_code == 302
+
+
+def test_logout_revokes_a_copied_session_cookie(app, client, researcher):
+    log_in(client)
+    thief = app.test_client()
+    thief.set_cookie("glyphlab_session", client.get_cookie("glyphlab_session").value)
+    assert thief.get("/dashboard/").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/dashboard/")})
+    assert thief.get("/dashboard/").status_code == 302
+    assert log_in(client).status_code == 302  # logging in again works
 
 
 def test_changing_the_password_ends_existing_sessions(client, researcher, db_session):

@@ -6,49 +6,14 @@ import pytest
 
 from experiment.auth.blueprint import safe_next
 from experiment.auth.operations import ResearcherError, validate_email, validate_password
-from experiment.auth.throttle import LoginThrottle
+from experiment.auth.throttle import Rule
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_throttle_blocks_after_max_failures_and_forgets_after_the_window():
-    clock = FakeClock()
-    throttle = LoginThrottle(max_failures=3, window_s=60, clock=clock)
-    for _ in range(2):
-        throttle.failed("address:1", "email:a")
-    assert throttle.retry_after("address:1", "email:a") == 0
-    throttle.failed("address:1", "email:a")
-    assert throttle.retry_after("email:a") == pytest.approx(60)
-    assert throttle.retry_after("address:2", "email:a") == pytest.approx(60)
-    assert throttle.retry_after("address:2", "email:b") == 0
-    clock.now += 30
-    assert throttle.retry_after("address:1") == pytest.approx(30)
-    clock.now += 30.001
-    assert throttle.retry_after("address:1", "email:a") == 0
-
-
-def test_throttle_success_clears_the_record():
-    throttle = LoginThrottle(max_failures=1, window_s=60, clock=FakeClock())
-    throttle.failed("email:a")
-    assert throttle.retry_after("email:a") > 0
-    throttle.succeeded("email:a")
-    assert throttle.retry_after("email:a") == 0
-
-
-def test_throttle_memory_is_bounded(monkeypatch):
-    monkeypatch.setattr("experiment.auth.throttle.MAX_KEYS", 10)
-    throttle = LoginThrottle(max_failures=1, window_s=60, clock=FakeClock())
-    for number in range(50):
-        throttle.failed(f"address:{number}")
-    assert len(throttle._failures) == 10
-    assert throttle.retry_after("address:49") > 0
-    assert throttle.retry_after("address:0") == 0
+def test_the_wait_doubles_past_the_limit_up_to_the_cap():
+    rule = Rule("test", max_failures=3, base_backoff_s=2, max_backoff_s=60)
+    waits = [rule.backoff(failures).total_seconds() for failures in range(3, 10)]
+    assert waits == [2, 4, 8, 16, 32, 60, 60]
+    assert rule.backoff(10**6).total_seconds() == 60
 
 
 @pytest.mark.parametrize(

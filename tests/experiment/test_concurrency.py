@@ -114,3 +114,27 @@ def test_a_consent_form_submitted_many_times_at_once_enrols_once(live_app):
     with live_app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(Participant)).scalar() == 1
         assert connection.execute(sa.select(Study.enrolled_count)).scalar_one() == 1
+
+
+@pytest.mark.slow
+def test_concurrent_wrong_passwords_over_two_workers_get_exactly_the_allowance(live_app):
+    """40 wrong passwords at once, half to each of two apps (two workers, one database):
+    the count is taken before any password check, so exactly ACCOUNT.max_failures are
+    checked (401) and the rest wait (429). A per-process count let 24 through."""
+    from experiment.auth.throttle import ACCOUNT
+    from tests.experiment.test_auth import csrf_token
+
+    workers = [live_app, create_app(live_app.extensions["glyphlab.site"].config)]
+    attempts = 40
+    barrier = threading.Barrier(attempts)
+
+    def attempt(number):
+        client = workers[number % 2].test_client()
+        form = {"csrf_token": csrf_token(client), "email": "r@example.org", "password": "no"}
+        barrier.wait()
+        return client.post("/login", data=form).status_code
+
+    with ThreadPoolExecutor(attempts) as pool:
+        statuses = sorted(pool.map(attempt, range(attempts)))
+    workers[1].extensions[db.EXTENSION_KEY].dispose()
+    assert statuses == [401] * ACCOUNT.max_failures + [429] * (attempts - ACCOUNT.max_failures)

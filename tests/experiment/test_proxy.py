@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 
 import pytest
 from flask import request
@@ -130,3 +131,29 @@ def test_proxy_settings_from_the_environment(tmp_path):
         SiteConfig.from_env({**base, "GLYPHLAB_PROXY_COUNT": "9"})
     with pytest.raises(ConfigError, match="1 or 0"):
         SiteConfig.from_env({**base, "GLYPHLAB_SECURE_COOKIES": "maybe"})
+
+
+def test_the_login_throttle_counts_the_client_behind_the_proxy(app, researcher, monkeypatch):
+    """Spraying from one client address behind the proxy locks out new browsers at that
+    address only; another client of the same proxy still logs in."""
+    from werkzeug.security import generate_password_hash
+
+    from experiment.auth.throttle import ADDRESS
+    from tests.experiment.test_auth import PASSWORD
+
+    cheap = generate_password_hash("dummy", "pbkdf2:sha256:1000")
+    monkeypatch.setattr("experiment.auth.operations._dummy_hash", lambda: cheap)
+
+    def log_in(client_address: str, email: str, password: str) -> int:
+        client = app.test_client()
+        headers = {**PROXIED, "X-Forwarded-For": client_address}
+        page = client.get("/login", headers=headers, base_url=SITE).get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        form = {"csrf_token": csrf, "email": email, "password": password}
+        headers["Referer"] = f"{SITE}/login"
+        return client.post("/login", data=form, headers=headers, base_url=SITE).status_code
+
+    for number in range(ADDRESS.max_failures):
+        assert log_in("198.51.100.7", f"guess{number}@example.org", "wrong password!") == 401
+    assert log_in("198.51.100.7", "researcher@example.org", PASSWORD) == 429
+    assert log_in("198.51.100.8", "researcher@example.org", PASSWORD) == 302
