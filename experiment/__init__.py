@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from experiment import db, errors, input_guard, security
 from experiment.config import SiteConfig
+from experiment.jobs.queue import JobQueue
 from experiment.models import utcnow
 from experiment.proxy import TrustedProxies
 from experiment.stimulus_sets import StimulusSetCache
@@ -41,6 +42,8 @@ class Site:
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
     #: trial public id -> what its media need (participant/media.py)
     media_trials: dict[str, Any] = field(default_factory=dict)
+    #: the background-job queue (``experiment.jobs``), set by ``create_app``
+    jobs: Any = None
 
 
 def site() -> Site:
@@ -74,8 +77,11 @@ def create_app(
         app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
             app.wsgi_app, proxy_count=config.proxy_count, trusted=config.trusted_proxies
         )
-    app.extensions[SITE_KEY] = Site(config=config, clock=clock or utcnow)
-    db.init_app(app, db.Database(config.database_url))
+    database = db.Database(config.database_url)
+    app.extensions[SITE_KEY] = Site(
+        config=config, clock=clock or utcnow, jobs=JobQueue(config, database)
+    )
+    db.init_app(app, database)
     csrf.init_app(app)
     errors.register(app)
     security.register(app)
@@ -88,7 +94,9 @@ def create_app(
     app.register_blueprint(media.bp)
     csrf.exempt(api.bp)
     from experiment import auth, dashboard  # they import ``site`` from this module
+    from experiment.jobs import blueprint as jobs
 
     auth.init_app(app)
     dashboard.init_app(app)
+    jobs.init_app(app)
     return app

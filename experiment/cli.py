@@ -75,14 +75,49 @@ def _require_current_schema(config: SiteConfig) -> None:
     default=None,
     help="gunicorn's control socket. Default: gunicorn-PORT.ctl in the data folder.",
 )
+@click.option(
+    "--worker/--no-worker",
+    "with_worker",
+    default=True,
+    show_default=True,
+    help="Also run one background-job worker (`glyphlab worker`) beside the site.",
+)
 def serve(
-    host: str, port: int, server: str, workers: int, threads: int, control_socket: Path | None
+    host: str,
+    port: int,
+    server: str,
+    workers: int,
+    threads: int,
+    control_socket: Path | None,
+    with_worker: bool,
 ) -> None:
     """Run the experiment site (settings from GLYPHLAB_* environment variables)."""
     config = SiteConfig.from_env()
     _require_current_schema(config)
     where = db.safe_url(config.database_url)
     click.echo(f"glyphlab site on http://{host}:{port}/ ({server}, database {where})")
+    if not with_worker:
+        _serve(config, host, port, server, workers, threads, control_socket)
+        return
+    from experiment.cli_worker import start_worker_process
+
+    child = start_worker_process()
+    try:
+        _serve(config, host, port, server, workers, threads, control_socket)
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+def _serve(
+    config: SiteConfig,
+    host: str,
+    port: int,
+    server: str,
+    workers: int,
+    threads: int,
+    control_socket: Path | None,
+) -> None:
     if server == "gunicorn":
         socket = control_socket or config.data_dir / f"gunicorn-{port}.ctl"
         socket.parent.mkdir(parents=True, exist_ok=True)

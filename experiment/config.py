@@ -37,6 +37,16 @@ Environment variables (all optional):
 ``GLYPHLAB_SECURE_COOKIES``
     ``1`` to mark cookies ``Secure`` (behind HTTPS), ``0`` not to. Default: on when
     ``GLYPHLAB_PROXY_COUNT`` is above 0, off otherwise (plain http on 127.0.0.1).
+``GLYPHLAB_QUEUE_URL``
+    Where background jobs (stimulus sets, directions, reports, exports) are queued for
+    ``glyphlab worker``. Default: ``sqlite:///<data dir>/queue.sqlite3``, embedded, no
+    server needed (the site and its workers share one machine). For workers on several
+    machines use Redis: ``redis://127.0.0.1:6379/0``. ``memory://`` (tests only) keeps
+    the queue inside one process.
+``GLYPHLAB_JOB_HEARTBEAT_S``
+    How often a running job tells the database it is alive; a job silent for three
+    heartbeats is taken as lost (its worker was killed) and retried or failed.
+    Default: 10.
 """
 
 from __future__ import annotations
@@ -58,6 +68,8 @@ ON_VALUES = {"1", "true", "yes", "on"}
 OFF_VALUES = {"0", "false", "no", "off"}
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: queue backends ``experiment.jobs.queue`` knows (embedded, networked, in-process)
+QUEUE_SCHEMES = ("sqlite:///", "redis://", "memory://")
 
 
 class ConfigError(GlyphlabError):
@@ -79,6 +91,8 @@ class SiteConfig:
     trusted_proxies: tuple[IPNetwork, ...] = tuple(
         ipaddress.ip_network(address) for address in DEFAULT_TRUSTED_PROXIES
     )
+    queue_url: str = "memory://"
+    job_heartbeat_s: float = 10.0
 
     def __post_init__(self) -> None:
         if not self.database_url or "://" not in self.database_url:
@@ -101,6 +115,13 @@ class SiteConfig:
             )
         if self.proxy_count and not self.trusted_proxies:
             raise ConfigError("GLYPHLAB_TRUSTED_PROXIES must name at least one proxy address")
+        if not self.queue_url.startswith(QUEUE_SCHEMES):
+            raise ConfigError(
+                f"GLYPHLAB_QUEUE_URL {self.queue_url!r} is not a queue URL; use "
+                "sqlite:///path/queue.sqlite3 (embedded) or redis://host:6379/0"
+            )
+        if not 0.05 <= self.job_heartbeat_s <= 600:
+            raise ConfigError("GLYPHLAB_JOB_HEARTBEAT_S must be 0.05..600 seconds")
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,6 +147,8 @@ class SiteConfig:
             trusted_proxies=networks(
                 environ.get("GLYPHLAB_TRUSTED_PROXIES") or ",".join(DEFAULT_TRUSTED_PROXIES)
             ),
+            queue_url=environ.get("GLYPHLAB_QUEUE_URL") or default_queue_url(data_dir),
+            job_heartbeat_s=_number(environ, "GLYPHLAB_JOB_HEARTBEAT_S", 10.0),
         )
 
 
@@ -160,6 +183,21 @@ def networks(text: str) -> tuple[IPNetwork, ...]:
                 "use e.g. 127.0.0.1,::1 or 10.0.0.0/8"
             ) from None
     return tuple(found)
+
+
+def _number(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None
+
+
+def default_queue_url(data_dir: Path) -> str:
+    """The embedded default queue: one SQLite file beside the database."""
+    return f"sqlite:///{data_dir / 'queue.sqlite3'}"
 
 
 def default_database_url(data_dir: Path) -> str:

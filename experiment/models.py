@@ -309,3 +309,51 @@ class Event(Base):
     client_t_ms: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class Job(Base):
+    """One piece of background work (``experiment/jobs``): what, whose, how far, why not.
+
+    The task queue only carries the job's id; everything a page shows (progress, log,
+    the reason it failed, what it made) lives here, so it reads the same whichever queue
+    backend runs it. ``heartbeat_at`` is renewed while a worker runs the job: a job that
+    stays ``running`` without a heartbeat lost its worker and is retried or failed.
+    """
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(JobStatus, native_enum=False, length=16),
+        default=JobStatus.queued,
+        index=True,
+    )
+    researcher_id: Mapped[int | None] = mapped_column(
+        ForeignKey("researcher.id", ondelete="CASCADE"), index=True
+    )
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("study.id", ondelete="CASCADE"), index=True
+    )
+    #: what the job's kind needs, as plain JSON values
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: what it made (a stimulus set id, a file), for the page's links
+    result: Mapped[dict[str, Any] | None]
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(String(200), default="waiting for a worker")
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=2)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "analyze": "analysis.cli:analyze",
     "researcher": "experiment.cli_researcher:researcher",
     "serve": "experiment.cli:serve",
+    "worker": "experiment.cli_worker:worker",
     "db": "experiment.cli:db_group",
     "export": "experiment.cli_researcher:export",
     "demo": "glyphlab.demo:demo",

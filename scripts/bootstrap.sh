@@ -3,6 +3,7 @@
 #
 #   bash scripts/bootstrap.sh          runtime: what `glyphlab demo` needs
 #   bash scripts/bootstrap.sh --dev    plus test tools, Debian's chromium (browser tests)
+#                                      Redis (the job queue's networked backend)
 #                                      and R with lme4 (reference numbers for the GLMM)
 #
 # Order matters: torch's CPU build is installed first and pinned, so that nothing
@@ -43,6 +44,7 @@ fi
 if (( dev )); then
     apt_packages=()
     command -v chromium >/dev/null || apt_packages+=(chromium chromium-driver)
+    command -v redis-server >/dev/null || apt_packages+=(redis-server)
     command -v Rscript >/dev/null && Rscript -e 'library(lme4)' >/dev/null 2>&1 \
         || apt_packages+=(r-base-core r-cran-lme4)
     if (( ${#apt_packages[@]} )); then

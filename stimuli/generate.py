@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,17 @@ from stimuli.media import MediaStore
 
 
 def generate_stimulus_set(
-    config: StimulusSetConfig, out_dir: str | Path, *, progress: bool = True
+    config: StimulusSetConfig,
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Write the set for ``config`` under ``out_dir``; return ``out_dir / set_id``.
 
     If that folder already holds a complete set it is returned as is: the id is a hash
-    of the config, so the content would be the same.
+    of the config, so the content would be the same. ``on_progress(done, total)`` is
+    called after each stimulus (a background job's progress bar).
     """
     from tqdm import tqdm
 
@@ -66,6 +72,8 @@ def generate_stimulus_set(
                 rng = np.random.default_rng([config.seed, 1, dataset.index, c])
                 entry = _stimulus(config, dataset, condition.layout, encoding, params, media, rng)
                 stimuli.append({"stimulus_id": f"s{k:04d}", **entry})
+                if on_progress is not None:
+                    on_progress(k + 1, len(jobs))
         for dataset in datasets:
             dataset.raw.to_csv(
                 work / "data" / f"{dataset.dataset_id}.csv",

@@ -178,16 +178,9 @@ def stimulus_sets() -> Response | str | tuple[str, int]:
 
 @bp.post("/stimulus-sets/demo")
 def generate_demo() -> Response:
-    session = get_session()
-    try:
-        registered = operations.generate_demo_set(session, data_dir=_data_dir())
-        session.commit()
-    except GlyphlabError as error:
-        session.rollback()
-        flash(str(error), "error")
-    else:
-        flash(f"Demo stimulus set {registered.set_id} generated and registered.", "success")
-    return redirect(url_for("dashboard.stimulus_sets"))
+    """Start the demo set as a background job and show its progress."""
+    job = operations.start_demo_set(get_session(), site().jobs, researcher_id=current_user.id)
+    return redirect(url_for("jobs.job", job_id=job.id))
 
 
 def participant_entry_url(study: Study) -> str:

@@ -12,13 +12,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from experiment.jobs.kinds.stimulus_set import STIMULI_SUBDIR
 from experiment.models import StimulusSet, Study
 from experiment.services.studies import stimulus_set_row
 from experiment.stimulus_sets import load as load_stimulus_set
 from glyphlab.errors import GlyphlabError
-
-#: Where generated stimulus sets go, inside the site's data folder.
-STIMULI_SUBDIR = "stimuli"
 
 
 class DashboardError(GlyphlabError):
@@ -79,15 +77,17 @@ def register_stimulus_set(session: Session, *, data_dir: Path, folder: str) -> S
     return stimulus_set
 
 
-def generate_demo_set(session: Session, *, data_dir: Path) -> StimulusSet:
-    """Generate the small demo stimulus set into the data folder and register it.
-
-    ``stimuli`` (and with it torch) is imported only here, when asked, so the dashboard
-    pages stay light.
-    """
+def start_demo_set(session: Session, queue, *, researcher_id: int):
+    """Queue the small demo stimulus set as a job (torch runs in the worker, not here)."""
     import stimuli
+    from experiment.jobs import submit
 
-    folder = stimuli.generate_stimulus_set(
-        stimuli.demo_config(), data_dir / STIMULI_SUBDIR, progress=False
+    config = stimuli.demo_config()
+    return submit(
+        session,
+        queue,
+        kind="stimulus_set",
+        params={"config": config.to_dict()},
+        researcher_id=researcher_id,
+        dedupe_key=config.set_id,
     )
-    return register_stimulus_set(session, data_dir=data_dir, folder=str(folder))

@@ -222,15 +222,16 @@ def test_a_bad_stimulus_folder_is_refused_with_a_reason(logged_in, db_session, f
     assert db_session.scalar(sa.select(sa.func.count()).select_from(StimulusSet)) == 0
 
 
-def test_the_demo_button_generates_into_the_data_folder(
-    logged_in, data_dir, stimulus_set, db_session, monkeypatch
+def test_the_demo_button_starts_a_job_that_generates_into_the_data_folder(
+    app, logged_in, data_dir, stimulus_set, db_session, monkeypatch
 ):
     import stimuli
 
     made = {}
 
-    def fake_generate(config, out_dir, progress=True):
+    def fake_generate(config, out_dir, progress=True, on_progress=None):
         made["out_dir"], made["progress"] = out_dir, progress
+        on_progress(1, 2)
         return shutil.copytree(stimulus_set, out_dir / "demo")
 
     monkeypatch.setattr(stimuli, "generate_stimulus_set", fake_generate)
@@ -238,6 +239,11 @@ def test_the_demo_button_generates_into_the_data_folder(
     assert "Generate and register the demo set" in page
     token = csrf_token(logged_in, "/dashboard/stimulus-sets")
     response = logged_in.post("/dashboard/stimulus-sets/demo", data={"csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 302 and "/jobs/" in response.location
+    assert made == {}, "the request only queues the job; a worker generates"
+    assert logged_in.get(response.location + ".json").json["status"] == "queued"
+    assert app.extensions["glyphlab.site"].jobs.run_pending() == 1
     assert made == {"out_dir": data_dir / "stimuli", "progress": False}
     assert db_session.scalar(sa.select(StimulusSet)).folder.endswith("/stimuli/demo")
+    page = logged_in.get(response.location).get_data(as_text=True)
+    assert "Create a study from this set" in page and "done" in page
