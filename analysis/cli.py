@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from analysis.response_modes import DEFAULT_MODE, RESPONSE_MODES, Decision, mode_named
+
 
 class DefaultToReport(click.Group):
     """A group whose first argument, when not a subcommand, goes to ``report``."""
@@ -133,8 +135,8 @@ def _int_list(ctx, param, value: str) -> list[int]:
     help="Datasets per participant (each shown once per encoding).",
 )
 @click.option("--items", type=int, default=12, show_default=True, help="Items per display.")
-@click.option("--response-mode", type=click.Choice(["mark_outliers", "m_afc", "yes_no",
-              "keypress"]), default="mark_outliers", show_default=True)  # fmt: skip
+@click.option("--response-mode", type=click.Choice(list(RESPONSE_MODES)), default=DEFAULT_MODE,
+              show_default=True)  # fmt: skip
 @click.option(
     "--sensitivity-sd",
     type=float,
@@ -166,7 +168,7 @@ def power(participants, effect, effect_scale, baseline_dprime, encodings, datase
         n_participants=participants[0], encodings=tuple(encodings.split(",")),
         baseline_dprime=baseline_dprime, effect=effect, effect_scale=effect_scale,
         sensitivity_sd=sensitivity_sd, n_datasets=datasets, n_items=items,
-        absent_fraction=0.5 if response_mode == "yes_no" else 0.0,
+        absent_fraction=0.5 if mode_named(response_mode).decision == Decision.PRESENCE else 0.0,
         response_mode=response_mode, n_simulations=simulations, alpha=alpha, method=method,
     )  # fmt: skip
     table = power_curve(config, participants, rng=np.random.default_rng(seed))

@@ -35,6 +35,7 @@ from scipy import stats
 
 from analysis import sdt
 from analysis.errors import AnalysisError
+from analysis.response_modes import RESPONSE_MODES, Decision
 from analysis.trials import score_trials
 
 COUNT_COLUMNS = ["hits", "misses", "false_alarms", "correct_rejections"]
@@ -109,16 +110,9 @@ def ideal_answers(
                 f"dataset {dataset_id} has {len(score)} rows but its trials show {n_items} "
                 "items: the stimulus set does not match the trial table"
             )
-        flagged = np.flatnonzero(score > -np.log10(config.alpha / n_items)).tolist()
-        if mode == "m_afc":
-            selected.append([int(np.argmax(score))])
-            said.append(None)
-        elif mode == "yes_no":
-            selected.append([])
-            said.append(bool(flagged))
-        else:
-            selected.append(flagged)
-            said.append(None)
+        answer = RESPONSE_MODES[mode].ideal(score, -np.log10(config.alpha / n_items))
+        selected.append(answer.selected)
+        said.append(answer.said_present)
     ideal["selected"] = selected
     ideal["said_present"] = said
     ideal["timed_out"] = False
@@ -131,7 +125,7 @@ def pooled_dprime(scored: pd.DataFrame, correction: str = "loglinear") -> float:
     modes = scored["response_mode"].unique()
     if len(modes) != 1:
         raise AnalysisError(f"pooled d' needs one response mode, got {sorted(modes)}")
-    if modes[0] == "m_afc":
+    if RESPONSE_MODES[modes[0]].decision == Decision.CHOICE:
         m = int(scored["n_items"].iloc[0])
         pc = sdt.corrected_rate(scored["correct"].sum(), len(scored), correction)
         return float(sdt.dprime_mafc(pc, m))
@@ -154,7 +148,7 @@ def efficiency(
     ideal = ideal_answers(trials, scores, config)
     rows = []
     for (encoding, mode), human in trials.groupby(["encoding", "response_mode"], sort=True):
-        if mode == "m_afc" and human["n_items"].nunique() != 1:
+        if RESPONSE_MODES[mode].decision == Decision.CHOICE and human["n_items"].nunique() != 1:
             continue
         d_human = pooled_dprime(human, config.correction)
         d_ideal = pooled_dprime(ideal.loc[human.index], config.correction)

@@ -1,9 +1,9 @@
 """Per-cell behavioural measures: accuracy, SDT cells, rates, d', c, RT, timeouts.
 
 A cell is one participant x encoding x layout x response mode by default (``by``). d' is
-the yes/no formula z(H) - z(F) on the item-level (or presence-level) cells for
-``mark_outliers``, ``keypress`` and ``yes_no``, and the m-AFC formula on proportion
-correct for ``m_afc`` (where c is not defined: NaN, ``dprime_method`` says which). Rates
+the yes/no formula z(H) - z(F) on the item-level (or presence-level) cells
+(``dprime_method`` ``"rates"``), and the m-AFC formula on proportion correct for modes
+whose answers are a forced choice (``"forced_choice"``; c is not defined there: NaN). Rates
 are corrected (log-linear rule by default, see :mod:`analysis.sdt`), so a participant with
 all hits and no false alarms gets a finite d' and c, never inf or NaN.
 
@@ -26,10 +26,13 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisError
+from analysis.response_modes import RESPONSE_MODES, Decision
 from analysis.sdt import corrected_rate, criterion, dprime, dprime_mafc, rates
 from analysis.trials import TrialTable
 
 DEFAULT_BY = ("participant", "encoding", "layout", "response_mode")
+#: ``dprime_method`` values: z(H) - z(F) on the cells, or the m-AFC formula
+DPRIME_RATES, DPRIME_FORCED_CHOICE = "rates", "forced_choice"
 _COUNTS = ("hits", "false_alarms", "misses", "correct_rejections", "correct", "timed_out")
 
 
@@ -115,10 +118,11 @@ def compute_measures(
     table["hit_rate"], table["fa_rate"] = hit_rate, fa_rate
     table["dprime"] = dprime(hit_rate, fa_rate)
     table["criterion"] = criterion(hit_rate, fa_rate)
-    table["dprime_method"] = np.where(mode == "m_afc", "m_afc", "yes_no")
-    is_afc = (mode == "m_afc").to_numpy()
+    choice = {name for name, m in RESPONSE_MODES.items() if m.decision == Decision.CHOICE}
+    is_afc = mode.isin(choice).to_numpy()
+    table["dprime_method"] = np.where(is_afc, DPRIME_FORCED_CHOICE, DPRIME_RATES)
     if is_afc.any():
-        afc = _dprime_mafc_cells(frame[frame["response_mode"] == "m_afc"], keys, correction)
+        afc = _dprime_mafc_cells(frame[frame["response_mode"].isin(choice)], keys, correction)
         table.loc[is_afc, "dprime"] = afc.reindex(table.index[is_afc]).to_numpy()
         table.loc[is_afc, "criterion"] = np.nan
     table["median_log_rt"] = grouped["log_rt"].median()

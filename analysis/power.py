@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from analysis.errors import AnalysisError
 from analysis.measures import compute_measures
+from analysis.response_modes import DEFAULT_MODE, Decision, mode_named
 from analysis.sdt import pc_mafc
 from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
 from analysis.trials import load_trials
@@ -54,7 +55,7 @@ class PowerConfig:
     n_items: int = 12
     n_outliers: int = 1
     absent_fraction: float = 0.0
-    response_mode: str = "mark_outliers"
+    response_mode: str = DEFAULT_MODE
     n_simulations: int = 200
     alpha: float = 0.05
     method: str = "paired"
@@ -99,9 +100,10 @@ class PowerConfig:
 def trial_accuracy(d: float, config: PowerConfig) -> float:
     """P(a trial is fully correct) for the simulated observer (no lapses), exactly."""
     k = d / 2 + config.criterion
-    if config.response_mode == "m_afc":
+    decision = mode_named(config.response_mode).decision
+    if decision == Decision.CHOICE:
         return float(pc_mafc(d, config.n_items))
-    if config.response_mode == "yes_no":
+    if decision == Decision.PRESENCE:
         present = 1 - config.absent_fraction
         return float(present * stats.norm.cdf(d - k) + (1 - present) * stats.norm.cdf(k))
     hit_all = stats.norm.cdf(d - k) ** config.n_outliers

@@ -6,6 +6,7 @@ observer follows textbook SDT (Macmillan & Creelman, 2005) so the measures in
 ``analysis.sdt`` recover its parameters:
 
 - every item yields evidence ``N(d', 1)`` if it is a true outlier, else ``N(0, 1)``;
+  each response mode's ``decide`` (``analysis/response_modes/``) turns it into answers:
 - ``mark_outliers`` / ``keypress``: mark every item whose evidence exceeds
   ``k = d'/2 + c`` (so per-item hit and false-alarm rates are ``Phi(d'/2 - c)`` and
   ``Phi(-d'/2 - c)`` and ``z(H) - z(F) = d'``);
@@ -23,16 +24,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.response_modes import (
+    DEFAULT_MODE,
+    ResponseError,
+    ResponseMode,
+    UnknownResponseMode,
+    mode_named,
+)
+from analysis.response_modes.base import Decisions
 from analysis.trial_contract import written_columns
 
-RESPONSE_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
 YES_NO_RULES = ("presence", "max")
 #: Timestamps of simulated trials start here (UTC); one hour apart per participant.
 SIMULATION_EPOCH = pd.Timestamp("2026-01-01T00:00:00Z")
@@ -41,6 +49,13 @@ INTER_TRIAL_MS = 800.0
 
 class SimulationError(AnalysisError):
     """A simulated observer or design that cannot be run as given."""
+
+
+def _mode(name: str) -> ResponseMode:
+    try:
+        return mode_named(name)
+    except UnknownResponseMode as error:
+        raise SimulationError(str(error)) from None
 
 
 def _frozen_floats(name: str, values: Mapping[str, float]) -> Mapping[str, float]:
@@ -63,6 +78,8 @@ class SimulatedResponse:
     said_present: bool | None
     rt_ms: float
     timed_out: bool = False
+    #: the mode's extra trial-table values (e.g. a rating)
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,57 +168,29 @@ class ModelObserver:
         d_prime, mu, sigma = self._encoding(encoding)
         outliers = np.zeros((1, n_items), dtype=bool)
         outliers[0, list(true_outliers)] = True
-        selected, present = _decide(
-            outliers,
-            np.array([d_prime]),
-            criterion=self.criterion,
-            lapse_rate=self.lapse_rate,
-            response_mode=response_mode,
-            yes_no_rule=self.yes_no_rule,
-            rng=rng,
+        decided = _decide(
+            outliers, np.array([d_prime]), mode=_mode(response_mode), observer=self, rng=rng
         )
         rt_ms = float(np.exp(rng.normal(mu, sigma)))
         if deadline_ms is not None and rt_ms > deadline_ms:
             return SimulatedResponse([], None, float(deadline_ms), timed_out=True)
+        present = decided.said_present
         said = None if present is None else bool(present[0])
-        return SimulatedResponse(np.flatnonzero(selected[0]).tolist(), said, rt_ms)
+        extra = {name: values[0].item() for name, values in decided.extra.items()}
+        return SimulatedResponse(
+            np.flatnonzero(decided.selected[0]).tolist(), said, rt_ms, extra=extra
+        )
 
 
 def _decide(
-    outliers: np.ndarray,
-    d_prime: np.ndarray,
-    *,
-    criterion: float,
-    lapse_rate: float,
-    response_mode: str,
-    yes_no_rule: str,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Decisions for a block of trials with the same mode and display size.
-
-    ``outliers`` is (trials, items) bool; returns the (trials, items) selection mask and,
-    for yes_no, the said-present vector. Vectorised so power analysis stays fast.
-    """
-    n_trials, n_items = outliers.shape
-    lapsed = rng.random(n_trials) < lapse_rate
-    effective = np.where(lapsed, 0.0, d_prime)
-    threshold = effective / 2 + criterion
-    if response_mode == "yes_no" and yes_no_rule == "presence":
-        present = outliers.any(axis=1)
-        evidence = rng.standard_normal(n_trials) + effective * present
-        return np.zeros_like(outliers), evidence > threshold
-    evidence = rng.standard_normal((n_trials, n_items)) + effective[:, None] * outliers
-    if response_mode in ("mark_outliers", "keypress"):
-        return evidence > threshold[:, None], None
-    if response_mode == "yes_no":
-        return np.zeros_like(outliers), evidence.max(axis=1) > threshold
-    if response_mode == "m_afc":
-        if not (outliers.sum(axis=1) == 1).all():
-            raise SimulationError("m_afc trials need exactly one true outlier among the m shown")
-        chosen = np.zeros_like(outliers)
-        chosen[np.arange(n_trials), evidence.argmax(axis=1)] = True
-        return chosen, None
-    raise SimulationError(f"unknown response_mode {response_mode!r}; use one of {RESPONSE_MODES}")
+    outliers: np.ndarray, d_prime: np.ndarray, *, mode: ResponseMode, observer, rng
+) -> Decisions:
+    """Decisions for a block of trials with the same mode and display size, as the mode
+    makes them (``outliers`` is (trials, items) bool). Vectorised so power runs stay fast."""
+    try:
+        return mode.decide(outliers, d_prime, observer=observer, rng=rng)
+    except ResponseError as error:
+        raise SimulationError(str(error)) from None
 
 
 #: The trial-table columns a simulated trial has: the contract's required ones, in order.
@@ -222,7 +211,7 @@ class SimulationDesign:
     n_items: int = 12
     n_outliers: int = 1
     absent_fraction: float = 0.0
-    response_mode: str = "mark_outliers"
+    response_mode: str = DEFAULT_MODE
     deadline_ms: float = 15000.0
     study: str = "sim"
 
@@ -232,10 +221,12 @@ class SimulationDesign:
             raise SimulationError("need at least one participant, dataset and encoding")
         if not 0 <= self.n_outliers < self.n_items:
             raise SimulationError("n_outliers must be in [0, n_items)")
-        if self.response_mode not in RESPONSE_MODES:
-            raise SimulationError(f"response_mode must be one of {RESPONSE_MODES}")
-        if self.response_mode == "m_afc" and (self.n_outliers != 1 or self.absent_fraction):
-            raise SimulationError("m_afc needs n_outliers=1 and absent_fraction=0")
+        mode = _mode(self.response_mode)
+        if not mode.eligible(self.n_outliers) or (self.absent_fraction and not mode.eligible(0)):
+            raise SimulationError(
+                f"{mode.name} cannot show datasets with {self.n_outliers} outlier(s)"
+                + (" or none (absent_fraction > 0)" if self.absent_fraction else "")
+            )
         if not 0 <= self.absent_fraction < 1 or self.deadline_ms <= 0:
             raise SimulationError("absent_fraction must be in [0, 1) and deadline_ms > 0")
 
@@ -309,6 +300,7 @@ def simulate_trials(
     speed = np.array([[one.rt_mu[name] for name in names] for one in own])
     selected: list[list[int]] = [[] for _ in range(len(table))]
     said_present = np.full(len(table), None, dtype=object)
+    extra: dict[str, np.ndarray] = {}
     modes = table["response_mode"].astype(str).to_numpy()
     for mode, size in sorted(set(zip(modes, n_items, strict=True))):
         rows = np.flatnonzero((modes == mode) & (n_items == size))
@@ -318,21 +310,15 @@ def simulate_trials(
             np.repeat(np.arange(len(rows)), counts),
             np.fromiter((i for row in rows for i in outlier_lists[row]), dtype=int),
         ] = True
-        chosen, present = _decide(
-            truth,
-            d_prime[rows],
-            criterion=observer.criterion,
-            lapse_rate=observer.lapse_rate,
-            response_mode=mode,
-            yes_no_rule=observer.yes_no_rule,
-            rng=rng,
-        )
-        hit_rows, hit_items = np.nonzero(chosen)
+        decided = _decide(truth, d_prime[rows], mode=_mode(mode), observer=observer, rng=rng)
+        hit_rows, hit_items = np.nonzero(decided.selected)
         per_row = np.split(hit_items, np.cumsum(np.bincount(hit_rows, minlength=len(rows)))[:-1])
         for row, items in zip(rows, per_row, strict=True):
             selected[row] = items.tolist()
-        if present is not None:
-            said_present[rows] = present
+        if decided.said_present is not None:
+            said_present[rows] = decided.said_present
+        for name, values in decided.extra.items():
+            extra.setdefault(name, np.full(len(table), None, dtype=object))[rows] = values
     mu = speed[person, encoding_code]
     sigma = np.array([observer.rt_sigma[name] for name in names])[encoding_code]
     rt_ms = np.exp(rng.normal(mu, sigma))
@@ -341,6 +327,10 @@ def simulate_trials(
     rt_ms = np.where(timed_out, deadline.to_numpy(), rt_ms)
     for row in np.flatnonzero(timed_out):
         selected[row], said_present[row] = [], None
+        for values in extra.values():
+            values[row] = None
+    for name, values in extra.items():
+        table[name] = values
     table["true_outliers"] = [_json_list(items) for items in outlier_lists]
     table["selected"] = [_json_list(items) for items in selected]
     table["said_present"] = said_present

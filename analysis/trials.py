@@ -5,15 +5,16 @@ every column is checked and coerced here once, and every later module can trust 
 types. A problem the user can fix raises :class:`AnalysisError` naming the column and the
 first bad row.
 
-Scoring (columns added per trial):
+Scoring (columns added per trial) is the response mode's own ``score``
+(``analysis/response_modes/``), by the mode's :class:`~analysis.response_modes.Decision`:
 
-- item-level modes (``mark_outliers``, ``keypress``): each shown item is one decision;
+- ``ITEMS`` (mark_outliers, keypress): each shown item is one decision;
   ``hits`` = marked outliers, ``false_alarms`` = marked non-outliers, ``misses`` = unmarked
   outliers, ``correct_rejections`` = unmarked non-outliers. ``correct`` = the marked set
   equals the true set.
-- ``m_afc``: the chosen item is "marked": hit if it is the outlier (``correct``), otherwise
+- ``CHOICE`` (m_afc): the chosen item is "marked": hit if it is the outlier (``correct``), otherwise
   one false alarm and a miss; the other m-1 items count as correct rejections/non-choices.
-- ``yes_no``: one presence decision per trial (hit/miss on outlier-present trials, false
+- ``PRESENCE`` (yes_no): one presence decision per trial (hit/miss on outlier-present trials, false
   alarm/correct rejection on absent ones).
 - ``n_signal`` = hits + misses and ``n_noise`` = false_alarms + correct_rejections are the
   denominators of the hit and false-alarm rates; ``log_rt`` = ln(rt_ms) of answered trials.
@@ -41,12 +42,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.response_modes import RESPONSE_MODES, Decision
 from analysis.trial_contract import DERIVED, Column, written_columns
 
 #: Every column the contract requires, in contract order (:mod:`analysis.trial_contract`).
 REQUIRED_COLUMNS = tuple(c.name for c in written_columns() if c.required)
-RESPONSE_MODES = ("mark_outliers", "yes_no", "m_afc", "keypress")
-ITEM_LEVEL_MODES = frozenset({"mark_outliers", "keypress"})
 #: Columns :func:`score_trials` adds.
 SCORE_COLUMNS = tuple(c.name for c in DERIVED)
 _TRUE = {"true", "t", "1", "yes", "y", "1.0"}
@@ -225,9 +225,11 @@ def read_trials(source: pd.DataFrame | str | Path, *, extra: Iterable[Column] = 
 
 def _check_consistency(frame: pd.DataFrame) -> None:
     mode = frame["response_mode"]
-    unknown = ~mode.isin(RESPONSE_MODES)
+    unknown = ~mode.isin(list(RESPONSE_MODES))
     if unknown.any():
         raise _bad("response_mode", frame, unknown.to_numpy(), " | ".join(RESPONSE_MODES))
+    decision = mode.map({name: m.decision for name, m in RESPONSE_MODES.items()})
+    choice, presence = decision == Decision.CHOICE, decision == Decision.PRESENCE
     answered = ~frame["timed_out"]
     n_true = frame["true_outliers"].map(len)
     n_selected = frame["selected"].map(len)
@@ -237,12 +239,12 @@ def _check_consistency(frame: pd.DataFrame) -> None:
         ("selected", n_selected > frame["n_items"], "no more selected items than n_items"),
         ("rt_ms", answered & ~(frame["rt_ms"] > 0), "a positive RT on answered trials"),
         ("selected", ~answered & (n_selected > 0), "[] on timed-out trials"),
-        ("true_outliers", (mode == "m_afc") & (n_true != 1), "exactly one outlier (m_afc)"),
-        ("selected", (mode == "m_afc") & answered & (n_selected != 1), "one choice (m_afc)"),
+        ("true_outliers", choice & (n_true != 1), "exactly one outlier (forced choice)"),
+        ("selected", choice & answered & (n_selected != 1), "one choice (forced choice)"),
         (
             "said_present",
-            (mode == "yes_no") & answered & frame["said_present"].isna(),
-            "true/false on answered yes_no trials",
+            presence & answered & frame["said_present"].isna(),
+            "true/false on answered presence (yes/no) trials",
         ),
     ]
     for column, bad, expected in checks:
@@ -263,22 +265,13 @@ def score_trials(frame: pd.DataFrame) -> pd.DataFrame:
         strict=True,
     )
     for row, (mode, truth, selected, said, n_items, timed_out) in enumerate(rows):
-        truth_set, chosen = set(truth), set(selected)
-        if mode == "yes_no":
-            present, yes = bool(truth), bool(said) and not timed_out
-            if present:
-                cells = (int(yes), 0, int(not yes), 0)
-            else:
-                cells = (0, 0, 0, 0) if timed_out else (0, int(yes), 0, int(not yes))
-            correct = not timed_out and yes == present
-        else:
-            hits = len(truth_set & chosen)
-            false_alarms = len(chosen - truth_set)
-            misses = len(truth_set) - hits
-            rejections = n_items - len(truth_set) - false_alarms
-            cells = (hits, false_alarms, misses, max(rejections, 0))
-            correct = not timed_out and chosen == truth_set
-        scores[row] = (*cells, int(correct))
+        scores[row] = RESPONSE_MODES[mode].score(
+            truth=truth,
+            selected=selected,
+            said_present=said,
+            n_items=n_items,
+            timed_out=timed_out,
+        )
     for position, name in enumerate(SCORE_COLUMNS[:4]):
         frame[name] = scores[:, position]
     frame["n_signal"] = frame["hits"] + frame["misses"]

@@ -28,9 +28,9 @@ import httpx
 import numpy as np
 from flask import Flask
 
+from analysis.response_modes import TrialContext, mode_named
+from analysis.response_modes.base import Observer, simulate
 from analysis.simulate import ModelObserver
-from experiment.response_modes import RESPONSE_MODES, TrialContext
-from experiment.response_modes.base import Observer
 from experiment.stimulus_sets import LoadedStimulusSet, load
 from glyphlab.errors import GlyphlabError
 
@@ -115,7 +115,7 @@ class StimulusLookup:
             encoding=trial["encoding"],
             layout=trial["layout"],
             item_at_position=items,
-            plot_points=points,
+            points=points,
             true_outliers=tuple(self.set.true_outliers(dataset_id)),
         )
 
@@ -206,9 +206,7 @@ class Bot:
             "start", "POST", f"{api}/trials/{trial['id']}/start", headers=headers, json={}
         )
         _expect(start, 200, "start")
-        simulated = RESPONSE_MODES[trial["response_mode"]].simulate(
-            context, self.observer, self.rng
-        )
+        simulated = simulate(mode_named(trial["response_mode"]), context, self.observer, self.rng)
         body: dict[str, Any] = {"idempotency_key": str(uuid.uuid4()), "rt_ms": simulated.rt_ms}
         if simulated.rt_ms > trial["deadline_ms"]:
             body.update(timed_out=True, rt_ms=float(trial["deadline_ms"]))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiment.response_modes import RESPONSE_MODES
+from analysis.response_modes import mode_named
 from experiment.stimulus_sets import LoadedStimulusSet
 from glyphlab.errors import GlyphlabError
 
@@ -56,7 +56,7 @@ def build_conditions(
         for encoding in encodings
         for layout in layouts
         for mode in response_modes
-        if layout in RESPONSE_MODES[mode].layouts
+        if layout in mode_named(mode).layouts
     ]
     if not conditions:
         raise DesignError(
@@ -91,7 +91,7 @@ def stimulus_pool(
     stimulus_set: LoadedStimulusSet, condition: ConditionSpec, role: str
 ) -> list[dict]:
     """Stimuli of a role that can be shown in a condition (mode eligibility included)."""
-    mode = RESPONSE_MODES[condition.response_mode]
+    mode = mode_named(condition.response_mode)
     return [
         stimulus
         for stimulus in stimulus_set.stimuli.values()

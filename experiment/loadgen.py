@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from analysis.response_modes import mode_named
 from glyphlab.errors import GlyphlabError
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -113,25 +114,10 @@ class LoadResult:
 
 
 def random_response(trial: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-    """A valid answer for ``trial`` in its response mode (positions, clicks or keys)."""
-    mode, n = trial["response_mode"], int(trial["n_items"])
-    plot = trial.get("display") == "plot"
-
-    def click() -> dict[str, float]:
-        return {
-            "x": float(rng.uniform(0, trial["plot"]["width"])),
-            "y": float(rng.uniform(0, trial["plot"]["height"])),
-        }
-
-    if mode == "yes_no":
-        return {"present": bool(rng.random() < 0.5)}
-    if mode == "m_afc":
-        return {"click": click()} if plot else {"position": int(rng.integers(n))}
-    if mode == "keypress":
-        return {"presses": [{"frame": int(rng.integers(n)), "t_ms": float(rng.uniform(0, 5000))}]}
-    if plot:
-        return {"clicks": [click()]}
-    return {"positions": sorted(int(p) for p in rng.choice(n, size=1, replace=False))}
+    """A valid answer for ``trial``, as its response mode writes one."""
+    composite = trial.get("plot")
+    area = (composite["width"], composite["height"]) if composite else None
+    return mode_named(trial["response_mode"]).random_answer(int(trial["n_items"]), area, rng)
 
 
 class VirtualParticipant:

@@ -72,13 +72,17 @@ class DemoResult:
 
 def prepare_study(database_url: str, set_folder: Path, *, seed: int) -> tuple[str, str]:
     """Migrate the database and open a demo study; return (slug, researcher password)."""
+    from analysis.response_modes import RESPONSE_MODES, Decision
     from experiment.services.studies import StudyParams
 
+    # Per-item answers in both layouts (mark the odd items, or press while one shows),
+    # so the report compares every encoding on the same item-level d'.
+    item_modes = tuple(n for n, m in RESPONSE_MODES.items() if m.decision == Decision.ITEMS)
     params = StudyParams(
         title="glyphlab demo: find the odd one out",
         slug=f"demo-{seed % 100000:05d}-{secrets.token_hex(2)}",
         layouts=("grid", "sequence"),
-        response_modes=("mark_outliers", "keypress"),
+        response_modes=item_modes,
         trials_per_participant=15,
         practice_trials=2,
         attention_checks=1,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 from analysis.ideal_observer import IdealObserverConfig, efficiency
-from analysis.measures import compute_measures, encoding_summary
+from analysis.measures import DPRIME_RATES, compute_measures, encoding_summary
 from analysis.report import plots
 from analysis.report.html import Section, facts_html
 from analysis.trials import TrialTable
@@ -108,7 +108,7 @@ def _summary_wide(summary: pd.DataFrame) -> pd.DataFrame:
 def _dprime_notes(cells: pd.DataFrame, correction: str) -> list[str]:
     """Say which participant cells have no finite d', so a mean over fewer people is explained."""
     notes = []
-    missing = int((cells["dprime_method"].eq("yes_no") & cells["dprime"].isna()).sum())
+    missing = int((cells["dprime_method"].eq(DPRIME_RATES) & cells["dprime"].isna()).sum())
     if missing:
         notes.append(
             f"{missing} participant cell(s) have no d′ or c and are left out of their means: "

@@ -14,11 +14,11 @@ from dataclasses import asdict
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from analysis.response_modes import mode_named
 from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
 from experiment.models import Participant, ParticipantStatus, Study
-from experiment.response_modes import RESPONSE_MODES
 from experiment.services import participants as participants_service
 from experiment.services.participants import ExternalIds, find_study, require_open
 
@@ -116,7 +116,7 @@ def run(slug: str):
         now=site().clock(),
     )
     db_session.commit()
-    modes = [RESPONSE_MODES[name] for name in sorted({c.response_mode for c in study.conditions})]
+    modes = [mode_named(name) for name in sorted({c.response_mode for c in study.conditions})]
     return render_template(
         "participant/run.html", study=study, token=browser_session.token, modes=modes
     )

@@ -21,10 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from analysis.response_modes import ParsedResponse, ResponseError, mode_named
+from analysis.response_modes.base import number as finite_number
+from analysis.response_modes.base import params_from_dict
 from experiment.errors import BadRequest, Conflict
 from experiment.models import BrowserSession, Participant, ParticipantStatus, Response, Trial
-from experiment.response_modes import RESPONSE_MODES, ParsedResponse
-from experiment.response_modes.base import number, params_from_dict
 from experiment.services.trials import (
     current_trial,
     elapsed_ms,
@@ -37,6 +38,14 @@ from experiment.stimulus_sets import LoadedStimulusSet
 
 IDEMPOTENCY_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:")
 FRAME_STATS_KEYS = 32
+
+
+def number(value: Any, what: str) -> float:
+    """A JSON number as a float; anything else is a bad request that names ``what``."""
+    try:
+        return finite_number(value, what)
+    except ResponseError as error:
+        raise BadRequest(str(error)) from None
 
 
 def next_trial(
@@ -154,15 +163,18 @@ def submit_answer(
         if earlier is not None:
             return _acknowledge(session, earlier, participant, public_id)
         raise Conflict(_why_not_answerable(trial, upcoming))
-    mode = RESPONSE_MODES[trial.condition.response_mode]
+    mode = mode_named(trial.condition.response_mode)
     elapsed = elapsed_ms(trial, now) or 0.0
     late = elapsed > trial.deadline_ms + grace_ms or (
         answer.rt_ms is not None and answer.rt_ms > trial.deadline_ms
     )
     parsed = ParsedResponse(selected=[])
     if not answer.timed_out:
-        params = params_from_dict(mode.Params, mode_params.get(mode.name))
-        parsed = mode.parse(answer.response, trial_context(trial, stimulus_set), params)
+        try:
+            params = params_from_dict(mode.Params, mode_params.get(mode.name))
+            parsed = mode.parse(answer.response, trial_context(trial, stimulus_set), params)
+        except ResponseError as error:
+            raise BadRequest(str(error)) from None
     timed_out = answer.timed_out or late
     if timed_out:
         parsed = ParsedResponse(selected=[])
@@ -218,7 +230,7 @@ def _store(
     raw: dict[str, Any],
     now: datetime,
 ) -> Response:
-    mode = RESPONSE_MODES[trial.condition.response_mode]
+    mode = mode_named(trial.condition.response_mode)
     response = Response(
         trial_id=trial.id,
         participant_id=trial.participant_id,
@@ -261,18 +273,17 @@ def feedback(trial: Trial, response: Response) -> dict[str, Any] | None:
     """Practice feedback, computed here after the answer (the browser has no truth)."""
     if not trial.is_practice:
         return None
-    truth = set(trial.true_outliers)
     if response.timed_out:
         return {"correct": False, "message": "Too slow: answer before the time runs out."}
-    if response.said_present is not None:
-        correct = response.said_present == bool(truth)
-        fact = "there was an odd one" if truth else "there was no odd one"
-    elif trial.condition.response_mode == "m_afc":
-        correct = bool(response.selected) and response.selected[0] in truth
-        fact = "you picked " + ("the odd one" if correct else "a typical one")
-    else:
-        correct = set(response.selected) == truth
-        fact = f"there {'was' if len(truth) == 1 else 'were'} {len(truth)} odd one" + (
-            "" if len(truth) == 1 else "s"
-        )
+    truth = list(trial.true_outliers)
+    mode = mode_named(trial.condition.response_mode)
+    score = mode.score(
+        truth=truth,
+        selected=response.selected,
+        said_present=response.said_present,
+        n_items=trial.n_items,
+        timed_out=False,
+    )
+    correct = score[4]
+    fact = mode.feedback(truth, score)
     return {"correct": correct, "message": ("Correct: " if correct else "Not quite: ") + fact + "."}

@@ -3,12 +3,9 @@
 Counts come from grouped SQL queries over all of a researcher's studies at once, so the
 study list costs a fixed number of queries however many studies there are. Accuracy is
 per main trial (practice and attention checks excluded; checks are reported apart) and
-follows the trial-table contract's mode semantics, scored as an exact answer:
-
-- mark_outliers, keypress: the marked items are exactly the true outliers;
-- m_afc: the one chosen item is the outlier;
-- yes_no: "present" was answered exactly when an outlier was there;
-- a timed-out trial is wrong.
+is the response mode's own ``correct`` (``analysis/response_modes/``: e.g. the marked
+items are exactly the true outliers, or "present" was answered exactly when an outlier
+was there); a timed-out trial is wrong.
 """
 
 from __future__ import annotations
@@ -20,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from analysis.response_modes import mode_named
 from experiment.models import Condition, Participant, ParticipantStatus, Response, Trial
 
 
@@ -74,18 +72,18 @@ def is_correct(
     selected: Sequence[int] | None,
     said_present: bool | None,
     true_outliers: Sequence[int] | None,
+    n_items: int,
     timed_out: bool,
 ) -> bool:
-    """Whether one answer is exactly right (see the module docstring)."""
-    if timed_out:
-        return False
-    truth = set(true_outliers or [])
-    chosen = list(selected or [])
-    if response_mode == "yes_no":
-        return said_present is not None and said_present == bool(truth)
-    if response_mode == "m_afc":
-        return len(chosen) == 1 and chosen[0] in truth
-    return set(chosen) == truth
+    """Whether one answer is exactly right: the mode's own score says so."""
+    score = mode_named(response_mode).score(
+        truth=true_outliers or [],
+        selected=selected or [],
+        said_present=said_present,
+        n_items=n_items,
+        timed_out=timed_out,
+    )
+    return score[4]
 
 
 def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, StudyProgress]:
@@ -134,6 +132,7 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
             Condition.encoding,
             Trial.is_attention_check,
             Trial.true_outliers,
+            Trial.n_items,
             Response.response_mode,
             Response.selected,
             Response.said_present,
@@ -142,11 +141,16 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
         .join(Condition, Trial.condition_id == Condition.id)
         .where(Trial.is_practice.is_(False))
     )
-    for study_id, encoding, is_check, truth, mode, selected, said, late in rows:
+    for study_id, encoding, is_check, truth, n_items, mode, selected, said, late in rows:
         tally = checks[study_id] if is_check else main[study_id].setdefault(encoding, [0, 0])
         tally[1] += 1
         tally[0] += is_correct(
-            mode, selected=selected, said_present=said, true_outliers=truth, timed_out=late
+            mode,
+            selected=selected,
+            said_present=said,
+            true_outliers=truth,
+            n_items=n_items,
+            timed_out=late,
         )
     return {
         study_id: StudyProgress(

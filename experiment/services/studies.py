@@ -18,10 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from analysis.response_modes import DEFAULT_MODE, RESPONSE_MODES
+from analysis.response_modes.base import params_from_dict
 from experiment import design
 from experiment.models import Condition, Researcher, StimulusSet, Study, StudyStatus, utcnow
-from experiment.response_modes import RESPONSE_MODES
-from experiment.response_modes.base import params_from_dict
 from experiment.stimulus_sets import LoadedStimulusSet
 from experiment.stimulus_sets import load as load_stimulus_set
 from glyphlab.errors import GlyphlabError
@@ -57,7 +57,7 @@ class StudyParams:
     slug: str | None = None
     encodings: tuple[str, ...] = ENCODINGS
     layouts: tuple[str, ...] = ("grid",)
-    response_modes: tuple[str, ...] = ("mark_outliers",)
+    response_modes: tuple[str, ...] = (DEFAULT_MODE,)
     response_mode_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     trials_per_participant: int = 16
     practice_trials: int = 2

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from analysis.response_modes import TrialContext, mode_named
 from experiment.errors import NotFound
 from experiment.models import (
     Participant,
@@ -24,7 +25,6 @@ from experiment.models import (
     Study,
     Trial,
 )
-from experiment.response_modes import RESPONSE_MODES, TrialContext
 from experiment.stimulus_sets import LoadedStimulusSet
 
 #: (trial, parts) -> what the browser loads for each part (URLs or data: URIs)
@@ -47,8 +47,8 @@ def trial_context(trial: Trial, stimulus_set: LoadedStimulusSet) -> TrialContext
         encoding=trial.condition.encoding,
         layout=trial.condition.layout,
         item_at_position=tuple(trial.display_order),
-        plot_points=points,
-        plot_radius=float(stimulus.get("plot", {}).get("radius", 6.0)),
+        points=points,
+        point_radius=float(stimulus.get("plot", {}).get("radius", 6.0)),
     )
 
 
@@ -101,7 +101,7 @@ def trial_payload(
 ) -> dict[str, Any]:
     """The JSON the runner gets for one trial (see docs/participant-api.md)."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
-    mode = RESPONSE_MODES[trial.condition.response_mode]
+    mode = mode_named(trial.condition.response_mode)
     phase = "practice" if trial.is_practice else "main"
     done, total = phase_position(study, trial)
     payload: dict[str, Any] = {

@@ -47,7 +47,7 @@ def test_m_afc_dprime_from_corrected_proportion_correct():
     rows = [trial_row(response_mode="m_afc", n_items=4, true_outliers=[2], selected=[2])] * 6
     rows += [trial_row(response_mode="m_afc", n_items=4, true_outliers=[2], selected=[1])] * 4
     row = compute_measures(load_trials(trial_frame(rows))).table.iloc[0]
-    assert row["dprime_method"] == "m_afc" and np.isnan(row["criterion"])
+    assert row["dprime_method"] == "forced_choice" and np.isnan(row["criterion"])
     assert row["dprime"] == pytest.approx(dprime_mafc(6.5 / 11, 4))
 
 

@@ -128,7 +128,7 @@ def test_wrong_types_name_the_column_and_row(column, value, message):
 def test_inconsistent_answers_are_rejected():
     with pytest.raises(AnalysisError, match="one choice"):
         read_trials(trial_frame([trial_row(response_mode="m_afc", selected=[1, 2])]))
-    with pytest.raises(AnalysisError, match="answered yes_no"):
+    with pytest.raises(AnalysisError, match="answered presence"):
         read_trials(trial_frame([trial_row(response_mode="yes_no")]))
 
 

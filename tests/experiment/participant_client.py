@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 
+import numpy as np
+
+from analysis.response_modes import mode_named
+
 CSRF = re.compile(rb'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(rb'name="glyphlab-token" content="([^"]+)"')
 
@@ -54,12 +58,9 @@ class Participant:
 
 
 def some_answer(trial: dict) -> dict:
-    """A well-formed answer for any trial (not necessarily right)."""
-    mode, plot = trial["response_mode"], trial["display"] == "plot"
-    if mode == "mark_outliers":
-        return {"clicks": [{"x": 30.0, "y": 100.0}]} if plot else {"positions": [0]}
-    if mode == "m_afc":
-        return {"click": {"x": 30.0, "y": 100.0}} if plot else {"position": 0}
-    if mode == "yes_no":
-        return {"present": True}
-    return {"presses": [{"frame": 0, "t_ms": 100.0}]}
+    """A well-formed answer for any trial (not necessarily right), as its mode writes one."""
+    composite = trial.get("plot")
+    area = (composite["width"], composite["height"]) if composite else None
+    return mode_named(trial["response_mode"]).random_answer(
+        trial["n_items"], area, np.random.default_rng(0)
+    )

@@ -38,6 +38,7 @@ def test_exact_scoring_per_mode(mode, selected, said_present, truth, timed_out, 
             selected=selected,
             said_present=said_present,
             true_outliers=truth,
+            n_items=8,
             timed_out=timed_out,
         )
         is expected

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from analysis.response_modes import TrialContext
+from analysis.response_modes.base import ResponseError
 from experiment.models import BrowserSession, Event, Participant, Response, StimulusSet, Study
-from experiment.response_modes import TrialContext
-from experiment.response_modes.base import ResponseError
 from tests.experiment.participant_client import CSRF, some_answer
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.test_auth import csrf_token
@@ -112,7 +112,7 @@ def test_unstorable_answers_are_400_and_store_nothing(
 
 
 def test_a_click_too_far_for_a_float_is_a_response_error() -> None:
-    plot = TrialContext("plot", "grid", item_at_position=(0, 1), plot_points=((0, 0), (5, 5)))
+    plot = TrialContext("plot", "grid", item_at_position=(0, 1), points=((0, 0), (5, 5)))
     with pytest.raises(ResponseError, match="click x is too large"):
         plot.nearest_item({"x": 10**400, "y": 0})
 

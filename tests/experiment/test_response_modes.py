@@ -6,10 +6,10 @@ import importlib
 import numpy as np
 import pytest
 
+from analysis.response_modes import RESPONSE_MODES, ResponseError, TrialContext
+from analysis.response_modes.base import params_from_dict, simulate
 from analysis.simulate import ModelObserver
 from experiment import TEMPLATES
-from experiment.response_modes import RESPONSE_MODES, ResponseError, TrialContext
-from experiment.response_modes.base import params_from_dict
 
 ITEMS = (4, 0, 5, 2, 1, 3)  # item at each display position
 POINTS = tuple((10.0 + 40 * p, 50.0) for p in range(6))
@@ -25,11 +25,11 @@ def contexts(mode, truth=(2,)):
     layout = mode.layouts[0]
     yield TrialContext("chernoff", layout, ITEMS, true_outliers=truth)
     if layout == "grid":
-        yield TrialContext("plot", layout, ITEMS, plot_points=POINTS, true_outliers=truth)
+        yield TrialContext("plot", layout, ITEMS, points=POINTS, true_outliers=truth)
 
 
 def test_declares_name_version_layouts_params_and_template(mode):
-    module = importlib.import_module(f"experiment.response_modes.{mode.name}")
+    module = importlib.import_module(f"analysis.response_modes.{mode.name}")
     assert module.MODE is mode
     assert isinstance(mode.version, str) and mode.version
     assert set(mode.layouts) <= {"grid", "sequence"} and mode.layouts
@@ -45,7 +45,7 @@ def test_simulated_answers_parse_back_to_the_observers_items(mode, seed):
     params = params_from_dict(mode.Params, {})
     for context in contexts(mode):
         for k in range(20):
-            simulated = mode.simulate(context, OBSERVER, np.random.default_rng(seed + k))
+            simulated = simulate(mode, context, OBSERVER, np.random.default_rng(seed + k))
             parsed = mode.parse(
                 simulated.response, dataclasses.replace(context, true_outliers=None), params
             )
@@ -95,7 +95,7 @@ def test_modes_map_positions_to_items_not_the_reverse():
     params = params_from_dict(RESPONSE_MODES["mark_outliers"].Params, {})
     parsed = RESPONSE_MODES["mark_outliers"].parse({"positions": [0, 2, 2]}, grid, params)
     assert parsed.selected == [4, 5]
-    plot = TrialContext("plot", "grid", ITEMS, plot_points=POINTS)
+    plot = TrialContext("plot", "grid", ITEMS, points=POINTS)
     click = RESPONSE_MODES["m_afc"].parse(
         {"click": {"x": 92.0, "y": 55.0}},
         plot,
@@ -103,3 +103,46 @@ def test_modes_map_positions_to_items_not_the_reverse():
     )
     assert click.selected == [5]
     assert RESPONSE_MODES["m_afc"].eligible(1) and not RESPONSE_MODES["m_afc"].eligible(2)
+
+
+def test_random_answers_parse_and_score(mode, seed):
+    """The load generator's answers are valid for the mode, and the mode scores its
+    parsed answers with cells that add up to the items shown."""
+    params = params_from_dict(mode.Params, {})
+    rng = np.random.default_rng(seed)
+    for context in contexts(mode):
+        area = (250.0, 100.0) if context.points is not None else None
+        for _ in range(10):
+            parsed = mode.parse(mode.random_answer(context.n_items, area, rng), context, params)
+            hits, false_alarms, misses, rejections, correct = mode.score(
+                truth=[2],
+                selected=parsed.selected,
+                said_present=parsed.said_present,
+                n_items=context.n_items,
+                timed_out=False,
+            )
+            assert hits + misses == 1 and min(false_alarms, rejections) >= 0
+            assert correct == (hits == 1 and false_alarms == 0)
+            assert mode.feedback([2], (hits, false_alarms, misses, rejections, correct))
+
+
+def test_the_ideal_answer_is_a_valid_answer(mode):
+    scores = np.array([0.1, 0.2, 9.0, 0.3, 0.1, 0.2])
+    ideal = mode.ideal(scores, threshold=2.0)
+    context = TrialContext("chernoff", mode.layouts[0], tuple(range(6)))
+    response = mode.answer(ideal.selected, ideal.said_present, {}, context)
+    assert mode.parse(response, context, params_from_dict(mode.Params, {})) == ideal
+
+
+def test_an_unknown_mode_fails_loudly_everywhere():
+    from analysis.response_modes import UnknownResponseMode, mode_named
+    from analysis.simulate import SimulationDesign, SimulationError
+
+    with pytest.raises(UnknownResponseMode, match="unknown response mode 'rate_17'"):
+        mode_named("rate_17")
+    with pytest.raises(SimulationError, match="registered: mark_outliers"):
+        SimulationDesign(response_mode="rate_17")
+    with pytest.raises(SimulationError, match="unknown response mode"):
+        OBSERVER.respond(
+            n_items=3, true_outliers=[1], encoding="chernoff", response_mode="x", rng=None
+        )

@@ -1,0 +1,108 @@
+"""Keypress during a sequence: press the key whenever the frame on screen is odd.
+
+The runner records which frame (display position) was on screen at each press, from
+its requestAnimationFrame timestamps. Answer JSON: ``{"presses": [{"frame": 4, "t_ms":
+2210.5}]}``. ``selected`` = the items of those frames: per-item decisions, scored and
+simulated like mark_outliers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.response_modes.base import (
+    Decision,
+    Decisions,
+    ModeDefaults,
+    ObserverRules,
+    ParsedResponse,
+    ResponseError,
+    Score,
+    TrialContext,
+    count_fact,
+    item_evidence,
+    key_label,
+    lapse_and_threshold,
+    number,
+    require_list,
+    require_object,
+    score_items,
+)
+
+
+@dataclass(frozen=True)
+class KeypressParams:
+    """``key``: the key to press (``" "`` = space bar)."""
+
+    key: str = " "
+
+
+class Keypress(ModeDefaults):
+    name = "keypress"
+    version = "1.0"
+    layouts = ("sequence",)
+    decision = Decision.ITEMS
+    Params = KeypressParams
+
+    def keys(self, params: KeypressParams) -> dict[str, str]:
+        return {"press": params.key}
+
+    def instructions(self, params: KeypressParams) -> str:
+        return (
+            "In a <strong>sequence</strong>, items appear one at a time: press "
+            f"<kbd>{key_label(params.key)}</kbd> while an odd one is on screen."
+        )
+
+    def parse(self, payload: Any, trial: TrialContext, params: KeypressParams) -> ParsedResponse:
+        presses = require_list(require_object(payload), "presses", 4 * trial.n_items)
+        items = set()
+        for press in presses:
+            if not isinstance(press, dict) or "frame" not in press:
+                raise ResponseError('each press is an object like {"frame": 4, "t_ms": 2210.5}')
+            if press.get("t_ms") is not None:
+                number(press["t_ms"], "press t_ms")
+            items.add(trial.item(press["frame"]))
+        return ParsedResponse(selected=sorted(items))
+
+    def score(self, *, truth, selected, said_present, n_items, timed_out) -> Score:
+        return score_items(truth, selected, n_items, timed_out)
+
+    def feedback(self, truth: Sequence[int], score: Score) -> str:
+        return count_fact(truth)
+
+    def decide(
+        self,
+        outliers: np.ndarray,
+        d_prime: np.ndarray,
+        *,
+        observer: ObserverRules,
+        rng: np.random.Generator,
+    ) -> Decisions:
+        """Press on every frame whose evidence exceeds ``k = d'/2 + c``."""
+        effective, threshold = lapse_and_threshold(d_prime, observer, rng)
+        return Decisions(item_evidence(outliers, effective, rng) > threshold[:, None])
+
+    def ideal(self, item_scores: np.ndarray, threshold: float) -> ParsedResponse:
+        return ParsedResponse(np.flatnonzero(item_scores > threshold).tolist())
+
+    def answer(
+        self,
+        selected: Sequence[int],
+        said_present: bool | None,
+        extra: Mapping[str, Any],
+        trial: TrialContext,
+    ) -> dict[str, Any]:
+        return {"presses": [{"frame": trial.position_of(i), "t_ms": None} for i in selected]}
+
+    def random_answer(
+        self, n_items: int, click_area: tuple[float, float] | None, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        press = {"frame": int(rng.integers(n_items)), "t_ms": float(rng.uniform(0, 5000))}
+        return {"presses": [press]}
+
+
+MODE = Keypress()

@@ -1,0 +1,106 @@
+"""Mark the outliers: click (or press Enter on) every odd face/row/point, then submit.
+
+Answer JSON: ``{"positions": [2, 5]}`` for item images and table rows (display
+positions), ``{"clicks": [{"x": 120.5, "y": 80.0}]}`` for a composite image (image
+pixels; the server maps each click to the nearest point). ``selected`` = the marked
+items, possibly none; each shown item is one signal-detection decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.response_modes.base import (
+    Decision,
+    Decisions,
+    ModeDefaults,
+    ObserverRules,
+    ParsedResponse,
+    Score,
+    TrialContext,
+    clicks_or_positions,
+    count_fact,
+    item_evidence,
+    lapse_and_threshold,
+    random_click,
+    require_list,
+    require_object,
+    score_items,
+)
+
+
+@dataclass(frozen=True)
+class MarkOutliersParams:
+    """``max_marks``: the most items one answer may mark (0 = any number)."""
+
+    max_marks: int = 0
+
+
+class MarkOutliers(ModeDefaults):
+    name = "mark_outliers"
+    version = "1.0"
+    layouts = ("grid",)
+    decision = Decision.ITEMS
+    Params = MarkOutliersParams
+
+    def instructions(self, params: MarkOutliersParams) -> str:
+        return (
+            "When asked to <strong>mark the outliers</strong>, click (or Tab to and press "
+            "Enter on) every odd item, then press <strong>Submit</strong>. There may be none, "
+            "one or several."
+        )
+
+    def parse(
+        self, payload: Any, trial: TrialContext, params: MarkOutliersParams
+    ) -> ParsedResponse:
+        payload = require_object(payload)
+        limit = params.max_marks or trial.n_items
+        if trial.points is not None:
+            items = {trial.nearest_item(c) for c in require_list(payload, "clicks", limit)}
+        else:
+            items = {trial.item(p) for p in require_list(payload, "positions", limit)}
+        return ParsedResponse(selected=sorted(items))
+
+    def score(self, *, truth, selected, said_present, n_items, timed_out) -> Score:
+        return score_items(truth, selected, n_items, timed_out)
+
+    def feedback(self, truth: Sequence[int], score: Score) -> str:
+        return count_fact(truth)
+
+    def decide(
+        self,
+        outliers: np.ndarray,
+        d_prime: np.ndarray,
+        *,
+        observer: ObserverRules,
+        rng: np.random.Generator,
+    ) -> Decisions:
+        """Mark every item whose evidence exceeds ``k = d'/2 + c``."""
+        effective, threshold = lapse_and_threshold(d_prime, observer, rng)
+        return Decisions(item_evidence(outliers, effective, rng) > threshold[:, None])
+
+    def ideal(self, item_scores: np.ndarray, threshold: float) -> ParsedResponse:
+        return ParsedResponse(np.flatnonzero(item_scores > threshold).tolist())
+
+    def answer(
+        self,
+        selected: Sequence[int],
+        said_present: bool | None,
+        extra: Mapping[str, Any],
+        trial: TrialContext,
+    ) -> dict[str, Any]:
+        return clicks_or_positions(selected, trial, many=True)
+
+    def random_answer(
+        self, n_items: int, click_area: tuple[float, float] | None, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        if click_area is not None:
+            return {"clicks": [random_click(click_area, rng)]}
+        return {"positions": [int(rng.integers(n_items))]}
+
+
+MODE = MarkOutliers()
