@@ -180,4 +180,12 @@ class StudyForm(FlaskForm):
         validators=[Optional(), Length(max=2000), _http_url],
         description="Participants are sent here at the end instead.",
     )
+    min_answered_trials = IntegerField(
+        "Answered trials needed",
+        validators=[Optional(), NumberRange(0, 1000)],
+        description=(
+            "Main trials a participant must answer in time to get the completion code "
+            "and URL. Empty: half of the main trials."
+        ),
+    )
     submit = SubmitField("Create study")

@@ -151,6 +151,9 @@ class Study(Base):
     debrief_text: Mapped[str] = mapped_column(Text)
     completion_code: Mapped[str | None] = mapped_column(String(64))
     completion_url: Mapped[str | None] = mapped_column(Text)
+    #: Main trials a participant must answer in time (not timed out) to be shown the
+    #: completion code and URL.
+    min_answered_trials: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Participants enrolled so far; bumped atomically to number them and pick the
     #: Latin-square row without a race.
     enrolled_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -205,6 +205,7 @@ def study_params(form: StudyForm) -> StudyParams:
         debrief_text=form.debrief_text.data,
         completion_code=form.completion_code.data or None,
         completion_url=form.completion_url.data or None,
+        min_answered_trials=form.min_answered_trials.data,
     )
 
 

@@ -3,7 +3,12 @@
 Which participant a browser is, per study, lives in the signed session cookie
 (HttpOnly, SameSite=Lax); everything else (progress, answers) is server-side state, so
 a reload resumes at the next unanswered trial and a finished participant cannot start
-again, whatever the browser does.
+again, whatever the browser does. Between the study link and consent the cookie holds
+the enrolment key (hashes only, services/external_ids.py). A study link with a known
+external id resumes that participant only with the same session (the same Prolific
+``SESSION_ID``, or the same browser); otherwise the page says to continue where they
+started. The completion code is shown only to participants who answered the study's
+minimum of main trials in time.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from experiment.db import get_session
 from experiment.errors import BadRequest
 from experiment.models import Participant, ParticipantStatus, Study
 from experiment.services import participants as participants_service
-from experiment.services.participants import ExternalIds, find_study, require_open
+from experiment.services.external_ids import EnrolmentKey, ExternalIds
+from experiment.services.participants import find_study, require_open
 
 bp = Blueprint("participant", __name__, url_prefix="/s/<slug>")
 
@@ -39,8 +45,23 @@ def _remember(study: Study, participant: Participant) -> None:
     session[_cookie_key(study)] = participant.id
 
 
-def _already_done(study: Study) -> tuple[str, int]:
-    return render_template("participant/already_done.html", study=study), 403
+def _earned(study: Study, participant: Participant) -> tuple[int, bool]:
+    """(main trials answered in time, whether that earns the completion code)."""
+    answered = participants_service.answered_in_time(get_session(), participant)
+    return answered, answered >= study.min_answered_trials
+
+
+def _already_done(study: Study, participant: Participant | None = None) -> tuple[str, int]:
+    """The "you took part already" page; the completion code only for the participant's
+    own browser (``participant`` given) and only if they earned it."""
+    earned = participant is not None and _earned(study, participant)[1]
+    return render_template("participant/already_done.html", study=study, earned=earned), 403
+
+
+def _enrolment_key(study: Study, ids: ExternalIds) -> EnrolmentKey:
+    """``ids`` as hashes, with this browser's nonce standing in for a missing SESSION_ID."""
+    nonce = session.setdefault("browser_nonce", secrets.token_urlsafe(16))
+    return ids.key(secret_key=site().config.secret_key, study_id=study.id, browser_nonce=nonce)
 
 
 @bp.get("/")
@@ -49,20 +70,25 @@ def entry(slug: str):
     db_session = get_session()
     study = find_study(db_session, slug)
     ids = ExternalIds.from_query(request.args)
-    participant = _participant(study) or participants_service.returning_participant(
-        db_session, study=study, ids=ids, secret_key=site().config.secret_key
-    )
+    participant = _participant(study)
+    if participant is None and ids.participant_id is not None:
+        returning = participants_service.returning_participant(
+            db_session, study=study, key=_enrolment_key(study, ids)
+        )
+        if returning is not None and returning.status == ParticipantStatus.finished:
+            return _already_done(study)  # not remembered: the debrief is theirs alone
+        participant = returning
     if participant is not None:
         _remember(study, participant)
         if participant.status == ParticipantStatus.finished:
-            return _already_done(study)
+            return _already_done(study, participant)
         return redirect(url_for("participant.run", slug=slug))
     require_open(study)
     if ids.participant_id is None:
         # No recruitment id: a random one for this browser, so a consent form submitted
         # twice (double click) enrols once: the second submit finds the first's id.
         ids = ExternalIds("browser", secrets.token_urlsafe(16))
-    session[f"external-{study.id}"] = asdict(ids)
+    session[f"enrolment-{study.id}"] = asdict(_enrolment_key(study, ids))
     return render_template("participant/consent.html", study=study)
 
 
@@ -73,13 +99,14 @@ def consent(slug: str) -> Response:
     if request.form.get("consent") != "yes":
         raise BadRequest("Tick the box to say you agree before starting, or close the page.")
     if _participant(study) is None:
-        ids = ExternalIds(**session.get(f"external-{study.id}", {}))
+        stored = session.get(f"enrolment-{study.id}")
+        if not isinstance(stored, dict):  # consent posted without opening the study link
+            return redirect(url_for("participant.entry", slug=slug))
         participant = participants_service.enrol(
             db_session,
             study=study,
             stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
-            ids=ids,
-            secret_key=site().config.secret_key,
+            key=EnrolmentKey(**stored),
             now=site().clock(),
         )
         db_session.commit()
@@ -129,4 +156,11 @@ def debrief(slug: str):
         return redirect(url_for("participant.entry", slug=slug))
     if participant.status != ParticipantStatus.finished:
         return redirect(url_for("participant.run", slug=slug))
-    return render_template("participant/debrief.html", study=study, participant=participant)
+    answered, earned = _earned(study, participant)
+    return render_template(
+        "participant/debrief.html",
+        study=study,
+        participant=participant,
+        answered=answered,
+        earned=earned,
+    )

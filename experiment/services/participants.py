@@ -4,7 +4,8 @@ A participant is created when they accept the consent form. External ids (Prolif
 PROLIFIC_PID / STUDY_ID / SESSION_ID, or a generic ``?pid=``) are stored only as
 HMAC-SHA256 hashes keyed with the site's secret and the study id: a returning
 participant is recognised, nobody reading the database learns the id, and ids cannot
-be linked across studies.
+be linked across studies. Knowing an id is not enough to continue as that participant:
+resuming from another browser needs the same session (services/external_ids.py).
 
 Each page load of the trial runner opens a new browser session (a random token the
 runner sends in ``X-Glyphlab-Token``); opening one supersedes the participant's older
@@ -14,8 +15,6 @@ ones, so after a reload or in a second tab only the newest tab can answer.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -30,39 +29,23 @@ from experiment.models import (
     Event,
     Participant,
     ParticipantStatus,
+    Response,
     Study,
     StudyStatus,
     Trial,
 )
-from experiment.security import keyed_hash
+from experiment.services.external_ids import EnrolmentKey
 from experiment.stimulus_sets import LoadedStimulusSet
 
-MAX_EXTERNAL_ID_LENGTH = 128
 
+class TakenElsewhere(Conflict):
+    """The external id belongs to a participant who started in another browser."""
 
-@dataclass(frozen=True)
-class ExternalIds:
-    """Ids a recruitment platform appended to the entry URL (kept only as hashes).
-
-    ``source`` is ``prolific``, ``pid``, or ``browser``: a random id the entry page gives
-    a browser that came without one, so that its consent enrols it once.
-    """
-
-    source: str | None = None
-    participant_id: str | None = None
-    session_id: str | None = None
-
-    @classmethod
-    def from_query(cls, args: Mapping[str, str]) -> ExternalIds:
-        """Prolific's PROLIFIC_PID (+ SESSION_ID), else a generic ``pid``."""
-        prolific = (args.get("PROLIFIC_PID") or "").strip()
-        generic = (args.get("pid") or "").strip()
-        if prolific:
-            session_id = (args.get("SESSION_ID") or "").strip() or None
-            return cls("prolific", prolific[:MAX_EXTERNAL_ID_LENGTH], session_id)
-        if generic:
-            return cls("pid", generic[:MAX_EXTERNAL_ID_LENGTH], None)
-        return cls()
+    def __init__(self) -> None:
+        super().__init__(
+            "This study was already started with your id in another browser or session. "
+            "Continue there, or open the study again from the recruitment site's link."
+        )
 
 
 def find_study(session: Session, slug: str) -> Study:
@@ -80,16 +63,24 @@ def require_open(study: Study) -> None:
 
 
 def returning_participant(
-    session: Session, *, study: Study, ids: ExternalIds, secret_key: str
+    session: Session, *, study: Study, key: EnrolmentKey
 ) -> Participant | None:
-    if ids.participant_id is None:
-        return None
-    digest = keyed_hash(secret_key, "external-id", study.id, ids.source, ids.participant_id)
-    return session.scalars(
+    """The participant enrolled under ``key``'s external id, if they may resume here.
+
+    Raises :class:`TakenElsewhere` when the id is known but the session is not (another
+    browser, or another SESSION_ID): knowing someone's id is not enough to take over.
+    A finished participant is returned either way: their page says they are done.
+    """
+    participant = session.scalars(
         sa.select(Participant).where(
-            Participant.study_id == study.id, Participant.external_id_hash == digest
+            Participant.study_id == study.id, Participant.external_id_hash == key.id_hash
         )
     ).first()
+    if participant is None or participant.status == ParticipantStatus.finished:
+        return participant
+    if participant.external_session_hash != key.session_hash:
+        raise TakenElsewhere()
+    return participant
 
 
 def enrol(
@@ -97,15 +88,14 @@ def enrol(
     *,
     study: Study,
     stimulus_set: LoadedStimulusSet,
-    ids: ExternalIds,
-    secret_key: str,
+    key: EnrolmentKey,
     now: datetime,
     seed: int | None = None,
 ) -> Participant:
     """Create a participant with all their planned trials (or return the one already
-    enrolled under the same external id)."""
+    enrolled under the same external id and session: a double-clicked consent form)."""
     require_open(study)
-    existing = returning_participant(session, study=study, ids=ids, secret_key=secret_key)
+    existing = returning_participant(session, study=study, key=key)
     if existing is not None:
         return existing
     try:
@@ -114,15 +104,14 @@ def enrol(
                 session,
                 study=study,
                 stimulus_set=stimulus_set,
-                ids=ids,
-                secret_key=secret_key,
+                key=key,
                 now=now,
                 seed=seed,
             )
             session.add(participant)
     except IntegrityError:
         # The same external id enrolled concurrently (double click, two tabs): use theirs.
-        winner = returning_participant(session, study=study, ids=ids, secret_key=secret_key)
+        winner = returning_participant(session, study=study, key=key)
         if winner is None:
             raise
         return winner
@@ -134,8 +123,7 @@ def _new_participant(
     *,
     study: Study,
     stimulus_set: LoadedStimulusSet,
-    ids: ExternalIds,
-    secret_key: str,
+    key: EnrolmentKey,
     now: datetime,
     seed: int | None,
 ) -> Participant:
@@ -163,19 +151,12 @@ def _new_participant(
         attention_checks=study.attention_checks,
         rng=np.random.default_rng(seed),
     )
-    external_hash = session_hash = None
-    if ids.participant_id is not None:
-        external_hash = keyed_hash(
-            secret_key, "external-id", study.id, ids.source, ids.participant_id
-        )
-    if ids.session_id is not None:
-        session_hash = keyed_hash(secret_key, "external-session", study.id, ids.session_id)
     participant = Participant(
         study_id=study.id,
         code=f"P{number:04d}",
-        external_source=ids.source,
-        external_id_hash=external_hash,
-        external_session_hash=session_hash,
+        external_source=key.source,
+        external_id_hash=key.id_hash,
+        external_session_hash=key.session_hash,
         seed=seed,
         latin_square_row=row,
         status=ParticipantStatus.consented,
@@ -201,6 +182,22 @@ def _new_participant(
         for index, t in enumerate(plan)
     ]
     return participant
+
+
+def answered_in_time(session: Session, participant: Participant) -> int:
+    """Main trials (not practice, not attention checks) the participant answered before
+    the deadline: what the study's completion minimum counts."""
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Response)
+        .join(Trial, Response.trial_id == Trial.id)
+        .where(
+            Trial.participant_id == participant.id,
+            Trial.is_practice.is_(False),
+            Trial.is_attention_check.is_(False),
+            Response.timed_out.is_(False),
+        )
+    )
 
 
 def participant_in_study(

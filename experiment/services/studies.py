@@ -68,6 +68,8 @@ class StudyParams:
     debrief_text: str = DEFAULT_DEBRIEF
     completion_code: str | None = None
     completion_url: str | None = None
+    #: Main trials to answer in time for the completion code; None: half, rounded up.
+    min_answered_trials: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "encodings", tuple(self.encodings))
@@ -93,8 +95,19 @@ class StudyParams:
         _check_range("attention_checks", self.attention_checks, 0, 50)
         _check_range("deadline_ms", self.deadline_ms, 200, 600_000)
         _check_range("frame_ms", self.frame_ms, 16, 10_000)
+        if self.min_answered_trials is not None:
+            _check_range(
+                "min_answered_trials", self.min_answered_trials, 0, self.trials_per_participant
+            )
         if self.completion_url and not self.completion_url.startswith(("https://", "http://")):
             raise StudyError("completion_url must start with https:// (or http://)")
+
+    @property
+    def completion_minimum(self) -> int:
+        """The main trials to answer in time for the completion code."""
+        if self.min_answered_trials is not None:
+            return self.min_answered_trials
+        return -(-self.trials_per_participant // 2)
 
     def mode_params(self) -> dict[str, dict[str, Any]]:
         """Every mode's parameters with defaults filled in (stored with the study)."""
@@ -170,6 +183,7 @@ def create_study(
         debrief_text=params.debrief_text,
         completion_code=params.completion_code,
         completion_url=params.completion_url,
+        min_answered_trials=params.completion_minimum,
         enrolled_count=0,
     )
     study.conditions = [
