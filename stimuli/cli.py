@@ -34,10 +34,19 @@ def stimuli() -> None:
 )
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def generate(config: Path, out: Path, quiet: bool) -> None:
-    """Generate the stimulus set described by CONFIG (a TOML file) under --out."""
+    """Generate the stimulus set described by CONFIG (a TOML file) under --out.
+
+    Each CSV column's transforms are printed as they apply (the default z-score stays
+    unless the steps replace it), then the folder of the set.
+    """
+    from stimuli.datasets import column_report
     from stimuli.generate import generate_stimulus_set
 
-    folder = generate_stimulus_set(_config(config), out, progress=not quiet)
+    parsed = _config(config)
+    if not quiet:
+        for line in column_report(parsed):
+            click.echo(line, err=True)
+    folder = generate_stimulus_set(parsed, out, progress=not quiet)
     click.echo(str(folder))
 
 
@@ -48,10 +57,11 @@ def generate(config: Path, out: Path, quiet: bool) -> None:
     default="preview",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="folder for the PNGs",
+    help="folder for the PNGs and MP4s",
 )
 def preview(config: Path | None, out: Path) -> None:
-    """Write contact sheets (PNG) of each encoding in CONFIG (default: the demo config)."""
+    """Write contact sheets (PNG) of each encoding in CONFIG (default: the demo config),
+    and an MP4 of the first dataset of each sequence condition."""
     from stimuli.preview import write_previews
 
     for path in write_previews(_config(config), out):

@@ -89,14 +89,23 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class ConditionSpec:
-    """One encoding shown in one layout, for the datasets of the listed ``roles``."""
+    """One encoding shown in one layout, for the datasets of the listed ``roles``.
+
+    ``order``: this condition's display order (``random`` or ``sorted_y``); empty means the
+    set's ``order``, so one set can hold the same data sorted by y and unsorted.
+    """
 
     encoding: str
     layout: str = "grid"
     roles: tuple[str, ...] = ROLES
+    order: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))
+        if self.order and self.order not in ORDERS:
+            raise StimulusError(
+                f"condition {self.encoding}: order must be one of {ORDERS}, got {self.order!r}"
+            )
         if self.layout not in LAYOUTS:
             raise StimulusError(f"condition {self.encoding}: layout must be one of {LAYOUTS}")
         if not self.roles or any(r not in ROLES for r in self.roles):

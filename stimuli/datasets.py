@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from stimuli.config import DatasetSpec, StimulusSetConfig
-from stimuli.data.csv_source import load_csv
+from stimuli.data.csv_source import load_csv, read_text
 from stimuli.data.synthetic import make_regression
+from stimuli.data.transforms import describe
 from stimuli.encodings.base import Rows
 from stimuli.errors import StimulusError
 
@@ -44,6 +46,23 @@ def iter_datasets(config: StimulusSetConfig) -> Iterator[Dataset]:
             build = _from_csv if spec.csv else _synthetic
             yield build(f"d{index:0{width}d}", index, spec, rng)
             index += 1
+
+
+def column_report(config: StimulusSetConfig) -> list[str]:
+    """What each column of each CSV dataset ends up as, one line each (for the CLI)."""
+    lines = []
+    for spec in config.datasets:
+        if not spec.csv:
+            continue
+        header = read_text(Path(spec.csv)).splitlines()[0]
+        names = spec.columns or tuple(
+            n.strip() for n in header.split(",") if n.strip() != spec.outlier_column
+        )
+        for name in names:
+            lines.append(
+                f"{Path(spec.csv).name} column {name}: {describe(spec.transforms.get(name, ()))}"
+            )
+    return lines
 
 
 def standardise(values: np.ndarray) -> np.ndarray:
@@ -89,7 +108,7 @@ def _from_csv(dataset_id: str, index: int, spec: DatasetSpec, rng) -> Dataset:
         if spec.outlier_column in frame.columns:
             raise StimulusError(f"dataset CSV {spec.csv}: the outlier column cannot be shown")
         labels = load_csv(
-            spec.csv, columns=[spec.outlier_column], transforms={spec.outlier_column: []}
+            spec.csv, columns=[spec.outlier_column], transforms={spec.outlier_column: ["raw"]}
         )[spec.outlier_column]
         if not labels.isin([0, 1]).all():
             raise StimulusError(

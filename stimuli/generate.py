@@ -1,7 +1,10 @@
 """Generate a stimulus set on disk, atomically and reproducibly.
 
 Layout and files follow the BRIEF contract: ``<out>/<set_id>/manifest.json`` (public),
-``truth.json`` and ``data/<dataset_id>.csv`` (private), ``media/<hash16>.<ext>``. The
+``truth.json`` and ``data/<dataset_id>.csv`` (private), ``media/<hash16>.<ext>``.
+Sequences also get copies with readable names in ``downloads/`` (``s0003-d01-chernoff-
+sorted_y.mp4``) for the researcher to watch and share; the site serves only ``media/``,
+whose names say nothing about a stimulus. The
 set is written into a hidden temporary folder next to its destination and renamed into
 place only when complete, so a failure (bad CSV, missing weights, full disk) leaves
 nothing half-written. Every random choice comes from ``default_rng([seed, ...])`` keyed
@@ -70,8 +73,11 @@ def generate_stimulus_set(
             for k, (dataset, c, condition) in enumerate(bar):
                 encoding, params = encoders[condition.encoding]
                 rng = np.random.default_rng([config.seed, 1, dataset.index, c])
-                entry = _stimulus(config, dataset, condition.layout, encoding, params, media, rng)
-                stimuli.append({"stimulus_id": f"s{k:04d}", **entry})
+                entry = _stimulus(config, dataset, condition, encoding, params, media, rng)
+                stimulus_id = f"s{k:04d}"
+                if condition.layout == "sequence":
+                    entry["downloads"] = _downloads(work, stimulus_id, entry)
+                stimuli.append({"stimulus_id": stimulus_id, **entry})
                 if on_progress is not None:
                     on_progress(k + 1, len(jobs))
         for dataset in datasets:
@@ -113,16 +119,33 @@ def _encoders(config: StimulusSetConfig) -> dict[str, tuple[Encoding, Any]]:
     return out
 
 
-def _stimulus(config, dataset: Dataset, layout: str, encoding: Encoding, params, media, rng):
+def _downloads(work: Path, stimulus_id: str, entry: dict[str, Any]) -> dict[str, str]:
+    """Copies of a sequence's animation and video under readable names in downloads/."""
+    folder = work / "downloads"
+    folder.mkdir(exist_ok=True)
+    stem = f"{stimulus_id}-{entry['dataset_id']}-{entry['encoding']}-{entry['order']}"
+    out = {}
+    for key in ("media", "video"):
+        if key in entry:
+            name = f"{stem}{Path(entry[key]).suffix}"
+            shutil.copyfile(work / entry[key], folder / name)
+            out["animation" if key == "media" else "video"] = f"downloads/{name}"
+    return out
+
+
+def _stimulus(config, dataset: Dataset, condition, encoding: Encoding, params, media, rng):
     """Render one (dataset, encoding, layout) stimulus; return its manifest entry."""
     rows = dataset.rows
+    layout = condition.layout
     draws = encoding.draw(rows, params, rng=rng)
     y = rows.column(rows.target)  # datasets always name their target
-    order = display_order(rows.n_items, config.order, y=y, rng=rng)
+    order_name = condition.order or config.order
+    order = display_order(rows.n_items, order_name, y=y, rng=rng)
     entry: dict[str, Any] = {
         "dataset_id": dataset.dataset_id,
         "encoding": encoding.name,
         "layout": layout,
+        "order": order_name,
     }
     if layout == "sequence":
         from stimuli.layouts.sequence import mp4_bytes, webp_bytes

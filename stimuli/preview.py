@@ -84,9 +84,25 @@ def chernoff_feature_sheet(*, steps: int = 7, size_px: int = 96) -> Image.Image:
     return sheet
 
 
+def sequence_video(config: StimulusSetConfig, encoding: str, order: str) -> bytes:
+    """The first dataset drawn with ``encoding`` as an MP4 sequence in ``order``."""
+    from stimuli.layouts.sequence import mp4_bytes
+
+    enc = ENCODINGS[encoding]()
+    params = enc.params(config.encoding_params.get(encoding, {}))
+    dataset = next(iter_datasets(config))
+    rows = dataset.rows
+    rng = np.random.default_rng([config.seed, 2, dataset.index])
+    draws = enc.draw(rows, params, rng=rng)
+    shown = display_order(rows.n_items, order, y=rows.column(rows.target), rng=rng)
+    images = enc.render(rows, params, draws)
+    return mp4_bytes([images[i] for i in shown], config.frame_ms)
+
+
 def write_previews(config: StimulusSetConfig, out_dir: str | Path) -> list[Path]:
     """One ``<encoding>.png`` per encoding in the config, plus ``chernoff-features.png``
-    when Chernoff faces are used; returns the paths written."""
+    when Chernoff faces are used, plus ``<encoding>-sequence-<order>.mp4`` for each
+    sequence condition (its first dataset); returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -102,4 +118,10 @@ def write_previews(config: StimulusSetConfig, out_dir: str | Path) -> list[Path]
         path = out_dir / "chernoff-features.png"
         chernoff_feature_sheet().save(path)
         written.append(path)
+    for condition in config.conditions:
+        order = condition.order or config.order
+        path = out_dir / f"{condition.encoding}-sequence-{order}.mp4"
+        if condition.layout == "sequence" and path not in written:
+            path.write_bytes(sequence_video(config, condition.encoding, order))
+            written.append(path)
     return written

@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stimuli.data.transforms import apply_steps, parse_step
+from stimuli.data.transforms import parse_step, transform_column
 from stimuli.errors import StimulusError
 
 #: Bigger files are refused: a stimulus needs tens of rows, not a data warehouse.
 MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_STEPS = ("zscore",)
 
 
 def read_text(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
@@ -57,8 +56,9 @@ def load_csv(
     """Numeric, transformed columns of a CSV file (when ``columns`` is None: all columns
     but those in ``exclude``).
 
-    Each column gets its ``transforms`` steps, or ``["zscore"]`` when none are given, so
-    the result is standardised data ready for an encoding.
+    Each column gets its ``transforms`` steps with the default z-score unless they replace
+    it (``transforms.effective_steps``), so the result is standardised data ready for an
+    encoding; ``["raw"]`` keeps a column's values as they are.
     """
     path = Path(path)
     transforms = dict(transforms or {})
@@ -88,7 +88,7 @@ def load_csv(
     out = {}
     for name in wanted:
         values = _numeric(frame[name], path)
-        out[name] = apply_steps(values, transforms.get(name, DEFAULT_STEPS)).to_numpy(float)
+        out[name] = transform_column(values, transforms.get(name, ())).to_numpy(float)
     return pd.DataFrame(out)
 
 

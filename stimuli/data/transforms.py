@@ -1,14 +1,23 @@
 """Per-column transforms for real data: ``zscore``, ``minmax``, ``log``, ``log1p``,
-``shift(c)``, ``clip(lo, hi)``, ``rank``.
+``shift(c)``, ``scale(c)``, ``flip``, ``clip(lo, hi)``, ``rank`` and ``raw``.
 
 Steps are written as short strings so they read naturally in TOML
-(``transforms = {income = ["log1p", "zscore"]}``) and are applied left to right. A step
-that cannot apply (log of a non-positive value, z-score of a constant column) raises
-:class:`StimulusError` naming the column and, where one cell is to blame, the CSV line.
+(``transforms = {income = ["log1p", "scale(2)"]}``) and are applied left to right.
+
+The default z-score stays unless it is replaced (:func:`effective_steps`): a column's
+steps end standardised, so one unit means one SD whatever its raw units, unless they
+already contain ``zscore`` or ``minmax`` or say ``raw`` (keep the values as they come).
+The automatic ``zscore`` goes after the steps that shape the values (log, shift, clip,
+rank) and before trailing ``scale``/``flip`` steps, so ``["log", "scale(2)"]`` is
+log -> z-score -> x2: two SD of the face per SD of log income. :func:`describe` says so
+in words for the CLI and the studio. A step that cannot apply (log of a non-positive
+value, z-score of a constant column) raises :class:`StimulusError` naming the column
+and, where one cell is to blame, its data row and CSV line.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -18,7 +27,23 @@ import pandas as pd
 from stimuli.errors import StimulusError
 
 STEP = re.compile(r"^\s*(?P<name>[a-z0-9_]+)\s*(?:\((?P<args>[^)]*)\))?\s*$")
-ARITY = {"zscore": 0, "minmax": 0, "log": 0, "log1p": 0, "rank": 0, "shift": 1, "clip": 2}
+ARITY = {
+    "zscore": 0,
+    "minmax": 0,
+    "raw": 0,
+    "log": 0,
+    "log1p": 0,
+    "rank": 0,
+    "flip": 0,
+    "shift": 1,
+    "scale": 1,
+    "clip": 2,
+}
+#: steps that decide a column's units, so no automatic z-score is added
+STANDARDISING = frozenset({"zscore", "minmax", "raw"})
+#: steps that only change units after standardising (they go after the automatic z-score)
+UNIT_STEPS = frozenset({"scale", "flip"})
+WORDS = {"zscore": "z-score", "minmax": "min-max to 0..1", "rank": "rank", "flip": "sign flip"}
 
 
 def parse_step(step: str) -> tuple[str, tuple[float, ...]]:
@@ -34,14 +59,54 @@ def parse_step(step: str) -> tuple[str, tuple[float, ...]]:
         raise StimulusError(f"transform {step!r}: arguments must be numbers") from None
     if len(args) != ARITY[name]:
         raise StimulusError(f"transform {name} takes {ARITY[name]} numbers, got {step!r}")
+    if not all(math.isfinite(a) for a in args):
+        raise StimulusError(f"transform {step!r}: arguments must be finite numbers")
     if name == "clip" and not args[0] < args[1]:
         raise StimulusError(f"transform {step!r}: the lower bound must be below the upper")
+    if name == "scale" and args[0] == 0:
+        raise StimulusError(f"transform {step!r}: a scale factor of 0 erases the column")
     return name, args
 
 
-def _bad_line(values: pd.Series, mask: np.ndarray) -> int:
-    """CSV line number (header = line 1) of the first masked cell."""
-    return int(values.index[np.argmax(mask)]) + 2
+def effective_steps(steps: Sequence[str]) -> tuple[str, ...]:
+    """The steps a column really gets: ``steps`` plus the default z-score unless replaced.
+
+    ``[]`` -> ``zscore``; ``["shift(100)", "log"]`` -> shift, log, zscore;
+    ``["log", "scale(2)"]`` -> log, zscore, scale(2); ``["raw"]`` -> nothing.
+    """
+    steps = tuple(step.strip() for step in steps)
+    names = [parse_step(step)[0] for step in steps]
+    if STANDARDISING & set(names):
+        return tuple(step for step, name in zip(steps, names, strict=True) if name != "raw")
+    cut = len(steps)
+    while cut and names[cut - 1] in UNIT_STEPS:
+        cut -= 1
+    return (*steps[:cut], "zscore", *steps[cut:])
+
+
+def describe(steps: Sequence[str]) -> str:
+    """What a column ends up as, in words: ``"log -> z-score -> x2"``."""
+    effective = effective_steps(steps)
+    if not effective:
+        return "raw values (no transform)"
+    words = []
+    for step in effective:
+        name, args = parse_step(step)
+        if name == "shift":
+            words.append(f"{args[0]:+g}")
+        elif name == "scale":
+            words.append(f"×{args[0]:g}")
+        elif name == "clip":
+            words.append(f"clip to {args[0]:g}..{args[1]:g}")
+        else:
+            words.append(WORDS.get(name, name))
+    return " → ".join(words)
+
+
+def _bad_cell(values: pd.Series, mask: np.ndarray) -> str:
+    """Where the first masked cell is: data row (1-based) and CSV line (header = 1)."""
+    row = int(values.index[np.argmax(mask)]) + 1
+    return f"row {row} (CSV line {row + 1})"
 
 
 def apply_step(values: pd.Series, step: str) -> pd.Series:
@@ -63,19 +128,30 @@ def apply_step(values: pd.Series, step: str) -> pd.Series:
         bad = (values <= floor).to_numpy()
         if bad.any():
             raise StimulusError(
-                f"column {column!r}, line {_bad_line(values, bad)}: {name} needs values above "
+                f"column {column!r}, {_bad_cell(values, bad)}: {name} needs values above "
                 f"{floor:g}, got {values[bad].iloc[0]:g}; add a shift(c) step first"
             )
         return np.log(values) if name == "log" else np.log1p(values)
     if name == "shift":
         return values + args[0]
+    if name == "scale":
+        return values * args[0]
+    if name == "flip":
+        return -values
     if name == "clip":
         return values.clip(args[0], args[1])
+    if name == "raw":
+        return values
     return values.rank(method="average")
 
 
 def apply_steps(values: pd.Series, steps: Sequence[str]) -> pd.Series:
-    """Apply ``steps`` left to right."""
+    """Apply ``steps`` exactly as given, left to right (see :func:`effective_steps`)."""
     for step in steps:
         values = apply_step(values, step)
     return values
+
+
+def transform_column(values: pd.Series, steps: Sequence[str]) -> pd.Series:
+    """A column's values after its effective steps (the default z-score included)."""
+    return apply_steps(values, effective_steps(steps))

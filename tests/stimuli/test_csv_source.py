@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stimuli.data import csv_source
+from stimuli.data import csv_source, transforms
 from stimuli.data.csv_source import load_csv
 from stimuli.errors import StimulusError
 
@@ -23,22 +23,47 @@ def test_default_is_zscore_and_columns_are_chosen(tmp_path):
     assert np.allclose(frame.mean(), 0) and np.allclose(frame.std(ddof=0), 1)
 
 
+def z(values):
+    values = np.asarray(values, dtype=float)
+    return (values - values.mean()) / values.std()
+
+
 @pytest.mark.parametrize(
     "steps, expected",
     [
-        (["log"], np.log([1, 2, 3, 4])),
-        (["log1p"], np.log1p([1, 2, 3, 4])),
+        (["log"], z(np.log([1, 2, 3, 4]))),
+        (["log1p"], z(np.log1p([1, 2, 3, 4]))),
         (["minmax"], [0, 1 / 3, 2 / 3, 1]),
-        (["shift(-1)"], [0, 1, 2, 3]),
-        (["clip(1.5, 3)"], [1.5, 2, 3, 3]),
-        (["rank"], [1, 2, 3, 4]),
-        (["shift(1)", "log"], np.log([2, 3, 4, 5])),
-        ([], [1, 2, 3, 4]),
+        (["shift(-1)", "raw"], [0, 1, 2, 3]),
+        (["clip(1.5, 3)", "raw"], [1.5, 2, 3, 3]),
+        (["rank", "raw"], [1, 2, 3, 4]),
+        (["shift(1)", "log"], z(np.log([2, 3, 4, 5]))),
+        (["shift(100)", "log"], z(np.log([101, 102, 103, 104]))),
+        (["log", "scale(2)"], 2 * z(np.log([1, 2, 3, 4]))),
+        (["flip"], -z([1, 2, 3, 4])),
+        (["scale(3)", "raw"], [3, 6, 9, 12]),
+        (["raw"], [1, 2, 3, 4]),
+        ([], z([1, 2, 3, 4])),
     ],
 )
-def test_transforms(tmp_path, steps, expected):
+def test_transforms_keep_the_default_zscore_unless_replaced(tmp_path, steps, expected):
     frame = load_csv(write(tmp_path, GOOD), columns=["a"], transforms={"a": steps})
     assert np.allclose(frame["a"], expected)
+
+
+@pytest.mark.parametrize(
+    "steps, words",
+    [
+        ([], "z-score"),
+        (["shift(100)", "log"], "+100 → log → z-score"),
+        (["log", "scale(2)", "flip"], "log → z-score → ×2 → sign flip"),
+        (["minmax"], "min-max to 0..1"),
+        (["clip(-3, 3)", "zscore"], "clip to -3..3 → z-score"),
+        (["raw"], "raw values (no transform)"),
+    ],
+)
+def test_each_column_says_what_it_ends_up_as(steps, words):
+    assert transforms.describe(steps) == words
 
 
 @pytest.mark.parametrize(
@@ -52,7 +77,12 @@ def test_transforms(tmp_path, steps, expected):
         ("  \n\n", {}, "is empty"),
         ("a,y\n", {}, "no data rows"),
         ("a,y\n1,1\n1,2\n", {}, "column 'a' is constant"),
-        ("a,y\n1,2\n0,3\n", {"transforms": {"a": ["log"]}}, "line 3: log needs values above 0"),
+        (
+            "a,y\n1,2\n-4,3\n",
+            {"transforms": {"a": ["log"]}},
+            r"column 'a', row 2 \(CSV line 3\): log needs values above 0, got -4",
+        ),
+        (GOOD, {"transforms": {"a": ["scale(0)"]}}, "scale factor of 0"),
         (GOOD, {"transforms": {"a": ["sqrt"]}}, "unknown transform 'sqrt'"),
         (GOOD, {"transforms": {"a": ["clip(3)"]}}, "clip takes 2 numbers"),
         (GOOD, {"columns": ["a"], "transforms": {"b": ["rank"]}}, "not chosen"),

@@ -32,7 +32,7 @@ def test_layout_follows_the_contract(generated):
     config, folder = generated
     assert folder.name == config.set_id and re.fullmatch(r"[0-9a-f]{12}", config.set_id)
     names = {p.name for p in folder.iterdir()}
-    assert names == {"manifest.json", "truth.json", "data", "media"}
+    assert names == {"manifest.json", "truth.json", "data", "media", "downloads"}
     stimulus_set = load_stimulus_set(folder)
     manifest, truth = stimulus_set.manifest, stimulus_set.truth
     assert manifest["set_id"] == truth["set_id"] == config.set_id
@@ -102,8 +102,9 @@ def test_no_leaks_media_names_are_hashes_and_truth_stays_private(generated):
         outliers = truth["datasets"][stimulus["dataset_id"]]["outliers"]
         assert set(stimulus) <= {
             "stimulus_id", "dataset_id", "encoding", "layout", "width", "height", "media",
-            "video", "items", "table", "plot", "frame_ms",
+            "video", "items", "table", "plot", "frame_ms", "order", "downloads",
         }  # fmt: skip
+        assert set(stimulus.get("downloads", {})) <= {"animation", "video"}
         assert all(set(item) <= {"item", "media"} for item in stimulus["items"])
         assert outliers  # every dataset here has one, so the order check below means something
     orders = [[i["item"] for i in s["items"]] for s in manifest["stimuli"]]
