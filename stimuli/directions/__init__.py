@@ -1,10 +1,13 @@
 """Latent directions for neural faces: compute, order, scale, cache.
 
-``DirectionsConfig`` says where directions come from (``pca`` | ``means`` | ``file`` |
-``landmarks``) and with which seed; :func:`compute_directions` turns it into calibrated
-:class:`Directions` for one generator. Results are cached under the user cache folder,
-keyed by the generator's weights hash and the config (plus the input file's hash), so the
-same config gives the same directions, computed once.
+``DirectionsConfig`` says where directions come from (``default`` | ``pca`` | ``means`` |
+``file`` | ``landmarks``) and with which seed; ``default`` is the generator's shipped,
+precomputed directions where it has them (MobileStyleGAN: named axes and GANSpace PCA,
+no labeller or calibration run needed) and GANSpace PCA otherwise.
+:func:`compute_directions` turns it into calibrated :class:`Directions` for one
+generator. Results are cached under the user cache folder, keyed by the generator's
+weights hash and the config (plus the input file's hash), so the same config gives the
+same directions, computed once; shipped directions are read from the package each time.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from stimuli.directions.base import Directions, DirectionsError, anti_face, from_array
-from stimuli.generators.base import FaceGenerator
+from stimuli.generators.base import FaceGenerator, manifest_entry
 
-METHODS = ("pca", "means", "file", "landmarks")
+METHODS = ("default", "pca", "means", "file", "landmarks")
 #: bump when the computation changes so stale cache entries are not reused
 CACHE_VERSION = 1
 
@@ -31,7 +34,7 @@ CACHE_VERSION = 1
 class DirectionsConfig:
     """Where directions come from. ``path``: labels CSV (means) or .npy/.npz (file)."""
 
-    method: str = "pca"
+    method: str = "default"
     path: str | None = None
     n_components: int = 10
     n_faces: int = 3000
@@ -78,6 +81,9 @@ def compute_directions(
     generator: FaceGenerator, config: DirectionsConfig, *, cache_dir: Path | None = None
 ) -> Directions:
     """Directions for ``generator`` per ``config``; cached in ``cache_dir`` when given."""
+    shipped = shipped_directions(generator) if config.method == "default" else None
+    if shipped is not None:  # read from the package each time: never a stale cached copy
+        return shipped.orthogonalised() if config.orthogonalise else shipped
     if config.path and not Path(config.path).is_file():
         raise DirectionsError(f"directions {config.method} input {config.path} does not exist")
     cached = None if cache_dir is None else Path(cache_dir) / f"{cache_key(generator, config)}.npz"
@@ -97,11 +103,19 @@ def compute_directions(
     return directions
 
 
+def shipped_directions(generator: FaceGenerator) -> Directions | None:
+    """The precomputed directions a generator ships (``shipped_directions_path``), if any."""
+    path = getattr(generator, "shipped_directions_path", None)
+    if path is None:
+        return None
+    return Directions.load(path, generator=manifest_entry(generator))
+
+
 def _compute(generator: FaceGenerator, config: DirectionsConfig) -> Directions:
     from stimuli.directions import calibrate
 
     rng = np.random.default_rng([config.seed, 7])
-    if config.method == "pca":
+    if config.method in ("pca", "default"):
         from stimuli.directions.pca import pca_directions
 
         directions, _ = pca_directions(generator, n_components=config.n_components, rng=rng)
@@ -115,7 +129,7 @@ def _compute(generator: FaceGenerator, config: DirectionsConfig) -> Directions:
             read_labels(Path(config.path)), seed=config.seed, latent_dim=generator.latent_dim
         )
     elif config.method == "file":
-        directions = Directions.load(Path(config.path))
+        directions = Directions.load(Path(config.path), generator=manifest_entry(generator))
     else:
         from stimuli.directions.landmarks import FaceMeshMeasurer, named_directions
 
@@ -144,4 +158,5 @@ __all__ = [
     "compute_directions",
     "default_cache_dir",
     "from_array",
+    "shipped_directions",
 ]

@@ -98,9 +98,14 @@ class Directions:
             )
         return (values * self.scales) @ self.vectors
 
-    def save(self, path: Path) -> Path:
-        """Write ``.npz`` (vectors, names, scales, method); deterministic bytes."""
+    def save(self, path: Path, *, generator: dict[str, str] | None = None) -> Path:
+        """Write ``.npz`` (vectors, names, scales, method); deterministic bytes.
+
+        ``generator`` (a manifest entry: backend, weights_sha256) records which network
+        the directions belong to, so :meth:`load` can refuse them for another.
+        """
         path = Path(path)
+        extra = {f"generator_{k}": np.array(v) for k, v in (generator or {}).items()}
         with path.open("wb") as handle:
             np.savez(
                 handle,
@@ -108,12 +113,17 @@ class Directions:
                 names=np.array(self.names),
                 scales=self.scales,
                 method=np.array(self.method),
+                **extra,
             )
         return path
 
     @classmethod
-    def load(cls, path: Path) -> Directions:
-        """Read ``.npz`` written by :meth:`save`, or a bare ``.npy`` (K, D) array (scale 1)."""
+    def load(cls, path: Path, *, generator: dict[str, str] | None = None) -> Directions:
+        """Read ``.npz`` written by :meth:`save`, or a bare ``.npy`` (K, D) array (scale 1).
+
+        With ``generator`` (its manifest entry), a file recorded for another generator is
+        an error rather than faces that move along meaningless directions.
+        """
         path = Path(path)
         if not path.is_file():
             raise DirectionsError(f"directions file {path} does not exist")
@@ -124,6 +134,18 @@ class Directions:
         if isinstance(loaded, np.ndarray):
             return from_array(loaded, method=f"file:{path.name}")
         with loaded:
+            made_for = {
+                key.removeprefix("generator_"): str(loaded[key])
+                for key in loaded.files
+                if key.startswith("generator_")
+            }
+            if generator is not None and made_for and made_for != generator:
+                raise DirectionsError(
+                    f"directions file {path} was made for the {made_for.get('backend')} "
+                    f"generator (weights {made_for.get('weights_sha256', '?')[:12]}...), not "
+                    f"{generator['backend']} ({generator['weights_sha256'][:12]}...); compute "
+                    f"directions for this generator (glyphlab stimuli directions)"
+                )
             return cls(
                 vectors=loaded["vectors"],
                 names=tuple(str(name) for name in loaded["names"]),

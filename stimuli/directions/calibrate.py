@@ -15,12 +15,13 @@ import numpy as np
 import torch
 
 from stimuli.directions.base import Directions
-from stimuli.generators.base import FaceGenerator, generate_batched
+from stimuli.generators.base import FaceGenerator, generate_batched, sample_latents
 
 #: mean |pixel change| (0..1 intensity) per data SD: clearly visible at 256 px, yet +-3 SD
 #: keeps a recognisable face (judged on the contact sheets in docs/)
 DEFAULT_TARGET = 0.04
 DEFAULT_MAX_SCALE = 1.5
+CHANGE_PX = 256
 
 
 def image_change(
@@ -29,15 +30,18 @@ def image_change(
     """Mean |pixel change| (0..1) from each base latent to base + steps[k] * vectors[k]."""
     vectors, base = np.asarray(vectors), np.asarray(base)
     moved = base[None, :, :] + (np.asarray(steps)[:, None, None] * vectors[:, None, :])
-    before = generate_batched(generator, base)
-    after = generate_batched(generator, moved.reshape(-1, base.shape[1]))
+    # measured at <= 256 px: enough to see the change, and 1024 px batches would pile up
+    before = generate_batched(generator, base, batch_size=8, size=CHANGE_PX)
+    after = generate_batched(
+        generator, moved.reshape(-1, base.shape[1]), batch_size=8, size=CHANGE_PX
+    )
     after = after.view(len(vectors), len(base), *before.shape[1:])
     change = (after - before[None]).abs().mean(dim=(2, 3, 4)) / 2.0
     return change.mean(dim=1).to(torch.float64).numpy()
 
 
 def base_latents(generator: FaceGenerator, n_faces: int, *, rng: np.random.Generator) -> np.ndarray:
-    return rng.standard_normal((n_faces, generator.latent_dim))
+    return sample_latents(generator, n_faces, rng=rng)
 
 
 def order_by_change(

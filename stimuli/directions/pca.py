@@ -5,7 +5,9 @@ PCA over z itself is useless for this DCGAN (z is isotropic: every component exp
 the network has already mixed z into correlated features, and maps each principal
 component back to z by regressing z on the PCA coordinates. For the DCGAN the first
 layer (transposed conv + batch norm, eval mode) is affine in z, so the regression is
-exact. Components are then reordered by the image change they cause.
+exact. For a StyleGAN-type generator whose latents are w (``features`` is w itself),
+it is PCA of sampled w, as GANSpace does for StyleGAN. Components are then reordered by
+the image change they cause.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import torch
 
 from stimuli.directions.base import Directions, DirectionsError
-from stimuli.generators.base import FaceGenerator, batches, check_latents
+from stimuli.generators.base import FaceGenerator, batches, check_latents, sample_latents
 
 
 def first_layer_activations(generator: FaceGenerator, latents: np.ndarray) -> np.ndarray:
@@ -61,7 +63,9 @@ def pca_directions(
             f"n_components must be 1..{min(n_samples - 1, generator.latent_dim)}; "
             f"got {n_components}"
         )
-    jacobian = affine_jacobian(generator, rng=rng)
+    # the exact shortcut assumes latents ~ N(0, I); a w-space generator samples its own
+    gaussian = not hasattr(generator, "sample_latents")
+    jacobian = affine_jacobian(generator, rng=rng) if gaussian else None
     if jacobian is not None:
         # right singular vectors of W = eigenvectors of the small D x D matrix W^T W
         variance, right = np.linalg.eigh(jacobian.T @ jacobian)
@@ -81,7 +85,7 @@ def _sampled_pca(
     generator: FaceGenerator, n_components: int, n_samples: int, *, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """GANSpace's estimate: z regressed on sampled activations' PCA coordinates."""
-    latents = rng.standard_normal((n_samples, generator.latent_dim))
+    latents = sample_latents(generator, n_samples, rng=rng)
     activations = first_layer_activations(generator, latents)
     activations -= activations.mean(axis=0)
     eigenvalues, eigenvectors = np.linalg.eigh(activations @ activations.T)

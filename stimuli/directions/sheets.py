@@ -30,6 +30,7 @@ def direction_strips(
     steps: tuple[float, ...] = SD_STEPS,
     face_px: int = 96,
     notes: dict[str, str] | None = None,
+    progress: bool = False,
 ) -> Image.Image:
     """Rows = directions, columns = data values in SD; labelled with name and scale."""
     base = np.asarray(base_latent, dtype=np.float64).reshape(1, -1)
@@ -39,7 +40,12 @@ def direction_strips(
         for k in range(len(directions))
         for value in values
     ]
-    faces = to_display(generate_batched(generator, np.concatenate(latents)), face_px)
+    faces = to_display(
+        generate_batched(
+            generator, np.concatenate(latents), batch_size=8, size=face_px, progress=progress
+        ),
+        face_px,
+    )
     label_w, header_h = 150, 24
     sheet = Image.new(
         "RGB",
@@ -70,7 +76,7 @@ def face_sheet(
     labels: list[str] | None = None,
 ) -> Image.Image:
     """A grid of faces in row order, each captioned with its label (default: its index)."""
-    faces = to_display(generate_batched(generator, latents), face_px)
+    faces = to_display(generate_batched(generator, latents, batch_size=8, size=face_px), face_px)
     labels = labels or [f"{i:03d}" for i in range(len(faces))]
     caption_h = 16
     rows = -(-len(faces) // columns)

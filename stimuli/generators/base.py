@@ -69,16 +69,68 @@ def batches(latents: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
         yield latents[start : start + batch_size]
 
 
+def sample_latents(generator: FaceGenerator, n: int, *, rng: np.random.Generator) -> np.ndarray:
+    """``n`` base-face latents: the generator's own prior when it has one, else N(0, I).
+
+    StyleGAN-style backends work in w, whose distribution is the mapping network's
+    output, not a standard normal; DCGAN and TorchScript latents are z ~ N(0, I).
+    """
+    own = getattr(generator, "sample_latents", None)
+    if own is not None:
+        return own(n, rng=rng)
+    return rng.standard_normal((n, generator.latent_dim))
+
+
+def mean_latent(generator: FaceGenerator) -> np.ndarray:
+    """The mean face's latent (the anti-face's mirror): w's mean, or 0 for z ~ N(0, I)."""
+    mean = getattr(generator, "mean_latent", None)
+    return np.zeros(generator.latent_dim) if mean is None else np.asarray(mean)
+
+
+def resize_images(images: torch.Tensor, size: int | None) -> torch.Tensor:
+    """(N, 3, H, H) -> (N, 3, size, size), filtered properly when shrinking.
+
+    An integer shrink factor (1024 -> 256) is an exact box filter (``area``: every
+    output pixel is the mean of its 4x4 block, no aliasing); other shrinks use bicubic
+    with antialiasing (Pillow's algorithm). Enlarging is left to :func:`to_display`.
+    """
+    height = images.shape[-1]
+    if size is None or size >= height:
+        return images
+    if height % size == 0:
+        return F.avg_pool2d(images, height // size)
+    return F.interpolate(images, size=(size, size), mode="bicubic", antialias=True)
+
+
 def generate_batched(
-    generator: FaceGenerator, latents: np.ndarray | torch.Tensor, *, batch_size: int = 64
+    generator: FaceGenerator,
+    latents: np.ndarray | torch.Tensor,
+    *,
+    batch_size: int = 64,
+    size: int | None = None,
+    progress: bool = False,
 ) -> torch.Tensor:
-    """Images for many latents, batch by batch, without autograd bookkeeping."""
+    """Images for many latents, batch by batch, without autograd bookkeeping.
+
+    With ``size`` each batch is shrunk as soon as it is made, so 1024 px outputs never
+    pile up in memory; ``progress`` shows a tqdm bar counting faces.
+    """
+    from tqdm import tqdm
+
     tensor = check_latents(latents, generator.latent_dim)
-    with torch.inference_mode():
-        parts = [generator.generate(chunk) for chunk in batches(tensor, batch_size)]
+    parts = []
+    with (
+        torch.inference_mode(),
+        tqdm(
+            total=len(tensor), desc=f"{generator.backend} faces", unit="face", disable=not progress
+        ) as bar,
+    ):
+        for chunk in batches(tensor, batch_size):
+            parts.append(resize_images(generator.generate(chunk), size))
+            bar.update(len(chunk))
     if not parts:
-        size = generator.image_size
-        return torch.empty((0, 3, size, size))
+        side = generator.image_size if size is None else min(size, generator.image_size)
+        return torch.empty((0, 3, side, side))
     return torch.cat(parts)
 
 

@@ -116,3 +116,17 @@ def load_dcgan64(path: Path | None = None, *, device: str = "cpu") -> DCGAN64:
 def default_dcgan64(device: str = "cpu") -> DCGAN64:
     """One shared loaded copy per device (loading and hashing 14 MB takes ~0.1 s)."""
     return load_dcgan64(device=device)
+
+
+def load(device: str = "cpu") -> DCGAN64:
+    """Registry entry point (``GENERATORS["dcgan64"]``)."""
+    return default_dcgan64(device)
+
+
+def unavailable_reason() -> str | None:
+    """Why the weights cannot be loaded here (with the install command), or None."""
+    try:
+        weights_path()
+    except GeneratorError as error:
+        return str(error)
+    return None

@@ -97,3 +97,13 @@ def load_torchscript(path: Path, *, latent_dim: int, device: str = "cpu") -> Tor
             f"{path} failed on latents of shape (2, {latent_dim}); is latent_dim right? "
             f"{str(error).splitlines()[0]}"
         ) from None
+
+
+def load(path: Path, *, latent_dim: int, device: str = "cpu") -> TorchScriptGenerator:
+    """Registry entry point (``GENERATORS["torchscript"]``)."""
+    return load_torchscript(path, latent_dim=latent_dim, device=device)
+
+
+def unavailable_reason() -> str | None:
+    """Always available: the file itself is checked when it loads."""
+    return None

@@ -19,7 +19,7 @@ def runner(tmp_path, monkeypatch):
 def test_directions_from_a_file_write_strips_and_npz(runner, tmp_path, rng):
     np.save(tmp_path / "mine.npy", rng.standard_normal((3, 100)))
     out = tmp_path / "out"
-    source = ["--method", "file", "--path", str(tmp_path / "mine.npy")]
+    source = ["--backend", "dcgan64", "--method", "file", "--path", str(tmp_path / "mine.npy")]
     options = ["--no-calibrate", "--orthogonalise", "--label-sheet", "4", "--out", str(out)]
     result = runner.invoke(main, ["stimuli", "directions", *source, *options])
     assert result.exit_code == 0, result.output
@@ -43,7 +43,18 @@ def test_encode_photo_writes_latent_and_pair(runner, tmp_path):
     Image.new("RGB", (80, 100), (180, 140, 120)).save(photo)
     result = runner.invoke(
         main,
-        ["stimuli", "encode-photo", str(photo), "--steps", "5", "--quiet", "--out", str(tmp_path)],
+        [
+            "stimuli",
+            "encode-photo",
+            str(photo),
+            "--backend",
+            "dcgan64",
+            "--steps",
+            "5",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert np.load(tmp_path / "me_latent.npy").shape == (100,)

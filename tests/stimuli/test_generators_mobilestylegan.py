@@ -1,0 +1,106 @@
+"""MobileStyleGAN on OpenVINO: pinned IR files, RGB faces in w, clear errors.
+
+The real network costs ~0.3-1 s a face on 2 cores, so these tests make at most a few
+faces each; speed figures live in benchmarks/bench_faces.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from glyphlab.errors import GlyphlabError
+from stimuli.directions import Directions, DirectionsError, shipped_directions
+from stimuli.generators import (
+    DEFAULT_BACKEND,
+    GENERATORS,
+    generate_batched,
+    load_generator,
+    manifest_entry,
+    mobilestylegan,
+    sample_latents,
+    unavailable_reason,
+)
+from stimuli.generators.base import FaceGenerator, GeneratorError, resize_images
+
+INSTALL = "pip install --no-deps random-face==2021.7.21.1"
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return load_generator("mobilestylegan")
+
+
+def test_it_is_the_registered_default(generator):
+    assert DEFAULT_BACKEND == "mobilestylegan" and GENERATORS["mobilestylegan"] is mobilestylegan
+    assert isinstance(generator, FaceGenerator)
+    assert (generator.latent_dim, generator.image_size) == (512, 1024)
+    assert unavailable_reason("mobilestylegan") is None
+    assert manifest_entry(generator)["backend"] == "mobilestylegan"
+
+
+def test_faces_are_rgb_deterministic_and_batch_independent(generator, rng):
+    """The wheel's config says img_rgb2bgr, but that flag is for OpenCV's imwrite: the
+    network's channels are RGB, so skin in the face centre is redder than it is blue."""
+    latents = sample_latents(generator, 2, rng=rng)
+    together = generate_batched(generator, latents, batch_size=2)
+    apart = generate_batched(generator, latents, batch_size=1)
+    assert together.shape == (2, 3, 1024, 1024)
+    assert torch.allclose(together, apart, atol=1e-4)
+    centre = together[:, :, 400:624, 400:624].mean(dim=(2, 3))
+    assert torch.all(centre[:, 0] > centre[:, 2] + 0.05)
+    assert float(together.std()) > 0.2 and float(together.abs().max()) < 2.5
+
+
+def test_base_faces_are_truncated_w_around_the_mean(generator):
+    a = sample_latents(generator, 64, rng=np.random.default_rng(1))
+    b = sample_latents(generator, 64, rng=np.random.default_rng(1))
+    assert np.array_equal(a, b)
+    raw = generator.map(np.random.default_rng(1).standard_normal((64, 512)))
+    mean = generator.mean_latent
+    assert np.allclose(a - mean, generator.psi * (raw - mean))
+
+
+def test_shrinking_is_a_box_filter_for_whole_factors():
+    images = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    small = resize_images(images, 2)
+    assert small.shape == (2, 3, 2, 2)
+    assert torch.allclose(small[0, 0, 0, 0], images[0, 0, :4, :4].mean())
+    assert resize_images(images, 3).shape == (2, 3, 3, 3)
+    assert resize_images(images, 16) is images
+
+
+def test_missing_wheel_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(mobilestylegan, "WHEEL_PACKAGE", "no_such_weights_wheel")
+    assert INSTALL in unavailable_reason("mobilestylegan")
+    with pytest.raises(GlyphlabError, match=re.escape(INSTALL)):
+        mobilestylegan.MobileStyleGAN()
+
+
+@pytest.mark.parametrize("name", ["SynthesisNetwork.bin", "MappingNetwork.xml"])
+def test_tampered_or_missing_files_are_refused(monkeypatch, tmp_path, name):
+    folder = tmp_path / "data"
+    shutil.copytree(mobilestylegan.ir_folder(), folder)
+    monkeypatch.setattr(mobilestylegan, "ir_folder", lambda: folder)
+    with (folder / name).open("r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00tampered\x00")
+    with pytest.raises(GeneratorError, match=rf"{name} has sha256 .*{re.escape(INSTALL)}"):
+        mobilestylegan.MobileStyleGAN()
+    (folder / name).unlink()
+    with pytest.raises(GeneratorError, match=rf"{name} is missing; reinstall"):
+        mobilestylegan.MobileStyleGAN()
+    assert "lacks" in unavailable_reason("mobilestylegan")
+
+
+def test_shipped_directions_belong_to_this_generator(generator, tmp_path):
+    shipped = shipped_directions(generator)
+    assert shipped.latent_dim == 512 and {"pc01", "pc02"} <= set(shipped.names)
+    other = {"backend": "dcgan64", "weights_sha256": "0" * 64}
+    path = shipped.save(tmp_path / "elsewhere.npz", generator=other)
+    with pytest.raises(DirectionsError, match="made for the dcgan64 generator"):
+        Directions.load(path, generator=manifest_entry(generator))
