@@ -33,8 +33,12 @@ def demo_config(*, seed: int = 20261123) -> StimulusSetConfig:
                 {"role": "attention_check", **common},
             ],
             "conditions": conditions,
-            # y (the last column) drives the smile, the most salient Chernoff feature
+            # y (the last column) drives the smile, the most salient Chernoff feature.
+            # The demo is a quick preview, so its neural faces come from the small DCGAN
+            # (~0.01 s a face); study sets default to MobileStyleGAN (~0.25 s a face on
+            # 2 cores), see stimuli/examples/neural_faces.toml.
             "encoding_params": {
+                "gan_face": {"backend": "dcgan64"},
                 "chernoff": {
                     "features": [
                         "eye_size",
@@ -43,7 +47,7 @@ def demo_config(*, seed: int = 20261123) -> StimulusSetConfig:
                         "eye_spacing",
                         "mouth_curvature",
                     ]
-                }
+                },
             },
         }
     )

@@ -25,7 +25,8 @@ import numpy as np
 from stimuli.directions.base import Directions, DirectionsError, anti_face, from_array
 from stimuli.generators.base import FaceGenerator, manifest_entry
 
-METHODS = ("default", "pca", "means", "file", "landmarks")
+METHODS = ("default", "pca", "means", "file", "landmarks", "projection")
+BASES = ("pca", "random")
 #: bump when the computation changes so stale cache entries are not reused
 CACHE_VERSION = 1
 
@@ -43,6 +44,7 @@ class DirectionsConfig:
     calibrate: bool = True
     target_change: float = 0.04
     calibration_faces: int = 16
+    basis: str = "pca"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -52,6 +54,8 @@ class DirectionsConfig:
         if self.method in ("means", "file") and not self.path:
             what = "labels CSV (latent_id,label)" if self.method == "means" else ".npy/.npz file"
             raise DirectionsError(f"directions method {self.method!r} needs path = a {what}")
+        if self.basis not in BASES:
+            raise DirectionsError(f"unknown projection basis {self.basis!r}; use one of {BASES}")
         if not 1 <= self.n_components <= 100:
             raise DirectionsError(f"n_components must be 1..100; got {self.n_components}")
         if not 1 <= self.calibration_faces <= 1000:
@@ -128,6 +132,10 @@ def _compute(generator: FaceGenerator, config: DirectionsConfig) -> Directions:
         directions = mean_difference_directions(
             read_labels(Path(config.path)), seed=config.seed, latent_dim=generator.latent_dim
         )
+    elif config.method == "projection":
+        from stimuli.directions.projection import projection_basis
+
+        return projection_basis(generator, config.n_components, basis=config.basis, rng=rng)
     elif config.method == "file":
         directions = Directions.load(Path(config.path), generator=manifest_entry(generator))
     else:

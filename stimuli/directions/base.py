@@ -121,8 +121,9 @@ class Directions:
     def load(cls, path: Path, *, generator: dict[str, str] | None = None) -> Directions:
         """Read ``.npz`` written by :meth:`save`, or a bare ``.npy`` (K, D) array (scale 1).
 
-        With ``generator`` (its manifest entry), a file recorded for another generator is
-        an error rather than faces that move along meaningless directions.
+        With ``generator`` (its manifest entry), a file recorded for other weights is an
+        error rather than faces that move along meaningless directions (backends running
+        the same weights, e.g. MobileStyleGAN on OpenVINO and in torch, share files).
         """
         path = Path(path)
         if not path.is_file():
@@ -139,12 +140,14 @@ class Directions:
                 for key in loaded.files
                 if key.startswith("generator_")
             }
-            if generator is not None and made_for and made_for != generator:
+            expected = (generator or {}).get("weights_sha256")
+            recorded = made_for.get("weights_sha256")
+            if expected and recorded and recorded != expected:
                 raise DirectionsError(
                     f"directions file {path} was made for the {made_for.get('backend')} "
-                    f"generator (weights {made_for.get('weights_sha256', '?')[:12]}...), not "
-                    f"{generator['backend']} ({generator['weights_sha256'][:12]}...); compute "
-                    f"directions for this generator (glyphlab stimuli directions)"
+                    f"generator (weights {recorded[:12]}...), not {generator['backend']} "
+                    f"(weights {expected[:12]}...); compute directions for this generator "
+                    f"(glyphlab stimuli directions)"
                 )
             return cls(
                 vectors=loaded["vectors"],

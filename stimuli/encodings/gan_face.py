@@ -40,6 +40,14 @@ class GanFaceParams(MappedParams):
     SD so an extreme outlier stays a face. ``size_px``: side of each face image.
     ``image_format``: ``webp`` (lossy at quality 95: a 256 px face is ~7 KiB instead of
     ~62 KiB, off by under a grey level on average) or ``png`` (lossless, ~9x bigger).
+
+    Seed-faithful mapping by role instead of by column order: ``target_feature`` (the
+    direction y drives), ``informative_features`` (for the x columns y depends on, in
+    order) and ``other_features`` (for the remaining x columns). ``directions =
+    "projection"``: no named directions, the standardised columns go straight into
+    latent space through an orthonormal basis (``projection_basis``: ``pca`` of the
+    latents, or ``random``), every column at the one strength ``scale``.
+    ``anti_face``: reflect the base face through the mean face (every feature reversed).
     """
 
     backend: str = "mobilestylegan"
@@ -56,6 +64,11 @@ class GanFaceParams(MappedParams):
     size_px: int = 256
     image_format: str = "webp"
     batch_size: int = 8
+    target_feature: str = ""
+    informative_features: tuple[str, ...] = ()
+    other_features: tuple[str, ...] = ()
+    projection_basis: str = "pca"
+    anti_face: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -75,6 +88,12 @@ class GanFaceParams(MappedParams):
             raise StimulusError(f"gan_face clip_sd must be positive, got {self.clip_sd}")
         if not 1 <= self.batch_size <= 4096:
             raise StimulusError(f"gan_face batch_size must be 1..4096, got {self.batch_size}")
+        for name in ("informative_features", "other_features"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if (self.informative_features or self.other_features) and not self.target_feature:
+            raise StimulusError("gan_face informative/other_features need target_feature too")
+        if self.target_feature and self.features:
+            raise StimulusError("gan_face: give features (by column) or target_feature, not both")
         self.directions_config()  # validates the directions fields
 
     def directions_config(self):
@@ -86,6 +105,7 @@ class GanFaceParams(MappedParams):
             n_components=self.n_directions,
             seed=self.directions_seed,
             orthogonalise=self.orthogonalise,
+            basis=self.projection_basis,
         )
 
     def generator_options(self) -> dict[str, Any]:
@@ -138,6 +158,8 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
 
     def mapped(self, rows: Rows, params: GanFaceParams):
         available = self.directions(params)
+        if params.target_feature:
+            return available.select(by_role(rows, params))
         chosen = params.features or available.names[: len(rows.columns)]
         if len(chosen) < len(rows.columns):
             raise StimulusError(
@@ -152,14 +174,17 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
         return manifest_entry(self.generator(params))
 
     def draw(self, rows: Rows, params: GanFaceParams, *, rng: np.random.Generator) -> np.ndarray:
-        from stimuli.generators import sample_latents
+        from stimuli.directions import anti_face
+        from stimuli.generators import mean_latent, sample_latents
 
         generator = self.generator(params)
         if params.base_latent_path:
-            return load_base_latent(Path(params.base_latent_path), generator.latent_dim)
+            base = load_base_latent(Path(params.base_latent_path), generator.latent_dim)
+            return anti_face(base, mean_latent(generator)) if params.anti_face else base
         if params.base_seed is not None:
             rng = np.random.default_rng(params.base_seed)
-        return sample_latents(generator, 1, rng=rng)[0]
+        base = sample_latents(generator, 1, rng=rng)[0]
+        return anti_face(base, mean_latent(generator)) if params.anti_face else base
 
     def latents(self, rows: Rows, params: GanFaceParams, base: np.ndarray) -> np.ndarray:
         """One latent per row: base + scaled, clipped data values along the directions."""
@@ -176,6 +201,27 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
             size=params.size_px,
         )
         return [Image.fromarray(face) for face in to_display(images, params.size_px)]
+
+
+def by_role(rows: Rows, params: GanFaceParams) -> list[str]:
+    """Direction per column: y -> target, informative x and other x -> their lists."""
+    pools = {
+        "informative": list(params.informative_features),
+        "other": list(params.other_features),
+    }
+    chosen = []
+    for column in rows.columns:
+        if column == rows.target:
+            chosen.append(params.target_feature)
+            continue
+        role = "informative" if column in rows.informative else "other"
+        if not pools[role]:
+            raise StimulusError(
+                f"column {column!r} is {role} but gan_face {role}_features has no direction "
+                f"left for it; list one per {role} column"
+            )
+        chosen.append(pools[role].pop(0))
+    return chosen
 
 
 def load_base_latent(path: Path, latent_dim: int) -> np.ndarray:

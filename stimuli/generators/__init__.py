@@ -4,15 +4,15 @@ Each backend is one module defining ``load(**options) -> FaceGenerator`` and
 ``unavailable_reason() -> str | None`` (missing weights or runtime, said with how to
 install them); adding one is that module plus one line here. The registry key is what
 the manifest's ``"generator": {"backend": ...}`` records. ``mobilestylegan`` (StyleGAN
-quality, OpenVINO) is the default for studies; ``dcgan64`` is the small, fast one for
-tests and quick previews.
+quality, OpenVINO) is the default for studies, ``mobilestylegan_torch`` the same network
+in torch (gradients, GPUs); ``dcgan64`` is the small, fast one for tests and previews.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
 
-from stimuli.generators import dcgan64, mobilestylegan, torchscript
+from stimuli.generators import dcgan64, mobilestylegan, mobilestylegan_torch, torchscript
 from stimuli.generators.base import (
     FaceGenerator,
     GeneratorError,
@@ -27,6 +27,7 @@ from stimuli.generators.base import (
 GENERATORS: dict[str, ModuleType] = {
     "dcgan64": dcgan64,
     "mobilestylegan": mobilestylegan,
+    "mobilestylegan_torch": mobilestylegan_torch,
     "torchscript": torchscript,
 }
 DEFAULT_BACKEND = "mobilestylegan"

@@ -67,13 +67,15 @@ class MobileStyleGAN:
     def __init__(self, *, psi: float = DEFAULT_PSI, threads: int | None = None) -> None:
         folder = ir_folder()
         self.weights_sha256 = verify_files(folder, PINNED_SHA256, INSTALL_HINT)
-        threads = threads or torch.get_num_threads()
-        self._mapping = compile_ir(folder / "MappingNetwork.xml", threads=threads)
-        self._synthesis = compile_ir(folder / "SynthesisNetwork.xml", threads=threads)
+        self._load(folder, threads or torch.get_num_threads())
         self.psi = psi
         z = np.random.default_rng(MEAN_SEED).standard_normal((MEAN_SAMPLES, LATENT_DIM))
         #: the mean face's w (anti-faces reflect through it; truncation pulls towards it)
         self.mean_latent = self.map(z).mean(axis=0)
+
+    def _load(self, folder: Path, threads: int) -> None:
+        self._mapping = compile_ir(folder / "MappingNetwork.xml", threads=threads)
+        self._synthesis = compile_ir(folder / "SynthesisNetwork.xml", threads=threads)
 
     def map(self, z: np.ndarray) -> np.ndarray:
         """w for z (N, 512), untruncated, float64."""

@@ -34,6 +34,8 @@ def e2e_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 {"role": "practice", "count": 1, "n_outliers": 1, **COMMON},
                 {"role": "attention_check", **COMMON},
             ],
+            # the small DCGAN keeps the browser tests quick (MobileStyleGAN: tests/stimuli)
+            "encoding_params": {"gan_face": {"backend": "dcgan64"}},
             "conditions": [
                 {"encoding": "gan_face", "layout": "grid"},
                 {"encoding": "chernoff", "layout": "grid"},

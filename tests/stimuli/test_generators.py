@@ -74,7 +74,7 @@ def test_unknown_backend_lists_the_known_ones():
 
 
 def test_every_registered_backend_names_itself(generator):
-    assert set(GENERATORS) == {"dcgan64", "mobilestylegan", "torchscript"}
+    assert set(GENERATORS) == {"dcgan64", "mobilestylegan", "mobilestylegan_torch", "torchscript"}
     assert isinstance(generator, FaceGenerator)
     assert generator.backend == "dcgan64"
     assert generator.weights_sha256 == dcgan64.sha256_of(dcgan64.weights_path())

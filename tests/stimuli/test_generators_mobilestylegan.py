@@ -104,3 +104,28 @@ def test_shipped_directions_belong_to_this_generator(generator, tmp_path):
     path = shipped.save(tmp_path / "elsewhere.npz", generator=other)
     with pytest.raises(DirectionsError, match="made for the dcgan64 generator"):
         Directions.load(path, generator=manifest_entry(generator))
+
+
+def test_anti_face_mirrors_w_through_the_mean_face(generator):
+    from stimuli.encodings.gan_face import GanFace
+
+    encoding = GanFace()
+    params = encoding.params({"base_seed": 2, "anti_face": True})
+    face = sample_latents(generator, 1, rng=np.random.default_rng(2))[0]
+    anti = encoding.draw(None, params, rng=None)
+    assert np.allclose(anti, 2 * generator.mean_latent - face)
+
+
+def test_torch_port_matches_openvino_and_keeps_the_ir_names(generator):
+    """One latent here (each costs seconds on 2 cores); the benchmark checks 100."""
+    from stimuli.generators import mobilestylegan_torch
+
+    port = mobilestylegan_torch.load()
+    assert "m.layers.6.to_img.conv.weight" in port.synthesis.constant_names()
+    assert port.weights_sha256 == generator.weights_sha256
+    assert np.abs(port.mean_latent - generator.mean_latent).max() < 1e-4
+    w = torch.as_tensor(sample_latents(generator, 1, rng=np.random.default_rng(4)))
+    expected = generate_batched(generator, w)
+    with torch.inference_mode():
+        actual = port.generate(w)
+    assert float((actual - expected).abs().max()) < 1e-3
