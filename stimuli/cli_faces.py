@@ -54,11 +54,12 @@ def _generator(backend: str, model: Path | None, latent_dim: int, threads: int):
 @click.command()
 @click.option(
     "--method",
-    type=click.Choice(["default", "pca", "means", "file", "landmarks"]),
+    type=click.Choice(["default", "pca", "means", "file", "landmarks", "labelled"]),
     default="default",
     show_default=True,
     help="default: the generator's shipped directions (else pca); pca: GANSpace; "
-    "means: labelled latents CSV; file: .npy/.npz; landmarks: mediapipe",
+    "means: labelled latents CSV; file: .npy/.npz; landmarks: mediapipe; labelled: "
+    "named axes from faces the labellers measure (glyphlab[labellers])",
 )
 @click.option(
     "--path",
@@ -66,12 +67,29 @@ def _generator(backend: str, model: Path | None, latent_dim: int, threads: int):
     help="labels CSV (latent_id + 0/1 columns) for means; .npy (K, D) or .npz for file",
 )
 @click.option("--n-components", default=10, show_default=True, help="PCA directions to keep")
-@click.option("--n-faces", default=3000, show_default=True, help="faces measured (landmarks)")
+@click.option(
+    "--n-faces",
+    type=int,
+    help="faces generated and measured (landmarks: 3000, labelled: 5000)",
+)
 @click.option(
     "--validate-faces",
     default=200,
     show_default=True,
-    help="fresh faces to check landmark directions on (0: skip)",
+    help="fresh faces to check landmark/labelled directions on (0: skip)",
+)
+@click.option(
+    "--step-sd", default=2.0, show_default=True, help="labelled: validation edit size in SD"
+)
+@click.option(
+    "--bank-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="labelled: resumable face bank folder (default: the user cache folder)",
+)
+@click.option(
+    "--no-generate",
+    is_flag=True,
+    help="labelled: fit on the faces the bank already holds (labelled so far)",
 )
 @click.option("--seed", default=0, show_default=True, help="seed of every random choice")
 @click.option("--orthogonalise", is_flag=True, help="Gram-Schmidt the directions in order")
@@ -91,11 +109,25 @@ def _generator(backend: str, model: Path | None, latent_dim: int, threads: int):
 )
 @with_generator_options
 def directions(
-    method, path, n_components, n_faces, validate_faces, seed, orthogonalise, no_calibrate,
-    label_sheet, out, backend, model, latent_dim, threads,
+    method, path, n_components, n_faces, validate_faces, step_sd, bank_dir, no_generate,
+    seed, orthogonalise, no_calibrate, label_sheet, out, backend, model, latent_dim, threads,
 ) -> None:  # fmt: skip
     """Compute latent directions and write direction strips (-3..+3 SD) to look at."""
     import numpy as np
+
+    if method == "labelled":
+        _labelled(
+            _generator(backend, model, latent_dim, threads),
+            n_faces=n_faces,
+            validate_faces=validate_faces,
+            step_sd=step_sd,
+            seed=seed,
+            bank_dir=bank_dir,
+            generate=not no_generate,
+            out=out,
+        )
+        return
+    n_faces = 3000 if n_faces is None else n_faces
 
     from stimuli.directions import DirectionsConfig, compute_directions, default_cache_dir
     from stimuli.directions.means import latent_bank
@@ -139,6 +171,30 @@ def directions(
             rng=np.random.default_rng([seed, 13]),
         )
         click.echo("validation on fresh faces (+2 SD edit):\n" + result.summary())
+    for path_written in written:
+        click.echo(str(path_written))
+
+
+def _labelled(generator, *, n_faces, validate_faces, step_sd, seed, bank_dir, generate, out):
+    from stimuli.directions import default_cache_dir
+    from stimuli.directions.pipeline import DEFAULT_FACES, run_labelled
+
+    run, results, written = run_labelled(
+        generator,
+        n_faces=DEFAULT_FACES if n_faces is None else n_faces,
+        n_validation=validate_faces,
+        step_sd=step_sd,
+        seed=seed,
+        cache_dir=bank_dir or default_cache_dir().parent / "faces",
+        out=out,
+        generate=generate,
+    )
+    click.echo(f"fitted on {run.n_labelled} labelled faces ({run.n_measured} fully measured)")
+    for r in results:
+        click.echo(
+            f"{r.axis:11s} right way {r.right_way:6.1%} (goal {r.goal:.0%}) "
+            f"off-target {r.off_target_sd:.2f} SD, identity drift {r.identity:.3f}"
+        )
     for path_written in written:
         click.echo(str(path_written))
 

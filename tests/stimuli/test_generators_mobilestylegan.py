@@ -129,3 +129,26 @@ def test_torch_port_matches_openvino_and_keeps_the_ir_names(generator):
     with torch.inference_mode():
         actual = port.generate(w)
     assert float((actual - expected).abs().max()) < 1e-3
+
+
+def test_a_stimulus_set_with_the_default_neural_faces(tmp_path):
+    """Three 64 px faces through the whole set writer: sharp RGB faces, manifest entry."""
+    from PIL import Image
+
+    from stimuli import StimulusSetConfig, generate_stimulus_set, load_stimulus_set
+
+    config = StimulusSetConfig.from_dict(
+        {
+            "seed": 1,
+            "datasets": [{"n_items": 3, "n_features": 2, "n_outliers": 1}],
+            "conditions": [{"encoding": "gan_face", "layout": "grid"}],
+            "encoding_params": {"gan_face": {"size_px": 64, "features": ["pc01", "pc02", "pc03"]}},
+        }
+    )
+    folder = generate_stimulus_set(config, tmp_path, progress=False)
+    manifest = load_stimulus_set(folder).manifest
+    assert manifest["generator"]["backend"] == "mobilestylegan"
+    items = manifest["stimuli"][0]["items"]
+    faces = [np.asarray(Image.open(folder / item["media"]).convert("RGB")) for item in items]
+    assert all(face.shape == (64, 64, 3) for face in faces)
+    assert not np.array_equal(faces[0], faces[1])
