@@ -170,6 +170,7 @@ class Bot:
                 "POST",
                 f"/s/{slug}/consent",
                 data={"csrf_token": csrf.group(1) if csrf else "", "consent": "yes"},
+                headers={"Referer": str(page.url)},  # as a browser sends it (same-origin)
             )
             _expect(consent, 302, "consent")
         elif page.status_code != 302:

@@ -168,6 +168,9 @@ class VirtualParticipant:
             "POST",
             f"/s/{slug}/consent",
             data={"csrf_token": csrf.group(1) if csrf else "", "consent": "yes"},
+            # as a browser does under the site's Referrer-Policy: same-origin (over
+            # HTTPS, Flask-WTF refuses a form post without it)
+            headers={"Referer": str(page.url)},
         )
         self.expect(consent, (302,), "consent")
         await self.open_runner()

@@ -3,7 +3,9 @@
 #
 #   bash scripts/bootstrap.sh          runtime: what `glyphlab demo` needs
 #   bash scripts/bootstrap.sh --dev    plus test tools, Debian's chromium (browser tests)
-#                                      Redis (the job queue's networked backend)
+#                                      Redis (the job queue's networked backend),
+#                                      nginx and openssl (the HTTPS deployment test,
+#                                      which starts its own nginx: no service is used)
 #                                      and R with lme4 (reference numbers for the GLMM)
 #   bash scripts/bootstrap.sh --labellers  plus the face labellers that recompute the
 #                                      named face directions (not needed to use them)
@@ -74,6 +76,8 @@ if (( dev )); then
     apt_packages=()
     command -v chromium >/dev/null || apt_packages+=(chromium chromium-driver)
     command -v redis-server >/dev/null || apt_packages+=(redis-server)
+    command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx)
+    command -v openssl >/dev/null || apt_packages+=(openssl)
     command -v Rscript >/dev/null && Rscript -e 'library(lme4)' >/dev/null 2>&1 \
         || apt_packages+=(r-base-core r-cran-lme4)
     if (( ${#apt_packages[@]} )); then

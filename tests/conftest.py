@@ -1,9 +1,9 @@
 """Fixtures shared by every test package.
 
-Optional real components (PostgreSQL, Debian's chromium, R with lme4, Redis) are skipped
-with a clear reason where absent, unless CI asks for them with GLYPHLAB_REQUIRE_POSTGRES /
-GLYPHLAB_REQUIRE_BROWSER / GLYPHLAB_REQUIRE_R / GLYPHLAB_REQUIRE_REDIS, in which case
-their absence fails.
+Optional real components (PostgreSQL, Debian's chromium, R with lme4, Redis, nginx) are
+skipped with a clear reason where absent, unless CI asks for them with
+GLYPHLAB_REQUIRE_POSTGRES / GLYPHLAB_REQUIRE_BROWSER / GLYPHLAB_REQUIRE_R /
+GLYPHLAB_REQUIRE_REDIS / GLYPHLAB_REQUIRE_NGINX, in which case their absence fails.
 """
 
 from __future__ import annotations
