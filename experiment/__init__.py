@@ -95,8 +95,10 @@ def create_app(
     csrf.exempt(api.bp)
     from experiment import auth, dashboard  # they import ``site`` from this module
     from experiment.jobs import blueprint as jobs
+    from experiment.studio import blueprint as studio
 
     auth.init_app(app)
     dashboard.init_app(app)
     jobs.init_app(app)
+    studio.init_app(app)
     return app

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "researcher": "experiment.cli_researcher:researcher",
     "serve": "experiment.cli:serve",
     "worker": "experiment.cli_worker:worker",
+    "axis": "experiment.cli_studio:axis",
     "db": "experiment.cli:db_group",
     "export": "experiment.cli_researcher:export",
     "demo": "glyphlab.demo:demo",

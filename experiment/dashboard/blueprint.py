@@ -19,6 +19,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -78,6 +79,8 @@ def new_study() -> Response | str | tuple[str, int]:
     if not sets:
         flash("Register or generate a stimulus set first.", "info")
         return redirect(url_for("dashboard.stimulus_sets"))
+    if not form.is_submitted() and request.args.get("set"):  # "Create a study from this set"
+        form.stimulus_set.data = request.args["set"]
     if form.validate_on_submit():
         chosen = next(item for item in sets if str(item.id) == form.stimulus_set.data)
         try:

@@ -78,12 +78,29 @@ def job_file(job_id: int, name: str) -> Response:
 
 
 def _send(path: Path, found: Job) -> Response:
+    if path.suffix == ".png":
+        return send_file(path, mimetype="image/png", max_age=0)
     if path.suffix == ".html":
         response = send_file(path, mimetype="text/html", max_age=0)
         response.headers["Content-Security-Policy"] = REPORT_POLICY
         return response
     return send_file(
         path, as_attachment=True, download_name=f"glyphlab-{found.kind}-{found.id}{path.suffix}"
+    )
+
+
+@bp.get("/<int:job_id>/config.toml")
+def job_config(job_id: int) -> Response:
+    """The TOML of a stimulus-set job made in the studio (for ``glyphlab stimuli generate``)."""
+    found = _job_or_404(job_id)
+    text = found.params.get("toml")
+    if not text:
+        abort(404)
+    name = f"{found.params.get('dedupe_key') or found.id}.toml"
+    return Response(
+        text,
+        mimetype="application/toml",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

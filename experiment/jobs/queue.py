@@ -98,7 +98,11 @@ class JobQueue:
                 "sqlite:///<file> or redis://host:6379/0"
             )
         return self.huey.create_consumer(
-            workers=workers, worker_type="thread", periodic=False, check_worker_health=True
+            workers=workers,
+            worker_type="thread",
+            periodic=False,
+            check_worker_health=True,
+            max_delay=1.0,  # an idle worker looks for new jobs every second at most
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiment.jobs.kinds import analysis_files, stimulus_set
+from experiment.jobs.kinds import analysis_files, hand_axis, stimulus_set
 from experiment.jobs.runner import JobFunction
 
 
@@ -23,4 +23,5 @@ JOB_KINDS: dict[str, JobKind] = {
     "stimulus_set": JobKind("Stimulus set", stimulus_set.run),
     "report": JobKind("Analysis report", analysis_files.report),
     "export": JobKind("Anonymised export", analysis_files.export),
+    "hand_axis": JobKind("Axis made by hand", hand_axis.run),
 }

@@ -1,0 +1,159 @@
+"""A studio mapping as a ``StimulusSetConfig``, and that config as TOML for the CLI.
+
+The config is the one ``glyphlab stimuli generate`` reads: the stored CSV (absolute path
+and sha256), the mapped columns with their transforms, the encoding's features, and
+grid and sequence conditions in the chosen orders. Files the encoding needs besides the
+CSV are written next to it, named by their content, so the same mapping names the same
+files: the orthonormal basis of "project directly", or the chosen named directions when
+some were made by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiment.studio import axes
+from experiment.studio.data import STUDIO_SUBDIR, StudioData
+from experiment.studio.mapping import PROJECT, StudioMapping
+
+DIRECTIONS_SUBDIR = "directions"
+
+
+def _save_directions(directions, data_dir: Path) -> Path:
+    """Write directions under a name made from their bytes (same content, same file)."""
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        vectors=directions.vectors,
+        names=np.array(directions.names),
+        scales=directions.scales,
+        method=np.array(directions.method),
+    )
+    body = buffer.getvalue()
+    folder = data_dir / STUDIO_SUBDIR / DIRECTIONS_SUBDIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(body).hexdigest()[:16]}.npz"
+    if not path.is_file():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(body)
+        tmp.replace(path)
+    return path
+
+
+def projection_basis(names: tuple[str, ...], latent_dim: int, seed: int):
+    """``len(names)`` orthonormal latent directions (QR of a seeded Gaussian matrix)."""
+    from stimuli.directions import Directions
+
+    rng = np.random.default_rng([seed, 13])
+    q, r = np.linalg.qr(rng.standard_normal((latent_dim, len(names))))
+    q = q * np.sign(np.diag(r))
+    return Directions(
+        vectors=q.T, names=names, scales=np.ones(len(names)), method="studio-projection"
+    )
+
+
+def _encoding_params(mapping: StudioMapping, data_dir: Path) -> dict[str, Any]:
+    from stimuli.encodings import ENCODINGS
+
+    ordered = mapping.mapped
+    params: dict[str, Any] = {"scale": mapping.strength}
+    if mapping.generator is None:
+        return {**params, "features": [c.axis for c in ordered]}
+    params["backend"] = mapping.generator
+    if mapping.mode == PROJECT:
+        encoding = ENCODINGS[mapping.encoding]()
+        dim = encoding.generator(encoding.params({"backend": mapping.generator})).latent_dim
+        names = tuple(c.column for c in ordered)
+        basis = projection_basis(names, dim, mapping.seed)
+        path = _save_directions(basis, data_dir)
+        return {**params, "directions": "file", "directions_path": str(path), "features": names}
+    features = [c.axis for c in ordered]
+    own = axes.generator_axes(mapping.encoding, mapping.generator)
+    if all(name in own for name in features):
+        return {**params, "features": features}
+    chosen = axes.combined_directions(
+        mapping.encoding, mapping.generator, tuple(features), data_dir
+    )
+    path = _save_directions(chosen, data_dir)
+    return {**params, "directions": "file", "directions_path": str(path), "features": features}
+
+
+def stimulus_set_config(mapping: StudioMapping, data: StudioData, data_dir: Path):
+    """The ``StimulusSetConfig`` for ``mapping`` over ``data`` (see the module doc)."""
+    from stimuli import StimulusSetConfig
+
+    orders = ("random", "sorted_y") if mapping.order == "both" else (mapping.order,)
+    columns = [c.column for c in mapping.columns if c.axis]
+    dataset: dict[str, Any] = {
+        "csv": str(data.csv),
+        "columns": columns,
+        "target": mapping.target,
+        "transforms": {
+            c.column: list(c.transforms) for c in mapping.columns if c.axis and c.transforms
+        },
+    }
+    if data.outlier_column:
+        dataset["outlier_column"] = data.outlier_column
+    conditions = [{"encoding": mapping.encoding, "layout": "grid", "order": orders[0]}]
+    conditions += [
+        {"encoding": mapping.encoding, "layout": "sequence", "order": order} for order in orders
+    ]
+    return StimulusSetConfig.from_dict(
+        {
+            "name": f"studio: {data.name}",
+            "seed": mapping.seed,
+            "frame_ms": mapping.frame_ms,
+            "datasets": [dataset],
+            "conditions": conditions,
+            "encoding_params": {mapping.encoding: _encoding_params(mapping, data_dir)},
+        }
+    )
+
+
+BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(name: str) -> str:
+    return name if BARE_KEY.match(name) else json.dumps(name)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items() if v is not None)
+        return "{" + items + "}"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _table(data: dict[str, Any]) -> list[str]:
+    return [f"{_key(k)} = {_value(v)}" for k, v in data.items() if v is not None]
+
+
+def toml_text(config) -> str:
+    """``config`` as TOML that ``StimulusSetConfig.from_toml`` reads back to the same set
+    id (absent values are left out: TOML has no null, and absent means the default)."""
+    data = config.to_dict()
+    datasets, conditions = data.pop("datasets"), data.pop("conditions")
+    params = data.pop("encoding_params")
+    lines = [f"# glyphlab stimulus set {config.set_id}, made in the studio", *_table(data)]
+    for name, options in params.items():
+        lines += ["", f"[encoding_params.{_key(name)}]", *_table(options)]
+    for spec in datasets:
+        lines += ["", "[[datasets]]", *_table(spec)]
+    for spec in conditions:
+        lines += ["", "[[conditions]]", *_table(spec)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,112 @@
+"""Draft renders of a studio mapping: the live preview, the grid, the sequence, downloads.
+
+They are drawn from the same ``StimulusSetConfig`` the set will be built from (its CSV
+dataset, encoding and params, the set's first random stream), so what the researcher
+sees is what the set will hold. Renders are kept in a small in-memory cache keyed by
+the config's canonical JSON, so changing the sort column or the frame duration, or
+coming back to a mapping, draws no face again; one lock keeps two requests from
+rendering at once on a small machine. A preview draws only the first rows (8 faces of
+the fast DCGAN take well under a second; ``benchmarks/bench_studio.py``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+PREVIEW_ROWS = 8
+CACHE_ENTRIES = 12
+
+
+class DraftRenderer:
+    """Renders item images per (config, row limit), cached (LRU); thread-safe."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
+        self._cache: OrderedDict[tuple[str, int | None], list[Image.Image]] = OrderedDict()
+        self._encodings: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self.entries = entries
+
+    def images(self, config, limit: int | None = None) -> list[Image.Image]:
+        """One image per row (the first ``limit`` rows), in row order."""
+        key = (image_key(config), limit)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            images = self._render(config, limit)
+            self._cache[key] = images
+            while len(self._cache) > self.entries:
+                self._cache.popitem(last=False)
+            return images
+
+    def _render(self, config, limit: int | None) -> list[Image.Image]:
+        from stimuli.datasets import iter_datasets
+        from stimuli.encodings import ENCODINGS, Rows
+
+        name = config.conditions[0].encoding
+        encoding = self._encodings.setdefault(name, ENCODINGS[name]())  # keeps its network
+        params = encoding.params(config.encoding_params.get(name, {}))
+        rows = next(iter_datasets(config)).rows
+        if limit is not None:
+            rows = Rows(rows.values[:limit], rows.columns, rows.target, rows.informative)
+        draws = encoding.draw(rows, params, rng=np.random.default_rng([config.seed, 1, 0, 0]))
+        return encoding.render(rows, params, draws)
+
+
+def image_key(config) -> str:
+    """What the images depend on: the data, the encoding and its params, the seed (not
+    the frame duration or the orders, so changing those draws nothing again)."""
+    data = config.to_dict()
+    keep = {k: data[k] for k in ("datasets", "encoding_params", "seed")}
+    keep["encoding"] = config.conditions[0].encoding
+    return json.dumps(keep, sort_keys=True)
+
+
+def display_rows(values: np.ndarray | None, n: int, descending: bool = False) -> list[int]:
+    """Row order: as in the file (``values`` None) or sorted by ``values``."""
+    if values is None:
+        return list(range(n))
+    order = [int(i) for i in np.argsort(values, kind="stable")]
+    return order[::-1] if descending else order
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def grid_png(images: Sequence[Image.Image], order: Sequence[int]) -> bytes:
+    from stimuli.layouts.grid import tile
+
+    return png(tile([images[i] for i in order]))
+
+
+def sequence_webp(images: Sequence[Image.Image], order: Sequence[int], frame_ms: int) -> bytes:
+    from stimuli.layouts.sequence import webp_bytes
+
+    return webp_bytes([images[i] for i in order], frame_ms)
+
+
+def sequence_mp4(images: Sequence[Image.Image], order: Sequence[int], frame_ms: int) -> bytes:
+    from stimuli.layouts.sequence import mp4_bytes
+
+    return mp4_bytes([images[i] for i in order], frame_ms)
+
+
+def images_zip(images: Sequence[Image.Image], order: Sequence[int], readme: str) -> bytes:
+    """PNGs named by position and row (``001-row-007.png``) plus a note on the mapping."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for position, row in enumerate(order, start=1):
+            archive.writestr(f"{position:03d}-row-{row + 1:03d}.png", png(images[row]))
+        archive.writestr("README.txt", readme)
+    return buffer.getvalue()
