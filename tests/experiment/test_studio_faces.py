@@ -1,0 +1,91 @@
+"""The studio with neural faces: generator axes, direct projection, axes made by hand.
+
+Needs the DCGAN's weights (the default generator); skipped where they are missing.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from glyphlab.cli import main
+from stimuli.encodings import ENCODINGS
+from tests.experiment.test_auth import csrf_token, log_in
+from tests.experiment.test_studio import CSV, upload
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _generator_available():
+    reason = ENCODINGS["gan_face"].unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def logged_in(client, researcher):
+    assert log_in(client).status_code == 302
+    return client
+
+
+@pytest.fixture
+def dataset(logged_in):
+    return upload(logged_in, CSV.encode()).location
+
+
+def png(response) -> Image.Image:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return Image.open(io.BytesIO(response.data))
+
+
+def test_project_directly_through_an_orthonormal_basis(logged_in, dataset, data_dir):
+    mapping = {"encoding": "gan_face", "mode": "project", "axis_0": "project",
+               "axis_1": "project", "axis_2": "project", "strength": "1"}  # fmt: skip
+    weak = png(logged_in.get(dataset + "/preview.png", query_string=mapping))
+    strong = png(logged_in.get(dataset + "/preview.png", query_string={**mapping, "strength": "4"}))
+    assert weak.tobytes() != strong.tobytes(), "one strength setting moves every face"
+    toml = logged_in.get(dataset + "/config.toml", query_string=mapping).get_data(as_text=True)
+    assert 'directions = "file"' in toml and 'features = ["income", "age", "y"]' in toml
+    basis = np.load(next((data_dir / "studio" / "directions").glob("*.npz")))["vectors"]
+    assert np.allclose(basis @ basis.T, np.eye(3)), "the basis is orthonormal"
+
+
+def test_an_axis_made_by_hand_is_offered_to_the_mapping(app, logged_in, dataset, data_dir):
+    page = logged_in.get("/studio/axes?n=8&seed=3").get_data(as_text=True)
+    assert page.count('name="ticked"') == 8
+    face = png(logged_in.get("/studio/axes/face/dcgan64/3/8/5.png"))
+    assert face.size == (128, 128)
+    token = csrf_token(logged_in, "/studio/axes")
+    form = {"csrf_token": token, "backend": "dcgan64", "n": "8", "seed": "3", "name": "Hat"}
+    refused = logged_in.post("/studio/axes", data={**form, "ticked": ["1"]})
+    assert refused.status_code == 400 and "tick at least 2 faces" in refused.get_data(as_text=True)
+    response = logged_in.post("/studio/axes", data={**form, "ticked": ["0", "2", "5"]})
+    assert app.extensions["glyphlab.site"].jobs.run_pending() == 1
+    page = logged_in.get(response.location).get_data(as_text=True)
+    assert "Axis <code>hat</code> is saved for dcgan64" in page
+    with logged_in.get(response.location + "/files/strip") as served:
+        strip = png(served)
+        assert strip.width > 6 * strip.height
+    mapping = {"encoding": "gan_face", "axis_0": "hat", "axis_2": "pc01"}
+    assert "<option>hat</option>" in logged_in.get(dataset, query_string=mapping).get_data(
+        as_text=True
+    )
+    png(logged_in.get(dataset + "/preview.png", query_string=mapping))
+    toml = logged_in.get(dataset + "/config.toml", query_string=mapping).get_data(as_text=True)
+    assert 'features = ["hat", "pc01"]' in toml and 'directions = "file"' in toml
+
+
+def test_the_cli_makes_an_axis_from_a_labels_csv(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("GLYPHLAB_DATA_DIR", str(data_dir))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("latent_id,glasses\n0,1\n1,0\n2,1\n3,0\n4,0\n5,1\n")
+    result = CliRunner().invoke(main, ["axis", str(labels), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    saved = data_dir / "studio" / "axes" / "dcgan64" / "glasses.npz"
+    assert saved.is_file() and saved.with_suffix(".png").is_file()
+    assert str(saved) in result.output
