@@ -76,6 +76,15 @@ def _default_directions(encoding: str, backend: str):
     return instance.directions(instance.params({"backend": backend}))
 
 
+def generator_entry(encoding: str, backend: str) -> dict[str, str]:
+    """The generator's manifest entry (backend, weights hash) that directions files record."""
+    from stimuli.encodings import ENCODINGS
+    from stimuli.generators import manifest_entry
+
+    instance = ENCODINGS[encoding]()
+    return manifest_entry(instance.generator(instance.params({"backend": backend})))
+
+
 def generator_axes(encoding: str, backend: str) -> tuple[str, ...]:
     """The named directions a latent encoding's generator gives by default."""
     return tuple(_default_directions(encoding, backend).names)

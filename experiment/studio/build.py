@@ -4,76 +4,48 @@ The config is the one ``glyphlab stimuli generate`` reads: the stored CSV (absol
 and sha256), the mapped columns with their transforms, the encoding's features, and
 grid and sequence conditions in the chosen orders. Files the encoding needs besides the
 CSV are written next to it, named by their content, so the same mapping names the same
-files: the orthonormal basis of "project directly", or the chosen named directions when
-some were made by hand.
+files: the chosen named directions when some were made by hand. "Project directly" is
+the encoding's own ``projection`` directions (an orthonormal basis, one strength).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from experiment.studio import axes
 from experiment.studio.data import STUDIO_SUBDIR, StudioData
 from experiment.studio.mapping import PROJECT, StudioMapping
 
 DIRECTIONS_SUBDIR = "directions"
+#: the directions method that puts standardised columns through an orthonormal basis
+PROJECTION = "projection"
 
 
-def _save_directions(directions, data_dir: Path) -> Path:
+def _save_directions(directions, generator_entry: dict[str, str], data_dir: Path) -> Path:
     """Write directions under a name made from their bytes (same content, same file)."""
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        vectors=directions.vectors,
-        names=np.array(directions.names),
-        scales=directions.scales,
-        method=np.array(directions.method),
-    )
-    body = buffer.getvalue()
     folder = data_dir / STUDIO_SUBDIR / DIRECTIONS_SUBDIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{hashlib.sha256(body).hexdigest()[:16]}.npz"
-    if not path.is_file():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(body)
-        tmp.replace(path)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
+        written = directions.save(Path(tmp.name), generator=generator_entry)
+    path = folder / f"{hashlib.sha256(written.read_bytes()).hexdigest()[:16]}.npz"
+    os.replace(written, path)
     return path
 
 
-def projection_basis(names: tuple[str, ...], latent_dim: int, seed: int):
-    """``len(names)`` orthonormal latent directions (QR of a seeded Gaussian matrix)."""
-    from stimuli.directions import Directions
-
-    rng = np.random.default_rng([seed, 13])
-    q, r = np.linalg.qr(rng.standard_normal((latent_dim, len(names))))
-    q = q * np.sign(np.diag(r))
-    return Directions(
-        vectors=q.T, names=names, scales=np.ones(len(names)), method="studio-projection"
-    )
-
-
 def _encoding_params(mapping: StudioMapping, data_dir: Path) -> dict[str, Any]:
-    from stimuli.encodings import ENCODINGS
-
     ordered = mapping.mapped
     params: dict[str, Any] = {"scale": mapping.strength}
     if mapping.generator is None:
         return {**params, "features": [c.axis for c in ordered]}
     params["backend"] = mapping.generator
-    if mapping.mode == PROJECT:
-        encoding = ENCODINGS[mapping.encoding]()
-        dim = encoding.generator(encoding.params({"backend": mapping.generator})).latent_dim
-        names = tuple(c.column for c in ordered)
-        basis = projection_basis(names, dim, mapping.seed)
-        path = _save_directions(basis, data_dir)
-        return {**params, "directions": "file", "directions_path": str(path), "features": names}
+    if mapping.mode == PROJECT:  # the encoding's own orthonormal basis, one strength
+        return {**params, "directions": PROJECTION, "n_directions": max(len(ordered), 1)}
     features = [c.axis for c in ordered]
     own = axes.generator_axes(mapping.encoding, mapping.generator)
     if all(name in own for name in features):
@@ -81,7 +53,9 @@ def _encoding_params(mapping: StudioMapping, data_dir: Path) -> dict[str, Any]:
     chosen = axes.combined_directions(
         mapping.encoding, mapping.generator, tuple(features), data_dir
     )
-    path = _save_directions(chosen, data_dir)
+    path = _save_directions(
+        chosen, axes.generator_entry(mapping.encoding, mapping.generator), data_dir
+    )
     return {**params, "directions": "file", "directions_path": str(path), "features": features}
 
 

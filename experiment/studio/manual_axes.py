@@ -89,6 +89,7 @@ def make_axis(data_dir: Path, backend: str, labels_csv: Path, *, seed: int) -> l
     """Compute, save and draw every label column of ``labels_csv``; returns the .npz files."""
     from stimuli.directions import DirectionsConfig, compute_directions
     from stimuli.directions.means import read_labels
+    from stimuli.generators import manifest_entry
 
     names = [c for c in read_labels(labels_csv).columns if c != "latent_id"]
     for name in names:
@@ -101,7 +102,7 @@ def make_axis(data_dir: Path, backend: str, labels_csv: Path, *, seed: int) -> l
     for name in names:
         one = directions.select([name])
         with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as tmp:
-            one.save(Path(tmp.name))
+            one.save(Path(tmp.name), generator=manifest_entry(generator(backend)))
         os.replace(tmp.name, folder / f"{name}.npz")
         strip(one, backend).save(folder / f"{name}.png")
         written.append(folder / f"{name}.npz")
