@@ -127,7 +127,7 @@ def _database_unavailable(error: sa.exc.DBAPIError):
     transaction was rolled back, so nothing is half-stored and the same request can
     simply be sent again. 503 with ``Retry-After`` says exactly that (the runner
     retries; a page shows "try again"); the cause goes to the log, not the visitor."""
-    from experiment.errors import error_response
+    from experiment.error_pages import error_response
 
     current_app.logger.error("database unavailable: %s", " ".join(str(error.orig).split()))
     body, status = error_response(

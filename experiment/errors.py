@@ -1,26 +1,14 @@
-"""Errors a participant or researcher can cause, and how the site answers them.
+"""Errors a participant or researcher can cause, each with the HTTP status it means.
 
-Every one is a :class:`SiteError` with an HTTP status; one handler turns any of them
-into a 4xx with the message, as JSON for the participant API (``/api/`` in the path or
-a JSON request) and as a plain page otherwise. Any other :class:`GlyphlabError` that
-reaches the handler is the site's own problem (a missing stimulus set folder): it is
-logged and answered 503 without its details. Werkzeug's own 4xx (unknown URL, body
-too large, CSRF failure) go through the same handler so nothing answers with HTML to
-the trial runner or with a stack trace to anyone.
+Services and response modes raise these; they import no Flask, so the same code runs
+from the CLI, the bots and the tests. The web layer maps them to responses in one
+place (:mod:`experiment.error_pages`): a :class:`SiteError` becomes its ``status`` with
+the message, any other :class:`GlyphlabError` a 503 without details.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
-
 from glyphlab.errors import GlyphlabError
-
-UNAVAILABLE = (
-    "This study cannot run right now because of a problem on the site, not with anything "
-    "you did. Please try again later or tell the researcher."
-)
 
 
 class SiteError(GlyphlabError):
@@ -47,42 +35,3 @@ class Conflict(SiteError):
 
 class Gone(SiteError):
     status = 410
-
-
-def wants_json() -> bool:
-    return "/api/" in request.path or request.is_json
-
-
-def error_response(message: str, status: int, title: str | None = None):
-    if wants_json():
-        return jsonify(error=message, status=status), status
-    return render_template("error.html", message=message, status=status, title=title), status
-
-
-def register(app: Flask) -> None:
-    @app.errorhandler(GlyphlabError)
-    def site_error(error: GlyphlabError):
-        if isinstance(error, SiteError):
-            return error_response(str(error), error.status)
-        # Not the visitor's doing (a study's stimulus set folder moved or broken, a plan
-        # that cannot be made): the message names server paths and commands meant for
-        # the researcher, so it goes to the log and the visitor is told whom to ask.
-        current_app.logger.error("%s %s: %s", request.method, request.path, error)
-        return error_response(UNAVAILABLE, 503, title="Study unavailable")
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):
-        return error_response(
-            f"The form expired or was not sent from this site ({error.description}). "
-            "Go back, reload the page and try again.",
-            400,
-        )
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        status = error.code or 500
-        if status == 413:
-            message = "The request body is too large; answers are small JSON objects."
-        else:
-            message = error.description or error.name
-        return error_response(message, status, title=error.name)

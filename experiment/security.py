@@ -1,4 +1,4 @@
-"""Response headers, keyed hashes, CSV formula neutralising and the API's origin check.
+"""Response headers and the participant API's origin check.
 
 The participant API is called by ``runner.js`` with ``fetch``; it is exempt from the
 form CSRF token (it takes JSON, not forms) and instead requires the tab's session token
@@ -7,9 +7,6 @@ plus a same-origin ``Origin``/``Sec-Fetch-Site`` where the browser sends them.
 """
 
 from __future__ import annotations
-
-import hashlib
-import hmac
 
 from flask import Flask, request
 from werkzeug.wrappers import Response
@@ -32,26 +29,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     ]
 )
-
-
-#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formula(text: str) -> str:
-    """``text`` with a leading apostrophe if a spreadsheet would run it as a formula.
-
-    Values in the trial CSV come partly from stimulus set files a researcher may have
-    received from someone else (``dataset_id`` ``=HYPERLINK(...)``); Excel and
-    LibreOffice show the apostrophe-prefixed cell as text instead of evaluating it.
-    """
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
-def keyed_hash(secret_key: str, *parts: object) -> str:
-    """HMAC-SHA256 of the parts (hex); used for external ids and media tokens."""
-    message = "\x1f".join(str(part) for part in parts).encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def check_same_origin() -> None:

@@ -27,8 +27,8 @@ from flask import Blueprint, Response, url_for
 from experiment import site
 from experiment.db import read_only_session
 from experiment.errors import NotFound
+from experiment.hashing import keyed_hash
 from experiment.models import Participant, Study, Trial
-from experiment.security import keyed_hash
 from experiment.services.trials import media_name
 from experiment.stimulus_sets import LoadedStimulusSet
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from experiment.errors import BadRequest
-from experiment.security import keyed_hash
+from experiment.hashing import keyed_hash
 
 #: Longer ids are refused, never cut: two ids that share their first N characters must
 #: not become one participant.

@@ -16,7 +16,20 @@ from sqlalchemy.orm import Session
 
 from analysis.trial_contract import dtypes, written_columns
 from experiment.models import Condition, Participant, Response, Study, Trial
-from experiment.security import neutralise_formula
+
+#: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` with a leading apostrophe if a spreadsheet would run it as a formula.
+
+    Values in the trial CSV come partly from stimulus set files a researcher may have
+    received from someone else (``dataset_id`` ``=HYPERLINK(...)``); Excel and
+    LibreOffice show the apostrophe-prefixed cell as text instead of evaluating it.
+    """
+    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
+
 
 #: The contract's columns the site writes, in order, with their pandas dtypes.
 COLUMNS: dict[str, str] = dtypes(written_columns())

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from experiment import create_app
 from experiment.config import SiteConfig
 from experiment.models import Event, StimulusSet, Trial
-from experiment.security import neutralise_formula
-from experiment.services.trial_table import trial_table_csv
+from experiment.services.trial_table import neutralise_formula, trial_table_csv
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.participant_client import some_answer
 from tests.experiment.test_auth import csrf_token, log_in

@@ -1,0 +1,105 @@
+"""The glyphlab experiment site's Flask app factory (flaskr style).
+
+``create_app(config)`` builds a site from a :class:`SiteConfig`; nothing happens at
+import time. Pages live in the top-level ``templates/`` (one folder per blueprint),
+static files in ``experiment/static/``. Views call ``experiment/services/`` with a
+``Session`` and plain values; only views touch ``flask.request``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from flask_wtf.csrf import CSRFProtect
+
+from experiment import db, error_pages, input_guard, security
+from experiment.config import SiteConfig
+from experiment.jobs.queue import JobQueue
+from experiment.models import utcnow
+from experiment.proxy import TrustedProxies
+from experiment.stimulus_sets import StimulusSetCache
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+SITE_KEY = "glyphlab.site"
+
+csrf = CSRFProtect()
+
+
+@dataclass
+class Site:
+    """Per-app state the views need besides the database: settings, clock, set cache.
+
+    ``clock`` is injectable so tests can move time past a deadline.
+    """
+
+    config: SiteConfig
+    clock: Callable[[], datetime] = utcnow
+    stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
+    #: trial public id -> what its media need (participant/media.py)
+    media_trials: dict[str, Any] = field(default_factory=dict)
+    #: the background-job queue (``experiment.jobs``), set by ``create_app``
+    jobs: Any = None
+
+
+def site() -> Site:
+    return current_app.extensions[SITE_KEY]
+
+
+def create_app(
+    config: SiteConfig | None = None, *, clock: Callable[[], datetime] | None = None
+) -> Flask:
+    """Build the site. ``config`` defaults to ``SiteConfig.from_env()``.
+
+    Behind a reverse proxy (``config.proxy_count`` > 0) the WSGI app is wrapped in
+    :class:`~experiment.proxy.TrustedProxies`, so the client's address and scheme are the
+    ones the proxy saw; see docs/deploy.md.
+    """
+    config = SiteConfig.from_env() if config is None else config
+    # Named after the package (logger "experiment", static files in experiment/static/).
+    app = Flask("experiment", template_folder=str(TEMPLATES), static_folder="static")
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        SESSION_COOKIE_NAME="glyphlab_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=config.secure_cookies,
+        JSON_SORT_KEYS=False,
+    )
+    if config.proxy_count:
+        app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+            app.wsgi_app, proxy_count=config.proxy_count, trusted=config.trusted_proxies
+        )
+    database = db.Database(config.database_url)
+    app.extensions[SITE_KEY] = Site(
+        config=config, clock=clock or utcnow, jobs=JobQueue(config, database)
+    )
+    db.init_app(app, database)
+    csrf.init_app(app)
+    error_pages.register(app)
+    security.register(app)
+    input_guard.register(app)
+
+    from experiment.participant import api, media, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(media.bp)
+    csrf.exempt(api.bp)
+    from experiment import auth, dashboard  # they import ``site`` (from here)
+    from experiment.jobs import blueprint as jobs
+    from experiment.studio import blueprint as studio
+
+    auth.init_app(app)
+    dashboard.init_app(app)
+    jobs.init_app(app)
+    studio.init_app(app)
+    return app
