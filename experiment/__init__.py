@@ -2,9 +2,9 @@
 
 The app factory and the per-app state live in :mod:`experiment.app` (``create_app``,
 ``site``, ``Site``, ``csrf``, ``TEMPLATES``); they are loaded from there on first use
-(PEP 562), so importing this package imports no Flask. Why: ``experiment/services/``,
-``experiment/response_modes/`` and ``experiment/design.py`` are plain Python that the
-CLI, the bots and the tests call without the web layer (tests/test_boundaries.py).
+(PEP 562), so importing this package imports no Flask. Why: ``experiment/services/``
+and ``experiment/design.py`` are plain Python that the CLI, the bots and the tests call
+without the web layer (tests/test_boundaries.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """How the site answers errors: the one mapping from exceptions to responses.
 
-A :class:`~experiment.errors.SiteError` (raised by services, response modes and views)
-becomes a 4xx with its message, as JSON for the participant API (``/api/`` in the path
-or a JSON request) and as a plain page otherwise. Any other :class:`GlyphlabError` that
-reaches the handler is the site's own problem (a missing stimulus set folder): it is
-logged and answered 503 without its details. Werkzeug's own 4xx (unknown URL, body too
+A :class:`GlyphlabError` that carries a 4xx ``status`` (the site's
+:class:`~experiment.errors.SiteError` family, and errors of the pure libraries such as a
+response mode's answer error, which cannot subclass the site's) becomes that status with
+its message, as JSON for the participant API (``/api/`` in the path or a JSON request)
+and as a plain page otherwise. Any other :class:`GlyphlabError` that reaches the handler
+is the site's own problem (a missing stimulus set folder): it is logged and answered 503
+without its details. Werkzeug's own 4xx (unknown URL, body too
 large, CSRF failure) go through the same handler so nothing answers with HTML to the
 trial runner or with a stack trace to anyone.
 """
@@ -24,6 +26,14 @@ UNAVAILABLE = (
 )
 
 
+def visitor_status(error: GlyphlabError) -> int | None:
+    """The 4xx an error says the visitor caused, or None (then it is the site's problem)."""
+    status = getattr(error, "status", None)
+    if isinstance(error, SiteError) or (isinstance(status, int) and 400 <= status < 500):
+        return status
+    return None
+
+
 def wants_json() -> bool:
     return "/api/" in request.path or request.is_json
 
@@ -37,8 +47,9 @@ def error_response(message: str, status: int, title: str | None = None):
 def register(app: Flask) -> None:
     @app.errorhandler(GlyphlabError)
     def site_error(error: GlyphlabError):
-        if isinstance(error, SiteError):
-            return error_response(str(error), error.status)
+        status = visitor_status(error)
+        if status is not None:
+            return error_response(str(error), status)
         # Not the visitor's doing (a study's stimulus set folder moved or broken, a plan
         # that cannot be made): the message names server paths and commands meant for
         # the researcher, so it goes to the log and the visitor is told whom to ask.

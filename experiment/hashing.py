@@ -1,7 +1,7 @@
 """Keyed hashes: external ids and media tokens the site can recompute but nobody can guess.
 
-Plain Python (no Flask): services hash external participant ids with it, the media view
-its tokens.
+Plain Python (no Flask), so services can use it: external participant ids, media
+tokens, and the login throttle's and trusted browsers' keys.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from experiment.security import keyed_hash
+from experiment.hashing import keyed_hash
 
 COOKIE_NAME = "glyphlab_browser"
 MAX_AGE_S = 180 * 24 * 3600

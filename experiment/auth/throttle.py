@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from experiment.hashing import keyed_hash
 from experiment.models import LoginThrottle
-from experiment.security import keyed_hash
 
 
 @dataclass(frozen=True)
