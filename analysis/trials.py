@@ -182,43 +182,67 @@ def _coerce(frame: pd.DataFrame, column: Column) -> pd.Series:
     return frame[name]  # json: kept as its text
 
 
-def read_trials(source: pd.DataFrame | str | Path, *, extra: Iterable[Column] = ()) -> pd.DataFrame:
-    """Read a trial table (DataFrame or CSV path) and return a validated, typed copy.
-
-    Every contract column (:func:`analysis.trial_contract.written_columns`, plus ``extra``:
-    what the table's response modes add) is checked and coerced by its kind; an optional
-    one that is absent is added empty. Other columns pass through untouched. Raises
-    :class:`AnalysisError` for a missing file, missing columns, wrong types (naming the
-    column and first bad row), an unknown response mode, inconsistent answers, or an
-    empty table.
-    """
-    contract = written_columns(extra)
-    if isinstance(source, pd.DataFrame):
-        frame = source.copy()
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise AnalysisError(f"trial table {path} not found: give the path of a trials CSV")
-        as_text = {c.name: str for c in contract if c.kind in ("text", "items", "json")}
-        try:
-            frame = pd.read_csv(path, dtype=as_text)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            raise AnalysisError(f"cannot read trial table {path} as CSV: {error}") from None
-    required = [c.name for c in contract if c.required]
+def _require(frame: pd.DataFrame, columns: Iterable[Column]) -> None:
+    required = [c.name for c in columns if c.required]
     missing = [name for name in required if name not in frame.columns]
     if missing:
         raise AnalysisError(
             f"trial table lacks column(s) {', '.join(missing)}; the trial-table contract "
             f"needs: {', '.join(required)}"
         )
-    if frame.empty:
-        raise AnalysisError("trial table has no rows: there is nothing to analyse")
-    frame = frame.reset_index(drop=True)
-    for column in contract:
+
+
+def _apply(frame: pd.DataFrame, columns: Iterable[Column]) -> None:
+    """Coerce ``columns`` in place by kind; an absent optional one is added empty."""
+    for column in columns:
         if column.name not in frame.columns:
             frame[column.name] = None
         elif column.kind != "json":
             frame[column.name] = _coerce(frame, column)
+
+
+def table_columns(frame: pd.DataFrame, extra: Iterable[Column] | None = None) -> tuple[Column, ...]:
+    """The contract of this table: the core columns plus ``extra``, by default the
+    ``columns`` that the registered response modes found in its ``response_mode`` declare."""
+    if extra is None:
+        names = pd.unique(frame["response_mode"]) if "response_mode" in frame.columns else []
+        extra = [
+            c for name in names if name in RESPONSE_MODES for c in RESPONSE_MODES[name].columns
+        ]
+    return written_columns(extra)
+
+
+def read_trials(
+    source: pd.DataFrame | str | Path, *, extra: Iterable[Column] | None = None
+) -> pd.DataFrame:
+    """Read a trial table (DataFrame or CSV path) and return a validated, typed copy.
+
+    Every contract column (:func:`analysis.trial_contract.written_columns`, plus ``extra``:
+    what the table's response modes add; by default the ``columns`` the registered modes
+    found in the table declare) is checked and coerced by its kind; an optional one that
+    is absent is added empty. Other columns pass through untouched. Raises
+    :class:`AnalysisError` for a missing file, missing columns, wrong types (naming the
+    column and first bad row), an unknown response mode, inconsistent answers, or an
+    empty table.
+    """
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise AnalysisError(f"trial table {path} not found: give the path of a trials CSV")
+        core = written_columns(() if extra is None else extra)
+        as_text = {c.name: str for c in core if c.kind in ("text", "items", "json")}
+        try:
+            frame = pd.read_csv(path, dtype=as_text)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise AnalysisError(f"cannot read trial table {path} as CSV: {error}") from None
+    contract = table_columns(frame, extra)
+    _require(frame, contract)
+    if frame.empty:
+        raise AnalysisError("trial table has no rows: there is nothing to analyse")
+    frame = frame.reset_index(drop=True)
+    _apply(frame, contract)
     _check_consistency(frame)
     return frame
 

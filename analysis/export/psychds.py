@@ -33,8 +33,8 @@ from analysis.export.anonymise import (
     participant_table,
 )
 from analysis.export.check import check_psychds
-from analysis.trial_contract import Column, descriptions, written_columns
-from analysis.trials import read_trials
+from analysis.trial_contract import Column, descriptions
+from analysis.trials import read_trials, table_columns
 
 #: Patterns that must never appear in an exported file (whatever column they came from).
 PII_PATTERNS = {
@@ -59,7 +59,8 @@ EXPORT_DESCRIPTIONS = {
 class ExportConfig:
     """How to export: k for k-anonymity, what to do with small groups, the labels, and
     ``extra_columns``: what the study's response modes add to the trial-table contract
-    (their ``public`` ones are published with their descriptions)."""
+    (default: what the registered modes in the table declare); the ``public`` ones are
+    published with their descriptions."""
 
     k: int = 5
     on_small_groups: str = "coarsen"
@@ -69,10 +70,11 @@ class ExportConfig:
         "outlying rows of multivariate data drawn as faces, Chernoff faces, tables or plots."
     )
     seed: int = 0
-    extra_columns: tuple[Column, ...] = ()
+    extra_columns: tuple[Column, ...] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "extra_columns", tuple(self.extra_columns))
+        if self.extra_columns is not None:
+            object.__setattr__(self, "extra_columns", tuple(self.extra_columns))
         if self.k < 1:
             raise AnalysisError(f"k must be >= 1, got {self.k}")
         if self.on_small_groups not in ("coarsen", "refuse"):
@@ -139,7 +141,8 @@ def _write(folder: Path, trials: pd.DataFrame, config: ExportConfig) -> None:
     rng = np.random.default_rng(config.seed)
     people = participant_table(trials, rng=rng)
     people = enforce_k_anonymity(people, k=config.k, on_small_groups=config.on_small_groups)
-    kept = [c.name for c in written_columns(config.extra_columns) if c.public]
+    contract = table_columns(trials, config.extra_columns)
+    kept = [c.name for c in contract if c.public]
     rows = anonymise_trials(trials, people, kept=kept)
     person_rows = people.rename(columns={"new_code": "participant"}).reset_index(drop=True)
     person_rows = person_rows[["participant", *(c for c in person_rows if c != "participant")]]
@@ -154,7 +157,7 @@ def _write(folder: Path, trials: pd.DataFrame, config: ExportConfig) -> None:
             folder / "data" / f"study-{label}_description-participants_data.csv", index=False
         )
         columns += [c for c in [*block.columns, *who.columns] if c not in columns]
-    codebook = {**descriptions(config.extra_columns), **EXPORT_DESCRIPTIONS}
+    codebook = {**descriptions(contract), **EXPORT_DESCRIPTIONS}
     description = {
         "@context": "https://schema.org/",
         "@type": "Dataset",

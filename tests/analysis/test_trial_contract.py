@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import response_modes
 from analysis.errors import AnalysisError
 from analysis.export import anonymise
 from analysis.export.psychds import ExportConfig, export_psychds
+from analysis.response_modes.mark_outliers import MarkOutliers
 from analysis.simulate import (
     TRIAL_COLUMNS,
     ModelObserver,
@@ -94,3 +96,28 @@ def test_declarations_that_clash_are_refused():
         Column("x", "decimal", "x")
     with pytest.raises(AnalysisError, match="writer must be one of"):
         Column("x", "text", "x", writer="browser")
+
+
+class RatedMarks(MarkOutliers):
+    """A test-only mode: marks outliers and rates the display (it declares ``rating``)."""
+
+    name = "rated_marks"
+    columns = (RATING,)
+
+
+def test_a_registered_modes_columns_are_read_and_published_by_default(rng, tmp_path, monkeypatch):
+    monkeypatch.setitem(response_modes.RESPONSE_MODES, RatedMarks.name, RatedMarks())
+    table = simulated(rng)
+    with pytest.raises(AnalysisError, match=r"lacks column\(s\) rating"):
+        read_trials(table.assign(response_mode=RatedMarks.name))
+    read_trials(table)  # no trial in that mode: its column is not needed
+    table["response_mode"] = RatedMarks.name
+    table["rating"] = rng.integers(1, 8, len(table)).astype(float)
+    assert read_trials(table)["rating"].dtype == np.int64
+    assert load_trials(table).trials["rating"].between(1, 7).all()
+    out = export_psychds(table, tmp_path / "export", ExportConfig(k=2))
+    assert "rating" in pd.read_csv(out / "data" / "study-sim_data.csv").columns
+    codebook = json.loads((out / "dataset_description.json").read_text())["variableMeasured"]
+    assert {"name": "rating", "description": RATING.description} == {
+        k: v for k, v in next(v for v in codebook if v["name"] == "rating").items() if k != "@type"
+    }
