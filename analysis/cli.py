@@ -84,7 +84,8 @@ def report(trials, out, stimulus_set, title, correction, timeouts, max_attention
     config = ReportConfig(stimulus_set=stimulus_set, correction=correction,
                           trial_options=options, seed=seed, **settings)  # fmt: skip
     result = write_report(trials, out, config)
-    timing = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in result.seconds.items())
+    parts = {k: v for k, v in result.seconds.items() if not k.startswith("statistic:")}
+    timing = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in parts.items())
     click.echo(f"wrote {result.html} ({timing})")
 
 
