@@ -1,6 +1,7 @@
 """Load benchmark: N concurrent participants through the full flow against the real site.
 
     .venv/bin/python benchmarks/bench_load.py --backend postgresql --participants 50 200 500
+    .venv/bin/python benchmarks/bench_load.py --backend postgresql --participants 200 --pin
     .venv/bin/python benchmarks/bench_load.py --backend sqlite --participants 50
 
 PostgreSQL runs behind gunicorn (worker processes, gthread); the SQLite default behind
@@ -9,9 +10,15 @@ database and study. Prints throughput and p50/p95/p99 latency per request kind; 
 targets (issue 4) are p99 < 100 ms for trial fetch (``next``) and answer save (``answer``)
 with zero errors at 500 participants on PostgreSQL and 50 on SQLite. Loopback only.
 
-The load generator runs on the same machine as the server and the database, so the CPU
-each of them used is printed too (Linux /proc): on a 2-core machine the generator's
-share is CPU the server did not get.
+Headline (issue 16): the server's CPU milliseconds per answered trial, amortised over the
+whole participant flow (entry page, consent, runner page, every trial's media, start and
+answer), read from /proc for the site's processes: CPU time, unlike latency, is stable on
+a shared, noisy machine. The load generator's own CPU per trial is printed beside it
+(it runs on the same machine, so its CPU is CPU the server did not get). ``--pin``
+puts the site on one set of cores and the generator on another (``sched_setaffinity``,
+what ``taskset -c`` does; the database is left where the OS puts it) and the print-out
+says how it ran. The site runs without its background-job worker (``--no-worker``): no
+participant request uses it, and its start-up would be counted as the server's CPU.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from glyphlab.site_process import SiteProcess, open_study, site_environment
 from stimuli import StimulusSetConfig, generate_stimulus_set
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TARGET_SERVER_MS_PER_TRIAL = 3.0
 
 
 def small_set_config(encodings: tuple[str, ...]) -> StimulusSetConfig:
@@ -82,11 +90,45 @@ def process_group_cpu_s(pgid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def wait_until_idle(pgid: int, timeout_s: float = 60.0) -> None:
+    """Until the site's processes stop using CPU (workers still importing after the first
+    one answered): their start-up is not part of what a participant costs."""
+    deadline = time.monotonic() + timeout_s
+    before = process_group_cpu_s(pgid)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = process_group_cpu_s(pgid)
+        if now - before < 0.02:
+            return
+        before = now
+
+
 def machine_busy_s() -> float:
     """CPU seconds all cores spent not idle since boot (/proc/stat)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def core_split(spec: str | None) -> tuple[set[int], set[int]] | None:
+    """``"0:1"`` -> ({0}, {1}): the server's cores and the generator's (``--pin``)."""
+    if spec is None:
+        return None
+    server, _, generator = spec.partition(":")
+    cores = [{int(c) for c in part.split(",")} for part in (server, generator)]
+    if not all(cores) or cores[0] & cores[1]:
+        raise SystemExit(f"--pin {spec!r}: give two disjoint core lists, e.g. 0:1 or 0,1:2,3")
+    return cores[0], cores[1]
+
+
+def how_it_ran(pinning: tuple[set[int], set[int]] | None) -> str:
+    if pinning is None:
+        return f"not pinned: server, generator and database share all {os.cpu_count()} cores"
+    server, generator = (",".join(map(str, sorted(c))) for c in pinning)
+    return (
+        f"pinned: server on core(s) {server}, load generator on core(s) {generator} "
+        "(sched_setaffinity, as taskset -c), database unpinned"
+    )
 
 
 def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
@@ -108,8 +150,16 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
         if args.backend == "postgresql"
         else ("--threads", "16")
     )
+    pinning = core_split(args.pin)
+    everywhere = os.sched_getaffinity(0)
     try:
-        with SiteProcess(environment, serve_args=serve_args, log_path=work / "site.log") as site:
+        if pinning:  # the site's processes inherit this thread's cores when forked
+            os.sched_setaffinity(0, pinning[0])
+        site = SiteProcess(
+            environment, serve_args=(*serve_args, "--no-worker"), log_path=work / "site.log"
+        )
+        with site:
+            os.sched_setaffinity(0, pinning[1] if pinning else everywhere)
             config = LoadConfig(
                 base_url=site.url,
                 slug=slug,
@@ -119,22 +169,36 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
                 time_limit_s=args.time_limit_s,
                 seed=participants,
             )
+            wait_until_idle(site.process.pid)
             server_before, busy_before = process_group_cpu_s(site.process.pid), machine_busy_s()
             generator_before = time.process_time()
             result = run_load(config)
             generator = time.process_time() - generator_before
             server = process_group_cpu_s(site.process.pid) - server_before
             busy = machine_busy_s() - busy_before
+        trials = max(len(result.acknowledged), 1)
         print(f"\n== {args.backend}, {participants} participants, {args.trials + 2} trials each")
+        print(f"  {how_it_ran(pinning)}; {args.workers} gunicorn workers x 8 threads")
+        print(
+            f"  SERVER CPU PER ANSWERED TRIAL: {server / trials * 1e3:.2f} ms "
+            f"(target <= {TARGET_SERVER_MS_PER_TRIAL:.0f} ms; {server:.1f} s for "
+            f"{len(result.acknowledged)} trials, whole flow amortised)"
+        )
+        print(
+            f"  load generator CPU per trial: {generator / trials * 1e3:.2f} ms "
+            f"({'less' if generator < server else 'MORE'} than the server)"
+        )
         print(result.summary())
         rest = busy - server - generator
         print(
             f"  CPU over {result.wall_s:.1f} s on {os.cpu_count()} cores: server {server:.1f} s, "
-            f"load generator {generator:.1f} s, database and the rest {rest:.1f} s"
+            f"load generator {generator:.1f} s, database and the rest of the machine "
+            f"{rest:.1f} s (the machine's load average at the end: {os.getloadavg()[0]:.1f})"
         )
         for error in result.errors[:5]:
             print("  error:", error)
     finally:
+        os.sched_setaffinity(0, everywhere)
         if database_url:
             drop_postgres_database(database_url)
 
@@ -153,6 +217,11 @@ def main() -> None:
         type=lambda text: tuple(text.split(",")),
         default=("chernoff", "table", "plot"),
         help="comma-separated, e.g. gan_face,chernoff,table,plot (gan_face needs its weights)",
+    )
+    parser.add_argument(
+        "--pin",
+        metavar="SERVER:GENERATOR",
+        help="pin the site and the load generator to disjoint cores, e.g. 0:1",
     )
     parser.add_argument("--ramp-s", type=float, default=10.0)
     parser.add_argument("--time-limit-s", type=float, default=400.0)

@@ -1,4 +1,4 @@
-"""Many simulated participants at once against a running site (asyncio + httpx).
+"""Many simulated participants at once against a running site (asyncio, lean HTTP client).
 
 Each virtual participant does what the trial runner does (docs/participant-api.md):
 entry page, consent, runner page, then per trial every media URL, ``start``, a think
@@ -9,6 +9,11 @@ transport level or with 5xx are retried with the same body and idempotency key, 
 runner does, so the generator also drives the kill-and-restart test: every answer the
 site acknowledged is recorded in ``LoadResult.acknowledged`` and can be checked against
 the database afterwards.
+
+Each participant holds one keep-alive connection (plus up to ``MEDIA_CONNECTIONS`` for
+media URLs, as a browser opens a few), through ``loadgen_http``: the generator runs on
+the machine it measures, so it must cost less CPU than the server does. Replies are
+parsed only where their content is needed (a page's tokens, an answer's next trial).
 
 Bounded by construction: a fixed number of participants, a per-participant trial cap,
 and an overall time limit; loopback addresses only.
@@ -28,12 +33,14 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from analysis.response_modes import mode_named
+from experiment.loadgen_http import Browser, Reply, TransportFailure
 from glyphlab.errors import GlyphlabError
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="glyphlab-token" content="([^"]+)"')
 LOOPBACK = ("127.", "localhost", "[::1]")
 RETRY_STATUSES = {500, 502, 503, 504}
+MEDIA_CONNECTIONS = 4
 
 
 class LoadError(GlyphlabError):
@@ -123,25 +130,30 @@ def random_response(trial: dict[str, Any], rng: np.random.Generator) -> dict[str
 class VirtualParticipant:
     """One participant's session: cookies, tab token, and the retry rule."""
 
-    def __init__(self, client, config: LoadConfig, result: LoadResult, number: int) -> None:
-        self.client = client
+    def __init__(self, browser: Browser, config: LoadConfig, result: LoadResult, number: int):
+        self.browser = browser
+        self.media_browsers = [Browser(config.base_url) for _ in range(MEDIA_CONNECTIONS)]
         self.config = config
         self.result = result
         self.number = number
         self.rng = np.random.default_rng([config.seed, number])
         self.headers: dict[str, str] = {}
 
-    async def request(self, kind: str, method: str, url: str, **kwargs):
-        """Send, retrying transport failures and 5xx within the retry window."""
-        import httpx
+    async def close(self) -> None:
+        for browser in (self.browser, *self.media_browsers):
+            await browser.close()
 
+    async def request(
+        self, kind: str, method: str, url: str, *, browser: Browser | None = None, **kwargs
+    ) -> Reply:
+        """Send, retrying transport failures and 5xx within the retry window."""
         give_up = time.monotonic() + self.config.retry_window_s
         while True:
             started = time.perf_counter()
             try:
-                response = await self.client.request(method, url, **kwargs)
-            except httpx.TransportError as error:
-                failure = f"{type(error).__name__}"
+                response = await (browser or self.browser).request(method, url, **kwargs)
+            except TransportFailure as error:
+                failure = str(error)
             else:
                 if response.status_code not in RETRY_STATUSES:
                     self.result.latencies_ms[kind].append((time.perf_counter() - started) * 1e3)
@@ -151,6 +163,17 @@ class VirtualParticipant:
                 raise LoadError(f"{kind} {url}: still failing after retries ({failure})")
             self.result.retry_reasons[failure] += 1
             await asyncio.sleep(0.25)
+
+    async def fetch_media(self, sources: list[str]) -> None:
+        """Every media URL, spread over the participant's media connections."""
+
+        async def fetch(browser: Browser, share: list[str]) -> None:
+            for source in share:
+                reply = await self.request("media", "GET", source, browser=browser)
+                self.expect(reply, (200,), "media")
+
+        lanes = self.media_browsers
+        await asyncio.gather(*(fetch(b, sources[i :: len(lanes)]) for i, b in enumerate(lanes)))
 
     def expect(self, response, statuses: tuple[int, ...], what: str) -> None:
         if response.status_code not in statuses:
@@ -167,10 +190,10 @@ class VirtualParticipant:
             "consent",
             "POST",
             f"/s/{slug}/consent",
-            data={"csrf_token": csrf.group(1) if csrf else "", "consent": "yes"},
+            form={"csrf_token": csrf.group(1) if csrf else "", "consent": "yes"},
             # as a browser does under the site's Referrer-Policy: same-origin (over
             # HTTPS, Flask-WTF refuses a form post without it)
-            headers={"Referer": str(page.url)},
+            headers={"Referer": f"{self.config.base_url}/s/{slug}/?pid=load-{self.number}"},
         )
         self.expect(consent, (302,), "consent")
         await self.open_runner()
@@ -212,10 +235,10 @@ class VirtualParticipant:
                 sources.append(trial["plot"]["src"])
             # Inline media (data: URIs) came with the trial, as they do for a browser.
             sources = [s for s in sources if not s.startswith("data:")]
-            for media in await asyncio.gather(*(self.request("media", "GET", s) for s in sources)):
-                self.expect(media, (200,), "media")
+            if sources:
+                await self.fetch_media(sources)
         start = await self.request(
-            "start", "POST", f"{api}/trials/{trial['id']}/start", headers=self.headers, json={}
+            "start", "POST", f"{api}/trials/{trial['id']}/start", headers=self.headers, json_body={}
         )
         self.expect(start, (200,), "start")
         think_ms = float(self.config.think_ms * self.rng.lognormal(0.0, 0.4))
@@ -228,7 +251,11 @@ class VirtualParticipant:
             "timed_out": False,
         }
         saved = await self.request(
-            "answer", "POST", f"{api}/trials/{trial['id']}/answer", headers=self.headers, json=body
+            "answer",
+            "POST",
+            f"{api}/trials/{trial['id']}/answer",
+            headers=self.headers,
+            json_body=body,
         )
         self.expect(saved, (200, 201), "answer")
         self.result.acknowledged.append((trial["id"], body["idempotency_key"]))
@@ -237,21 +264,18 @@ class VirtualParticipant:
 
 async def run_load_async(config: LoadConfig) -> LoadResult:
     """Run ``config.participants`` virtual participants; see the module docstring."""
-    import httpx
-
     result = LoadResult()
-    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
     started = time.perf_counter()
 
     async def one(number: int) -> None:
         await asyncio.sleep(config.ramp_s * number / config.participants)
-        async with httpx.AsyncClient(
-            base_url=config.base_url, timeout=30.0, limits=limits
-        ) as client:
-            try:
-                await VirtualParticipant(client, config, result, number).take()
-            except (LoadError, httpx.HTTPError, KeyError, ValueError) as error:
-                result.errors.append(f"participant {number}: {error}")
+        participant = VirtualParticipant(Browser(config.base_url), config, result, number)
+        try:
+            await participant.take()
+        except (LoadError, KeyError, ValueError) as error:
+            result.errors.append(f"participant {number}: {error}")
+        finally:
+            await participant.close()
 
     tasks = [asyncio.ensure_future(one(n)) for n in range(config.participants)]
     _done, pending = await asyncio.wait(tasks, timeout=config.time_limit_s)
