@@ -22,6 +22,8 @@ from experiment.config import SiteConfig
 from experiment.jobs.queue import JobQueue
 from experiment.models import utcnow
 from experiment.proxy import TrustedProxies
+from experiment.services.plans import PlanCache
+from experiment.sessions import PageSessions
 from experiment.stimulus_sets import StimulusSetCache
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -40,6 +42,8 @@ class Site:
     config: SiteConfig
     clock: Callable[[], datetime] = utcnow
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
+    #: participants' plans and studies' settings (services/plans.py)
+    plans: PlanCache = field(default_factory=PlanCache)
     #: trial public id -> what its media need (participant/media.py)
     media_trials: dict[str, Any] = field(default_factory=dict)
     #: the background-job queue (``experiment.jobs``), set by ``create_app``
@@ -62,6 +66,7 @@ def create_app(
     config = SiteConfig.from_env() if config is None else config
     # Named after the package (logger "experiment", static files in experiment/static/).
     app = Flask("experiment", template_folder=str(TEMPLATES), static_folder="static")
+    app.session_interface = PageSessions()
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,

@@ -74,7 +74,11 @@ def make_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every request. A connection that died with
+    # the server fails its statement instead; SQLAlchemy then drops the whole pool, the
+    # request answers 503 with Retry-After (which the runner retries) and the next
+    # request connects afresh.
+    return sa.create_engine(url, pool_size=10, max_overflow=20)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:

@@ -14,12 +14,13 @@ from flask import Blueprint, jsonify, request, url_for
 from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
-from experiment.models import BrowserSession, Event, Participant, Study, Trial
+from experiment.models import Event
 from experiment.participant.media import media_sources
 from experiment.security import TOKEN_HEADER, check_same_origin
 from experiment.services import answers as answers_service
 from experiment.services import trials as trials_service
-from experiment.services.participants import authenticate
+from experiment.services.callers import Caller, authenticate
+from experiment.services.plans import PlannedTrial
 
 bp = Blueprint("participant_api", __name__, url_prefix="/s/<slug>/api")
 EVENT_KINDS = {
@@ -37,8 +38,10 @@ def same_origin() -> None:
     check_same_origin()
 
 
-def _caller(slug: str) -> tuple[Study, BrowserSession, Participant]:
-    return authenticate(get_session(), slug=slug, token=request.headers.get(TOKEN_HEADER))
+def _caller(slug: str) -> Caller:
+    return authenticate(
+        get_session(), site().plans, slug=slug, token=request.headers.get(TOKEN_HEADER)
+    )
 
 
 def _json_body() -> dict:
@@ -48,25 +51,13 @@ def _json_body() -> dict:
     return body
 
 
-def _next_payload(
-    study: Study, participant: Participant, now: datetime, following: Trial | None = None
-) -> dict | None:
-    """The payload of the trial to show now (marking it served), or None when done."""
-    db_session = get_session()
-    trial = answers_service.next_trial(
-        db_session,
-        participant=participant,
-        now=now,
-        grace_ms=site().config.grace_ms,
-        following=following,
-    )
-    if trial is None:
-        return None
-    folder = study.stimulus_set.folder
+def _payload(caller: Caller, trial: PlannedTrial, time_left: float) -> dict:
+    """The JSON of ``trial`` for the runner (services/trials.py decides what is in it)."""
+    folder = caller.study.folder
     stimulus_set = site().stimulus_sets.get(folder)
     return trials_service.trial_payload(
         trial,
-        study=study,
+        study=caller.study,
         stimulus_set=stimulus_set,
         media_sources=partial(
             media_sources,
@@ -74,14 +65,26 @@ def _next_payload(
             stimulus_set=stimulus_set,
             inline_limit=site().config.inline_media_bytes,
         ),
-        now=now,
+        time_left=time_left,
     )
+
+
+def _next_payload(caller: Caller, now: datetime) -> dict | None:
+    """The payload of the trial to show now (marking it served), or None when done."""
+    db_session = get_session()
+    found = answers_service.next_trial(
+        db_session, caller=caller, now=now, grace_ms=site().config.grace_ms
+    )
+    if found is None:
+        return None
+    trial, state = found
+    return _payload(caller, trial, trials_service.time_left_ms(trial, state, now))
 
 
 @bp.get("/next")
 def next_trial(slug: str):
-    study, _browser_session, participant = _caller(slug)
-    payload = _next_payload(study, participant, site().clock())
+    caller = _caller(slug)
+    payload = _next_payload(caller, site().clock())
     get_session().commit()
     if payload is None:
         return jsonify(done=True, next_url=url_for("participant.debrief", slug=slug))
@@ -90,35 +93,33 @@ def next_trial(slug: str):
 
 @bp.post("/trials/<public_id>/start")
 def start(slug: str, public_id: str):
-    _study, _browser_session, participant = _caller(slug)
+    caller = _caller(slug)
     db_session = get_session()
-    now = site().clock()
-    trial = trials_service.start_trial(
-        db_session, participant=participant, public_id=public_id, now=now
+    time_left = trials_service.start_trial(
+        db_session, caller=caller, public_id=public_id, now=site().clock()
     )
     db_session.commit()
-    return jsonify(time_left_ms=round(trials_service.time_left_ms(trial, now)))
+    return jsonify(time_left_ms=round(time_left))
 
 
 @bp.post("/trials/<public_id>/answer")
 def answer(slug: str, public_id: str):
-    study, browser_session, participant = _caller(slug)
+    caller = _caller(slug)
     parsed = answers_service.Answer.from_json(_json_body())
     db_session = get_session()
     now = site().clock()
     result = answers_service.submit_answer(
         db_session,
-        browser_session=browser_session,
+        caller=caller,
         public_id=public_id,
         answer=parsed,
-        stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
-        mode_params=study.response_mode_params,
+        stimulus_set=site().stimulus_sets.get(caller.study.folder),
         now=now,
         grace_ms=site().config.grace_ms,
     )
     body = {
         "status": "duplicate" if result.duplicate else "stored",
-        "timed_out": result.response.timed_out,
+        "timed_out": result.timed_out,
         "feedback": result.feedback,
         "finished": result.finished,
     }
@@ -128,14 +129,18 @@ def answer(slug: str, public_id: str):
         # The next trial rides along: one request per trial fewer, for the participant
         # (no round trip between trials) and for the server. A resend gets none: its
         # first copy's reply may have carried it, and GET .../next is always right.
-        body["next"] = _next_payload(study, participant, now, result.following)
+        if result.following is not None:
+            following = result.following
+            body["next"] = _payload(caller, following, float(following.deadline_ms))
+        else:
+            body["next"] = _next_payload(caller, now)
     db_session.commit()
     return jsonify(body), 200 if result.duplicate else 201
 
 
 @bp.post("/events")
 def events(slug: str):
-    _study, browser_session, participant = _caller(slug)
+    caller = _caller(slug)
     body = _json_body()
     kind = body.get("kind") if isinstance(body, dict) else None
     if not isinstance(kind, str) or kind not in EVENT_KINDS:
@@ -146,12 +151,12 @@ def events(slug: str):
     db_session = get_session()
     trial_id = None
     if isinstance(body.get("trial_id"), str):
-        trial = trials_service.find_own_trial(db_session, participant, body["trial_id"])
+        trial = caller.plan.by_public_id(body["trial_id"])
         trial_id = trial.id if trial else None
     db_session.add(
         Event(
-            participant_id=participant.id,
-            browser_session_id=browser_session.id,
+            participant_id=caller.participant_id,
+            browser_session_id=caller.browser_session_id,
             trial_id=trial_id,
             kind=kind,
             client_t_ms=t_ms,

@@ -29,6 +29,7 @@ from experiment.db import read_only_session
 from experiment.errors import NotFound
 from experiment.hashing import keyed_hash
 from experiment.models import Participant, Study, Trial
+from experiment.services.plans import PlannedTrial
 from experiment.services.trials import media_name
 from experiment.stimulus_sets import LoadedStimulusSet
 
@@ -54,7 +55,7 @@ class MediaTrial:
         return len(self.display_order)
 
 
-def _remember(trial: Trial, folder: str) -> MediaTrial:
+def _remember(trial: Trial | PlannedTrial, folder: str) -> MediaTrial:
     cache = site().media_trials
     if len(cache) >= MEDIA_CACHE_SIZE:
         cache.clear()
@@ -78,14 +79,14 @@ def _lookup(public_id: str) -> MediaTrial | None:
     return _remember(trial, study.stimulus_set.folder)
 
 
-def _mac(trial: Trial | MediaTrial, part: str) -> str:
+def _mac(trial: PlannedTrial | MediaTrial, part: str) -> str:
     secret = site().config.secret_key
     return keyed_hash(
         secret, "media", trial.participant_id, trial.stimulus_id, trial.public_id, part
     )[:24]
 
 
-def media_url(trial: Trial, part: str, *, folder: str) -> str:
+def media_url(trial: PlannedTrial, part: str, *, folder: str) -> str:
     _remember(trial, folder)
     return url_for("media.media", token=f"{trial.public_id}-{part}-{_mac(trial, part)}")
 
@@ -95,7 +96,7 @@ def mimetype(name: str) -> str:
 
 
 def media_sources(
-    trial: Trial,
+    trial: PlannedTrial,
     parts: Sequence[str],
     *,
     folder: str,

@@ -1,18 +1,21 @@
 """Advancing through trials and storing answers exactly once (service layer).
 
 The runner sends each answer once with an idempotency key and resends it on network
-errors. ``submit_answer`` inserts inside a SAVEPOINT; the UNIQUE constraints on
-``response.idempotency_key`` and ``response.trial_id`` make a resend an acknowledged
-no-op and a second tab's answer a 409, also when both arrive at the same instant (the
-loser's INSERT waits for the winner's commit, fails, and is answered from the winner's
-row). The server enforces the deadline again: an answer later than
-``deadline_ms + grace_ms`` after onset is stored, as timed out.
+errors. The UNIQUE constraints on ``response.idempotency_key`` and ``response.trial_id``
+make a resend an acknowledged no-op and a second tab's answer a 409, also when both
+arrive at the same instant (the loser's INSERT waits for the winner's commit, fails,
+and is answered from the winner's row after a rollback: nothing was written before the
+INSERT, so no SAVEPOINT is needed). The server enforces the deadline again: an answer
+later than ``deadline_ms + grace_ms`` after onset is stored, as timed out.
+
+This is the site's hottest path, so it is written in SQLAlchemy Core on the tables: an
+answer is the caller's one read (``services/callers.py``), one INSERT, one UPDATE (the
+answered trial and, in the same statement, the next one marked served) and the commit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,16 +28,50 @@ from analysis.response_modes import ParsedResponse, ResponseError, mode_named
 from analysis.response_modes.base import number as finite_number
 from analysis.response_modes.base import params_from_dict
 from experiment.errors import BadRequest, Conflict
-from experiment.models import BrowserSession, Participant, ParticipantStatus, Response, Trial
-from experiment.services.trials import (
-    current_trial,
-    elapsed_ms,
-    finish,
-    open_trials,
-    own_trial,
-    trial_context,
-)
+from experiment.models import Participant, ParticipantStatus, Response, Trial
+from experiment.services.callers import Caller
+from experiment.services.plans import PlannedTrial, TrialState, trial_state, trial_states
+from experiment.services.trials import elapsed_ms, finish, own_trial, trial_context
 from experiment.stimulus_sets import LoadedStimulusSet
+
+TRIALS = Trial.__table__
+RESPONSES = Response.__table__
+PARTICIPANTS = Participant.__table__
+NOW = sa.bindparam("now", type_=TRIALS.c.answered_at.type)
+#: the statements of the answer path, built once (composing one costs more CPU than
+#: running it); ``_mark`` sets one trial's ``answered_at`` and/or another's ``served_at``
+INSERT_RESPONSE = RESPONSES.insert()
+MARK = {
+    (True, False): TRIALS.update()
+    .where(TRIALS.c.id == sa.bindparam("answered"))
+    .values(answered_at=NOW),
+    (False, True): TRIALS.update()
+    .where(TRIALS.c.id == sa.bindparam("served"), TRIALS.c.served_at.is_(None))
+    .values(served_at=NOW),
+    (True, True): TRIALS.update()
+    .where(TRIALS.c.id.in_([sa.bindparam("answered"), sa.bindparam("served")]))
+    .values(
+        answered_at=sa.case(
+            (TRIALS.c.id == sa.bindparam("answered"), NOW), else_=TRIALS.c.answered_at
+        ),
+        served_at=sa.case(
+            (TRIALS.c.id == sa.bindparam("served"), sa.func.coalesce(TRIALS.c.served_at, NOW)),
+            else_=TRIALS.c.served_at,
+        ),
+    ),
+}
+BY_KEY = (
+    sa.select(
+        RESPONSES.c.trial_id,
+        RESPONSES.c.participant_id,
+        RESPONSES.c.timed_out,
+        RESPONSES.c.selected,
+        RESPONSES.c.said_present,
+        PARTICIPANTS.c.status,
+    )
+    .join(PARTICIPANTS, PARTICIPANTS.c.id == RESPONSES.c.participant_id)
+    .where(RESPONSES.c.idempotency_key == sa.bindparam("key"))
+)
 
 IDEMPOTENCY_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:")
 FRAME_STATS_KEYS = 32
@@ -49,27 +86,18 @@ def number(value: Any, what: str) -> float:
 
 
 def next_trial(
-    session: Session,
-    *,
-    participant: Participant,
-    now: datetime,
-    grace_ms: int,
-    following: Trial | None = None,
-) -> Trial | None:
+    session: Session, *, caller: Caller, now: datetime, grace_ms: int
+) -> tuple[PlannedTrial, TrialState] | None:
     """The trial to show now. A trial that was on screen (started) and whose deadline
     passed while the page was away (closed tab, reload after the deadline) is stored as
-    timed out and skipped; one fetched but never started is simply shown again.
-
-    ``following``: the trial after the one just answered (``SubmitResult.following``),
-    which saves looking it up; ignored if it was ever started."""
-    if following is not None and following.presented_at is None:
-        if following.served_at is None:
-            following.served_at = now
-        return following
-    while (trial := current_trial(session, participant)) is not None:
-        elapsed = elapsed_ms(trial, now)
-        if trial.presented_at is None or elapsed <= trial.deadline_ms + grace_ms:
-            break
+    timed out and skipped; one fetched but never started is simply shown again."""
+    for state in trial_states(session, caller.participant_id):
+        trial = caller.plan.by_id(state.id)
+        elapsed = elapsed_ms(state, now)
+        if state.presented_at is None or elapsed <= trial.deadline_ms + grace_ms:
+            if state.served_at is None:
+                _mark(session, served=trial.id, now=now)
+            return trial, state
         _store(
             session,
             trial=trial,
@@ -83,11 +111,8 @@ def next_trial(
             raw={"timed_out": True, "source": "server"},
             now=now,
         )
-    if trial is not None and trial.served_at is None:
-        trial.served_at = now
-    if trial is None:
-        finish(participant, now)
-    return trial
+    finish(session, caller.participant_id, now)
+    return None
 
 
 @dataclass(frozen=True)
@@ -131,85 +156,87 @@ class Answer:
 @dataclass(frozen=True)
 class SubmitResult:
     duplicate: bool
-    response: Response
+    timed_out: bool
     feedback: dict[str, Any] | None
     finished: bool
-    #: the participant's next trial after a stored answer (None for a resend or the last)
-    following: Trial | None = None
+    #: the next trial, already marked served, when it can be shown at once (None for a
+    #: resend, the last trial, or one that needs ``next_trial``'s checks)
+    following: PlannedTrial | None = None
 
 
 def submit_answer(
     session: Session,
     *,
-    browser_session: BrowserSession,
+    caller: Caller,
     public_id: str,
     answer: Answer,
     stimulus_set: LoadedStimulusSet,
-    mode_params: Mapping[str, Any],
     now: datetime,
     grace_ms: int,
 ) -> SubmitResult:
-    participant = session.get(Participant, browser_session.participant_id)
-    assert participant is not None
-    # One query answers both "is this the trial to answer now?" and "is it the last?".
-    upcoming = open_trials(session, participant, 2)
-    if upcoming and upcoming[0].public_id == public_id and upcoming[0].served_at is not None:
-        trial = upcoming[0]
-    else:
-        trial = own_trial(session, participant, public_id)  # another's trial: 404
+    upcoming = caller.upcoming
+    current = caller.plan.by_id(upcoming[0].id) if upcoming else None
+    if current is None or current.public_id != public_id or upcoming[0].served_at is None:
+        trial = own_trial(caller.plan, public_id)  # another's trial: 404
         # A resend finds its trial answered (by its own first copy, perhaps committed a
         # moment ago by another request): acknowledge it; only another answer conflicts.
         earlier = _by_key(session, answer.idempotency_key)
         if earlier is not None:
-            return _acknowledge(session, earlier, participant, public_id)
-        raise Conflict(_why_not_answerable(trial, upcoming))
+            return _acknowledge(earlier, caller, public_id)
+        raise Conflict(_why_not_answerable(session, trial, upcoming))
+    trial, state = current, upcoming[0]
     mode = mode_named(trial.condition.response_mode)
-    elapsed = elapsed_ms(trial, now) or 0.0
+    elapsed = elapsed_ms(state, now) or 0.0
     late = elapsed > trial.deadline_ms + grace_ms or (
         answer.rt_ms is not None and answer.rt_ms > trial.deadline_ms
     )
     parsed = ParsedResponse(selected=[])
     if not answer.timed_out:
         try:
-            params = params_from_dict(mode.Params, mode_params.get(mode.name))
+            params = params_from_dict(mode.Params, caller.study.response_mode_params.get(mode.name))
             parsed = mode.parse(answer.response, trial_context(trial, stimulus_set), params)
         except ResponseError as error:
             raise BadRequest(str(error)) from None
     timed_out = answer.timed_out or late
     if timed_out:
         parsed = ParsedResponse(selected=[])
-    raw = {"response": answer.response, "timed_out": answer.timed_out, "late": late}
+    following = None
+    if len(upcoming) > 1 and upcoming[1].presented_at is None:
+        following = caller.plan.by_id(upcoming[1].id)
     try:
-        response = _store(
+        _store(
             session,
             trial=trial,
-            browser_session_id=browser_session.id,
+            browser_session_id=caller.browser_session_id,
             key=answer.idempotency_key,
             parsed=parsed,
             rt_ms=answer.rt_ms,
             timed_out=timed_out,
             elapsed_ms=elapsed,
             frame_stats=answer.frame_stats,
-            raw=raw,
+            raw={"response": answer.response, "timed_out": answer.timed_out, "late": late},
             now=now,
+            serve=following.id if following and upcoming[1].served_at is None else None,
         )
     except IntegrityError:
-        session.expire(trial)
+        session.rollback()
         earlier = _by_key(session, answer.idempotency_key)
         if earlier is not None:
-            return _acknowledge(session, earlier, participant, public_id)
+            return _acknowledge(earlier, caller, public_id)
         raise Conflict(
             f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
         ) from None
     finished = len(upcoming) == 1
     if finished:
-        finish(participant, now)
-    following = None if finished else upcoming[1]
-    return SubmitResult(False, response, feedback(trial, response), finished, following)
+        finish(session, caller.participant_id, now)
+    verdict = feedback(trial, timed_out, parsed.selected, parsed.said_present)
+    return SubmitResult(False, timed_out, verdict, finished, following)
 
 
-def _why_not_answerable(trial: Trial, upcoming: list[Trial]) -> str:
-    if trial.answered_at is not None:
+def _why_not_answerable(
+    session: Session, trial: PlannedTrial, upcoming: tuple[TrialState, ...]
+) -> str:
+    if trial_state(session, trial.id).answered_at is not None:
         return f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
     if not upcoming or upcoming[0].id != trial.id:
         return "Out of order: answer the current trial first (reload to get it)."
@@ -219,7 +246,7 @@ def _why_not_answerable(trial: Trial, upcoming: list[Trial]) -> str:
 def _store(
     session: Session,
     *,
-    trial: Trial,
+    trial: PlannedTrial,
     browser_session_id: int | None,
     key: str,
     parsed: ParsedResponse,
@@ -229,58 +256,79 @@ def _store(
     frame_stats: dict[str, Any] | None,
     raw: dict[str, Any],
     now: datetime,
-) -> Response:
+    serve: int | None = None,
+) -> None:
+    """Insert the response and mark the trial answered (and ``serve``, the next trial,
+    served: one UPDATE for both rows)."""
     mode = mode_named(trial.condition.response_mode)
-    response = Response(
-        trial_id=trial.id,
-        participant_id=trial.participant_id,
-        browser_session_id=browser_session_id,
-        idempotency_key=key,
-        response_mode=mode.name,
-        response_mode_version=mode.version,
-        selected=parsed.selected,
-        said_present=parsed.said_present,
-        rt_ms=rt_ms,
-        timed_out=timed_out,
-        server_elapsed_ms=None if not math.isfinite(elapsed_ms) else round(elapsed_ms, 3),
-        frame_stats=frame_stats,
-        raw=raw,
-        received_at=now,
-    )
-    with session.begin_nested():
-        session.add(response)
-        session.flush()
-        trial.answered_at = now
-        session.flush()
-    return response
+    values = {
+        "trial_id": trial.id,
+        "participant_id": trial.participant_id,
+        "browser_session_id": browser_session_id,
+        "idempotency_key": key,
+        "response_mode": mode.name,
+        "response_mode_version": mode.version,
+        "selected": list(parsed.selected),
+        "said_present": parsed.said_present,
+        "rt_ms": rt_ms,
+        "timed_out": timed_out,
+        "server_elapsed_ms": None if not math.isfinite(elapsed_ms) else round(elapsed_ms, 3),
+        "frame_stats": frame_stats,
+        "raw": raw,
+        "received_at": now,
+    }
+    session.connection().execute(INSERT_RESPONSE, values)
+    _mark(session, answered=trial.id, served=serve, now=now)
 
 
-def _by_key(session: Session, key: str) -> Response | None:
-    return session.scalars(sa.select(Response).where(Response.idempotency_key == key)).first()
+def _mark(
+    session: Session, *, now: datetime, answered: int | None = None, served: int | None = None
+) -> None:
+    """Set ``answered_at`` of trial ``answered`` and ``served_at`` (if still unset) of trial
+    ``served``, in one statement."""
+    statement = MARK[answered is not None, served is not None]
+    session.connection().execute(statement, {"answered": answered, "served": served, "now": now})
 
 
-def _acknowledge(
-    session: Session, earlier: Response, participant: Participant, public_id: str
-) -> SubmitResult:
-    trial = session.get(Trial, earlier.trial_id)
-    if trial is None or trial.public_id != public_id or earlier.participant_id != participant.id:
+@dataclass(frozen=True)
+class EarlierAnswer:
+    trial_id: int
+    participant_id: int
+    timed_out: bool
+    selected: list[int]
+    said_present: bool | None
+    participant_status: ParticipantStatus
+
+
+def _by_key(session: Session, key: str) -> EarlierAnswer | None:
+    row = session.connection().execute(BY_KEY, {"key": key}).first()
+    return None if row is None else EarlierAnswer(*row)
+
+
+def _acknowledge(earlier: EarlierAnswer, caller: Caller, public_id: str) -> SubmitResult:
+    trial = caller.plan.by_public_id(public_id)
+    theirs = earlier.participant_id == caller.participant_id
+    if trial is None or trial.id != earlier.trial_id or not theirs:
         raise Conflict("This idempotency key was already used for another answer; make a new one.")
-    finished = participant.status == ParticipantStatus.finished
-    return SubmitResult(True, earlier, feedback(trial, earlier), finished)
+    finished = earlier.participant_status == ParticipantStatus.finished
+    verdict = feedback(trial, earlier.timed_out, earlier.selected, earlier.said_present)
+    return SubmitResult(True, earlier.timed_out, verdict, finished)
 
 
-def feedback(trial: Trial, response: Response) -> dict[str, Any] | None:
+def feedback(
+    trial: PlannedTrial, timed_out: bool, selected: list[int], said_present: bool | None
+) -> dict[str, Any] | None:
     """Practice feedback, computed here after the answer (the browser has no truth)."""
     if not trial.is_practice:
         return None
-    if response.timed_out:
+    if timed_out:
         return {"correct": False, "message": "Too slow: answer before the time runs out."}
     truth = list(trial.true_outliers)
     mode = mode_named(trial.condition.response_mode)
     score = mode.score(
         truth=truth,
-        selected=response.selected,
-        said_present=response.said_present,
+        selected=selected,
+        said_present=said_present,
         n_items=trial.n_items,
         timed_out=False,
     )

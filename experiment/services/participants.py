@@ -20,7 +20,7 @@ from datetime import datetime
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from experiment import design
 from experiment.errors import Conflict, Forbidden, Gone, NotFound
@@ -108,7 +108,6 @@ def enrol(
                 now=now,
                 seed=seed,
             )
-            session.add(participant)
     except IntegrityError:
         # The same external id enrolled concurrently (double click, two tabs): use theirs.
         winner = returning_participant(session, study=study, key=key)
@@ -127,7 +126,10 @@ def _new_participant(
     now: datetime,
     seed: int | None,
 ) -> Participant:
-    """The next participant number's plan and row (not yet added to the session)."""
+    """The next participant number's row and planned trials, inserted (inside the caller's
+    SAVEPOINT). The trials go in as one Core executemany: a plan is ten to hundreds of
+    rows that nothing in this request reads back, so the ORM's unit of work (and the
+    RETURNING of their ids) would be pure cost."""
     # Atomic counter: numbers participants and picks their Latin-square row without a race.
     number = session.execute(
         sa.update(Study)
@@ -162,25 +164,31 @@ def _new_participant(
         status=ParticipantStatus.consented,
         consented_at=now,
     )
-    participant.trials = [
-        Trial(
-            public_id=secrets.token_hex(12),
-            condition=conditions[
-                (t.condition.encoding, t.condition.layout, t.condition.response_mode)
-            ],
-            trial_index=index,
-            is_practice=t.is_practice,
-            is_attention_check=t.is_attention_check,
-            dataset_id=t.dataset_id,
-            stimulus_id=t.stimulus_id,
-            n_items=len(t.display_order),
-            display_order=list(t.display_order),
-            true_outliers=stimulus_set.true_outliers(t.dataset_id),
-            deadline_ms=study.deadline_ms,
-            frame_ms=study.frame_ms,
-        )
-        for index, t in enumerate(plan)
-    ]
+    session.add(participant)
+    session.flush()
+    session.connection().execute(
+        Trial.__table__.insert(),
+        [
+            {
+                "public_id": secrets.token_hex(12),
+                "participant_id": participant.id,
+                "condition_id": conditions[
+                    (t.condition.encoding, t.condition.layout, t.condition.response_mode)
+                ].id,
+                "trial_index": index,
+                "is_practice": t.is_practice,
+                "is_attention_check": t.is_attention_check,
+                "dataset_id": t.dataset_id,
+                "stimulus_id": t.stimulus_id,
+                "n_items": len(t.display_order),
+                "display_order": list(t.display_order),
+                "true_outliers": stimulus_set.true_outliers(t.dataset_id),
+                "deadline_ms": study.deadline_ms,
+                "frame_ms": study.frame_ms,
+            }
+            for index, t in enumerate(plan)
+        ],
+    )
     return participant
 
 
@@ -245,32 +253,3 @@ def open_browser_session(
             )
         )
     return browser_session
-
-
-def authenticate(
-    session: Session, *, slug: str, token: str | None
-) -> tuple[Study, BrowserSession, Participant]:
-    """The study, live browser session and participant of a runner token, in one query
-    (every API call starts here); 404 for an unknown study, else 403/409 with what to do."""
-    row = None
-    if token:
-        row = session.execute(
-            sa.select(Study, BrowserSession, Participant)
-            .join(Participant, Participant.study_id == Study.id)
-            .join(BrowserSession, BrowserSession.participant_id == Participant.id)
-            .where(BrowserSession.token == token)
-            .options(joinedload(Study.stimulus_set))
-        ).first()
-    if row is None or row[0].slug != slug:
-        find_study(session, slug)
-        if not token:
-            raise Forbidden("Missing X-Glyphlab-Token header: reload the study page.")
-        if row is None:
-            raise Forbidden("Unknown session token: reload the study page.")
-        raise Forbidden("This session token belongs to another study.")
-    study, browser_session, participant = row
-    if browser_session.superseded_at is not None:
-        raise Conflict(
-            "The study was opened again in another tab or reloaded; continue in the newest tab."
-        )
-    return study, browser_session, participant

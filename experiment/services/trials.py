@@ -15,23 +15,36 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from analysis.response_modes import TrialContext, mode_named
 from experiment.errors import NotFound
-from experiment.models import (
-    Participant,
-    ParticipantStatus,
-    Study,
-    Trial,
-)
+from experiment.models import Participant, ParticipantStatus, Trial
+from experiment.services.callers import Caller
+from experiment.services.plans import Plan, PlannedTrial, StudyInfo, TrialState, trial_state
 from experiment.stimulus_sets import LoadedStimulusSet
 
 #: (trial, parts) -> what the browser loads for each part (URLs or data: URIs)
-MediaSources = Callable[[Trial, Sequence[str]], list[str]]
+MediaSources = Callable[[PlannedTrial, Sequence[str]], list[str]]
+TRIALS = Trial.__table__
+PARTICIPANTS = Participant.__table__
+NOW = sa.bindparam("now", type_=TRIALS.c.presented_at.type)
+START = (
+    TRIALS.update()
+    .where(TRIALS.c.id == sa.bindparam("trial"), TRIALS.c.presented_at.is_(None))
+    .values(presented_at=NOW)
+)
+FINISH = (
+    PARTICIPANTS.update()
+    .where(
+        PARTICIPANTS.c.id == sa.bindparam("participant"),
+        PARTICIPANTS.c.status != ParticipantStatus.finished,
+    )
+    .values(status=ParticipantStatus.finished, finished_at=NOW)
+)
 
 
-def trial_context(trial: Trial, stimulus_set: LoadedStimulusSet) -> TrialContext:
+def trial_context(trial: PlannedTrial, stimulus_set: LoadedStimulusSet) -> TrialContext:
     """The server-side view of a trial that response modes parse against."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
     points = None
@@ -52,52 +65,35 @@ def trial_context(trial: Trial, stimulus_set: LoadedStimulusSet) -> TrialContext
     )
 
 
-def open_trials(session: Session, participant: Participant, limit: int) -> list[Trial]:
-    """The participant's first ``limit`` unanswered trials, in order."""
-    return list(
-        session.scalars(
-            sa.select(Trial)
-            .options(joinedload(Trial.condition))
-            .where(Trial.participant_id == participant.id, Trial.answered_at.is_(None))
-            .order_by(Trial.trial_index)
-            .limit(limit)
-        )
-    )
-
-
-def current_trial(session: Session, participant: Participant) -> Trial | None:
-    """The first unanswered trial: where a reload resumes."""
-    upcoming = open_trials(session, participant, 1)
-    return upcoming[0] if upcoming else None
-
-
-def elapsed_ms(trial: Trial, now: datetime) -> float | None:
+def elapsed_ms(trial: TrialState, now: datetime) -> float | None:
     start = trial.presented_at or trial.served_at
     return None if start is None else (now - start) / timedelta(milliseconds=1)
 
 
-def start_trial(
-    session: Session, *, participant: Participant, public_id: str, now: datetime
-) -> Trial:
-    """Record stimulus onset (idempotent: the first call wins)."""
-    trial = own_trial(session, participant, public_id)
-    if trial.presented_at is None and trial.answered_at is None:
-        trial.presented_at = now
-    return trial
+def start_trial(session: Session, *, caller: Caller, public_id: str, now: datetime) -> float:
+    """Record stimulus onset (idempotent: the first call wins); returns the time left (ms)."""
+    trial = own_trial(caller.plan, public_id)
+    state = next((s for s in caller.upcoming if s.id == trial.id), None)
+    if state is None:  # not one of the next two: read it (answered, or far ahead)
+        state = trial_state(session, trial.id)
+    if state.presented_at is None and state.answered_at is None:
+        session.connection().execute(START, {"trial": trial.id, "now": now})
+        return float(trial.deadline_ms)
+    return time_left_ms(trial, state, now)
 
 
-def time_left_ms(trial: Trial, now: datetime) -> float:
-    elapsed = elapsed_ms(trial, now) if trial.presented_at else 0.0
+def time_left_ms(trial: PlannedTrial, state: TrialState, now: datetime) -> float:
+    elapsed = elapsed_ms(state, now) if state.presented_at else 0.0
     return max(0.0, trial.deadline_ms - (elapsed or 0.0))
 
 
 def trial_payload(
-    trial: Trial,
+    trial: PlannedTrial,
     *,
-    study: Study,
+    study: StudyInfo,
     stimulus_set: LoadedStimulusSet,
     media_sources: MediaSources,
-    now: datetime,
+    time_left: float,
 ) -> dict[str, Any]:
     """The JSON the runner gets for one trial (see docs/participant-api.md)."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
@@ -115,7 +111,7 @@ def trial_payload(
         "response_mode_version": mode.version,
         "params": study.response_mode_params.get(mode.name, {}),
         "deadline_ms": trial.deadline_ms,
-        "time_left_ms": round(time_left_ms(trial, now)),
+        "time_left_ms": round(time_left),
         "frame_ms": trial.frame_ms,
         "n_items": trial.n_items,
     }
@@ -140,7 +136,7 @@ def trial_payload(
     return payload
 
 
-def display_kind(trial: Trial, stimulus: Mapping[str, Any]) -> str:
+def display_kind(trial: PlannedTrial, stimulus: Mapping[str, Any]) -> str:
     """How the runner shows a stimulus: ``plot`` (one composite image, answered by
     clicks) and ``table`` (HTML rows) for those grids, else one image per item."""
     if trial.condition.layout == "grid" and trial.condition.encoding == "plot":
@@ -165,29 +161,19 @@ def media_name(trial: Any, part: str, stimulus_set: LoadedStimulusSet) -> str:
     return relative
 
 
-def find_own_trial(session: Session, participant: Participant, public_id: str) -> Trial | None:
-    return session.scalars(
-        sa.select(Trial)
-        .options(joinedload(Trial.condition))
-        .where(Trial.public_id == public_id, Trial.participant_id == participant.id)
-    ).first()
-
-
-def own_trial(session: Session, participant: Participant, public_id: str) -> Trial:
+def own_trial(plan: Plan, public_id: str) -> PlannedTrial:
     """One of the participant's trials by public id; another participant's is a 404."""
-    trial = find_own_trial(session, participant, public_id)
+    trial = plan.by_public_id(public_id)
     if trial is None:
         raise NotFound("No such trial for this participant.")
     return trial
 
 
-def finish(participant: Participant, now: datetime) -> None:
-    if participant.status != ParticipantStatus.finished:
-        participant.status = ParticipantStatus.finished
-        participant.finished_at = now
+def finish(session: Session, participant_id: int, now: datetime) -> None:
+    session.connection().execute(FINISH, {"participant": participant_id, "now": now})
 
 
-def phase_position(study: Study, trial: Trial) -> tuple[int, int]:
+def phase_position(study: StudyInfo, trial: PlannedTrial) -> tuple[int, int]:
     """(trials of its phase before ``trial``, trials in that phase), for "trial 3 of 12"
     in the runner. Every plan has the study's numbers of practice and main trials,
     practice first (``design.plan_trials``), and trials are answered in order, so the

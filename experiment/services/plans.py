@@ -1,0 +1,199 @@
+"""A participant's plan and study settings, cached per process; their state, from the database.
+
+Every runner call needs the participant's trial plan (which stimulus, display order,
+deadline, condition) and a few study settings. Both are written once, at enrolment and
+study creation, and never change, so each worker process keeps them after the first
+read (one query per participant per process) instead of hydrating ORM rows on every
+request. What does change, whether a trial was served, started or answered and whether
+a tab token was superseded, is never cached: it is read from (and written to) the
+database in each request, so several processes and a restarted server agree.
+
+The cached records quack like the ORM rows where the trial helpers read them
+(``trial.condition.encoding``, ``study.practice_trials``), so the payload and response
+mode code serves both.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from experiment.models import Condition, StimulusSet, Study, Trial
+
+#: participants whose plans a process keeps; past it the cache starts again (a plan is
+#: one query away, so a simple bound beats an LRU's bookkeeping on every request)
+PLAN_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class PlannedCondition:
+    encoding: str
+    layout: str
+    response_mode: str
+
+
+@dataclass(frozen=True)
+class PlannedTrial:
+    """A trial's fixed part (what ``design.plan_trials`` decided at enrolment)."""
+
+    id: int
+    public_id: str
+    participant_id: int
+    trial_index: int
+    is_practice: bool
+    is_attention_check: bool
+    stimulus_id: str
+    n_items: int
+    display_order: tuple[int, ...]
+    true_outliers: tuple[int, ...]
+    deadline_ms: int
+    frame_ms: int
+    condition: PlannedCondition
+
+
+@dataclass(frozen=True)
+class Plan:
+    participant_id: int
+    trials: tuple[PlannedTrial, ...]
+
+    def by_public_id(self, public_id: str) -> PlannedTrial | None:
+        return next((t for t in self.trials if t.public_id == public_id), None)
+
+    def by_id(self, trial_id: int) -> PlannedTrial:
+        return next(t for t in self.trials if t.id == trial_id)
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """The study settings the runner API reads (fixed once the study exists)."""
+
+    id: int
+    slug: str
+    folder: str
+    response_mode_params: dict[str, Any]
+    practice_trials: int
+    trials_per_participant: int
+    attention_checks: int
+
+
+@dataclass(frozen=True)
+class TrialState:
+    """What changes on a trial row, as read in this request."""
+
+    id: int
+    served_at: datetime | None
+    presented_at: datetime | None
+    answered_at: datetime | None = None
+
+
+class PlanCache:
+    """Plans by participant id and study settings by study id, for one process."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self.size = size
+        self._plans: dict[int, Plan] = {}
+        self._studies: dict[int, StudyInfo] = {}
+        self._lock = threading.Lock()
+
+    def plan(self, session: Session, participant_id: int) -> Plan:
+        plan = self._plans.get(participant_id)
+        if plan is None:
+            plan = _load_plan(session, participant_id)
+            with self._lock:
+                if len(self._plans) >= self.size:
+                    self._plans.clear()
+                self._plans[participant_id] = plan
+        return plan
+
+    def study(self, session: Session, study_id: int) -> StudyInfo:
+        info = self._studies.get(study_id)
+        if info is None:
+            info = _load_study(session, study_id)
+            self._studies[study_id] = info
+        return info
+
+
+def _load_plan(session: Session, participant_id: int) -> Plan:
+    rows = session.execute(
+        sa.select(
+            Trial.id,
+            Trial.public_id,
+            Trial.trial_index,
+            Trial.is_practice,
+            Trial.is_attention_check,
+            Trial.stimulus_id,
+            Trial.n_items,
+            Trial.display_order,
+            Trial.true_outliers,
+            Trial.deadline_ms,
+            Trial.frame_ms,
+            Condition.encoding,
+            Condition.layout,
+            Condition.response_mode,
+        )
+        .join(Condition, Condition.id == Trial.condition_id)
+        .where(Trial.participant_id == participant_id)
+        .order_by(Trial.trial_index)
+    ).all()
+    trials = tuple(
+        PlannedTrial(
+            id=r.id,
+            public_id=r.public_id,
+            participant_id=participant_id,
+            trial_index=r.trial_index,
+            is_practice=r.is_practice,
+            is_attention_check=r.is_attention_check,
+            stimulus_id=r.stimulus_id,
+            n_items=r.n_items,
+            display_order=tuple(r.display_order),
+            true_outliers=tuple(r.true_outliers),
+            deadline_ms=r.deadline_ms,
+            frame_ms=r.frame_ms,
+            condition=PlannedCondition(r.encoding, r.layout, r.response_mode),
+        )
+        for r in rows
+    )
+    return Plan(participant_id, trials)
+
+
+def _load_study(session: Session, study_id: int) -> StudyInfo:
+    row = session.execute(
+        sa.select(
+            Study.id,
+            Study.slug,
+            StimulusSet.folder,
+            Study.response_mode_params,
+            Study.practice_trials,
+            Study.trials_per_participant,
+            Study.attention_checks,
+        )
+        .join(StimulusSet, StimulusSet.id == Study.stimulus_set_id)
+        .where(Study.id == study_id)
+    ).one()
+    return StudyInfo(*row)
+
+
+TRIALS = Trial.__table__
+OPEN_STATES = (
+    sa.select(TRIALS.c.id, TRIALS.c.served_at, TRIALS.c.presented_at)
+    .where(TRIALS.c.participant_id == sa.bindparam("participant"), TRIALS.c.answered_at.is_(None))
+    .order_by(TRIALS.c.trial_index)
+)
+STATE = sa.select(
+    TRIALS.c.id, TRIALS.c.served_at, TRIALS.c.presented_at, TRIALS.c.answered_at
+).where(TRIALS.c.id == sa.bindparam("trial"))
+
+
+def trial_states(session: Session, participant_id: int) -> list[TrialState]:
+    """The participant's unanswered trials' state, in plan order."""
+    rows = session.connection().execute(OPEN_STATES, {"participant": participant_id})
+    return [TrialState(*row) for row in rows]
+
+
+def trial_state(session: Session, trial_id: int) -> TrialState:
+    return TrialState(*session.connection().execute(STATE, {"trial": trial_id}).one())
