@@ -136,10 +136,14 @@ class StimulusSetCache:
 
     def __init__(self) -> None:
         self._sets: dict[str, LoadedStimulusSet] = {}
+        #: folder as asked for -> resolved path (resolving costs system calls per request)
+        self._resolved: dict[str | Path, str] = {}
         self._lock = threading.Lock()
 
     def get(self, folder: str | Path) -> LoadedStimulusSet:
-        key = str(Path(folder).resolve())
+        key = self._resolved.get(folder)
+        if key is None:
+            key = self._resolved[folder] = str(Path(folder).resolve())
         loaded = self._sets.get(key)
         if loaded is None:
             with self._lock:
