@@ -6,13 +6,17 @@ server view (connection pools, header models, cookie jars, URL objects), which m
 benchmark measure the client as much as the site. Here a request is one formatted
 bytes string written to an asyncio stream, and a reply is a status line, a header block
 split once, and a body read by ``Content-Length`` (or chunks); cookies are kept as
-``name=value`` pairs, which is all the site sets. Loopback only (``LoadConfig`` checks).
+``name=value`` pairs, which is all the site sets. ``https://`` URLs (the nginx
+deployment test) verify the certificate with the default trust store, which honours
+``SSL_CERT_FILE``. Loopback only (``LoadConfig`` checks).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -92,7 +96,9 @@ class Browser:
     async def _exchange(self, message: bytes) -> Reply:
         if self._streams is None:
             split = urlsplit(self.base_url)
-            self._streams = await asyncio.open_connection(split.hostname, split.port)
+            tls = _tls_context() if split.scheme == "https" else None
+            port = split.port or (443 if tls else 80)
+            self._streams = await asyncio.open_connection(split.hostname, port, ssl=tls)
         reader, writer = self._streams
         writer.write(message)
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
@@ -116,6 +122,11 @@ class Browser:
         if headers.get("connection", "").lower() == "close":
             await self.close()
         return Reply(status, headers, content)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()  # reads the trust store once, not per connection
 
 
 async def _read_chunks(reader: asyncio.StreamReader) -> bytes:
