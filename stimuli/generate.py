@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,8 @@ def generate_stimulus_set(
             jobs, desc=f"stimulus set {config.set_id}", unit="stimulus", disable=not progress
         )
         with MediaStore(work) as media:
+            # Each stimulus's images are encoded and written on the store's pool while
+            # the next one renders; its manifest entry holds their futures until then.
             for k, (dataset, c, condition) in enumerate(bar):
                 encoding, params = encoders[condition.encoding]
                 rng = np.random.default_rng([config.seed, 1, dataset.index, c])
@@ -80,6 +83,7 @@ def generate_stimulus_set(
                 stimuli.append({"stimulus_id": stimulus_id, **entry})
                 if on_progress is not None:
                     on_progress(k + 1, len(jobs))
+            stimuli = [_with_names(entry) for entry in stimuli]
         for dataset in datasets:
             dataset.raw.to_csv(
                 work / "data" / f"{dataset.dataset_id}.csv",
@@ -166,14 +170,27 @@ def _stimulus(config, dataset: Dataset, condition, encoding: Encoding, params, m
     grid = encoding.grid(rows, params, draws, order, images=images)
     entry["width"], entry["height"] = grid.image.size
     items = [] if images is None else [images[i] for i in order]
-    names = media.put_images(items, encoding.item_format(params))
-    entry["media"] = media.put_images([grid.image])[0]
+    names = media.put_images_later(items, encoding.item_format(params))
+    entry["media"] = media.put_images_later([grid.image])[0]
     if images is None:
         entry["items"] = [{"item": i} for i in order]
     else:
         entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
     entry.update(grid.fields)
     return entry
+
+
+def _with_names(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with the media names its futures (``MediaStore.put_images_later``) gave."""
+
+    def name(value: Any) -> Any:
+        return value.result() if isinstance(value, Future) else value
+
+    items = [
+        {**item, "media": name(item["media"])} if "media" in item else item
+        for item in entry["items"]
+    ]
+    return {**entry, "media": name(entry["media"]), "items": items}
 
 
 def _manifest(config, datasets, stimuli, encoders) -> dict[str, Any]:

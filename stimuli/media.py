@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
@@ -25,8 +26,13 @@ def png_bytes(image: Image.Image) -> bytes:
     larger files, and PNG encoding was the biggest single cost of generating a set.
     """
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG", compress_level=1)
+    _rgb(image).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """``image`` as RGB; an RGB image as it is (``convert`` would copy it)."""
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 #: Quality of lossy WebP stills. Neural faces are smooth upscales of a 64 px generator
@@ -39,7 +45,7 @@ WEBP_QUALITY = 95
 def webp_still_bytes(image: Image.Image) -> bytes:
     """Lossy WebP with fixed settings and no metadata (libwebp is deterministic)."""
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="WEBP", quality=WEBP_QUALITY, method=1)
+    _rgb(image).save(buffer, format="WEBP", quality=WEBP_QUALITY, method=1)
     return buffer.getvalue()
 
 
@@ -47,19 +53,33 @@ def webp_still_bytes(image: Image.Image) -> bytes:
 IMAGE_ENCODERS = {"png": png_bytes, "webp": webp_still_bytes}
 
 
+#: images a store lets wait for the pool before ``put_images_later`` waits itself
+MAX_PENDING_IMAGES = 512
+
+
 class MediaStore:
     """Writes files into ``<folder>/media/`` and returns their manifest paths.
 
     ``put_images`` encodes a batch of images on a thread pool (zlib and libwebp release
     the GIL), so the per-item images of a stimulus use every core; names and bytes do not
-    depend on it.
+    depend on it. ``put_images_later`` returns at once with futures of the names, so the
+    set writer renders the next stimulus (torch, also outside the GIL) while this one is
+    encoded and written: at most ``max_pending`` images wait, so memory stays bounded.
     Use as a context manager so the pool is shut down.
     """
 
-    def __init__(self, folder: Path, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        workers: int | None = None,
+        max_pending: int = MAX_PENDING_IMAGES,
+    ) -> None:
         self.folder = folder / "media"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        self.max_pending = max_pending
+        self._pending: deque[Future[str]] = deque()
 
     def __enter__(self) -> MediaStore:
         return self
@@ -78,5 +98,21 @@ class MediaStore:
     def put_images(self, images: Sequence[Image.Image], image_format: str = "png") -> list[str]:
         """Store many images (``png`` or ``webp``, see ``IMAGE_ENCODERS``), in order;
         encoded in parallel."""
-        encoded = self.pool.map(IMAGE_ENCODERS[image_format], images)
-        return [self.put(data, image_format) for data in encoded]
+        return [name.result() for name in self.put_images_later(images, image_format)]
+
+    def put_images_later(
+        self, images: Sequence[Image.Image], image_format: str = "png"
+    ) -> list[Future[str]]:
+        """Like :meth:`put_images`, but return futures of the names at once; each image
+        is encoded and written on the pool."""
+        encode = IMAGE_ENCODERS[image_format]
+        while self._pending and (
+            self._pending[0].done() or len(self._pending) + len(images) > self.max_pending
+        ):
+            self._pending.popleft().result()  # bounded memory; and errors surface early
+        names = [
+            self.pool.submit(lambda image: self.put(encode(image), image_format), image)
+            for image in images
+        ]
+        self._pending.extend(names)
+        return names
