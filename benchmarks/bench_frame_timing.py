@@ -43,7 +43,9 @@ def sequence_set(folder: Path, trials: int) -> Path:
             "name": "frame-timing",
             "seed": 3,
             "datasets": [
-                {"role": "main", "count": trials, "n_outliers": 1, **common},
+                # key presses need target-absent trials: half the main datasets have none
+                {"role": "main", "count": trials - trials // 2, "n_outliers": 1, **common},
+                {"role": "main", "count": max(1, trials // 2), "n_outliers": 0, **common},
                 {"role": "practice", "count": 1, "n_outliers": 1, **common},
             ],
             "conditions": [{"encoding": "chernoff", "layout": "sequence"}],

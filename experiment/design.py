@@ -1,17 +1,22 @@
-"""Study design: conditions as rows, Latin-square counterbalancing, trial plans.
+"""Study design: conditions as rows, a Latin square over encoding x dataset, trial plans.
 
 Conditions are data (oTree's treatments): every encoding x layout x response mode that
-the mode supports. Within-subject: each participant sees every condition. Encodings
-are counterbalanced across participants by a Latin square over encodings: participant
-k takes row ``k mod n_rows``, which fixes (a) the order of the encoding blocks and
-(b) which datasets go with which encoding (dataset j is shown in encoding
-``order[(j + row) mod k]``), so across a full square every dataset appears in every
-encoding equally often and no participant sees one dataset in two encodings when the
-set has enough datasets. The square is a balanced (Williams) design: for an even number
-of encodings n rows, for an odd number 2n rows (the square and its mirror), so each
-encoding follows each other one equally often. Within blocks the order is random per
-participant, drawn from the participant's stored seed; practice trials come first,
-attention checks (an obvious outlier) are mixed in at random places and flagged.
+the mode supports, and every encoding gets the same cells (layout x mode), so layout is
+never confounded with encoding. A study is valid by construction or refused when it is
+created (:func:`build_design`):
+
+- every condition gets the same number (>= 1) of main trials per participant;
+- each participant sees each main dataset at most once (``design_slots``);
+- encodings are counterbalanced by a balanced (Williams) Latin square: row ``r`` fixes
+  the order of the encoding blocks and which dataset group each encoding shows (group
+  ``g`` in encoding ``(g + r) mod E``), so across a complete square every dataset
+  appears in every encoding equally often. For an even number of encodings the square
+  has E rows, for an odd number 2E (the square and its mirror), so each encoding
+  follows each other one equally often.
+
+Within blocks the order is random per participant, drawn from the participant's stored
+seed; practice trials come first, attention checks (an obvious outlier) are mixed in
+at random places and flagged.
 """
 
 from __future__ import annotations
@@ -21,12 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.response_modes import mode_named
+from experiment.design_slots import Cell, DesignError, Slot, assign, needs
 from experiment.stimulus_sets import LoadedStimulusSet
-from glyphlab.errors import GlyphlabError
 
-
-class DesignError(GlyphlabError):
-    """The stimulus set cannot supply the study's conditions."""
+__all__ = ["Cell", "ConditionSpec", "Design", "DesignError", "PlannedTrial", "build_design"]
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,37 @@ class PlannedTrial:
     display_order: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Design:
+    """A study's main-trial design: the same for every participant up to the row."""
+
+    encodings: tuple[str, ...]
+    cells: tuple[Cell, ...]
+    per_condition: int
+    #: one group of slots per encoding position; rotated over encodings by the row
+    groups: tuple[tuple[Slot, ...], ...]
+
+    @property
+    def rows(self) -> int:
+        return latin_square_rows(len(self.encodings))
+
+    def block_order(self, row: int) -> list[str]:
+        square = balanced_latin_square(len(self.encodings))
+        return [self.encodings[i] for i in square[row % len(square)]]
+
+    def encoding_of_group(self, group: int, row: int) -> str:
+        return self.encodings[(group + row) % len(self.encodings)]
+
+    def group_of(self, encoding: str, row: int) -> tuple[Slot, ...]:
+        index = self.encodings.index(encoding)
+        return self.groups[(index - row) % len(self.encodings)]
+
+
 def build_conditions(
     encodings: tuple[str, ...], layouts: tuple[str, ...], response_modes: tuple[str, ...]
 ) -> list[ConditionSpec]:
-    """Every encoding x layout x mode combination the mode supports, in a fixed order."""
+    """Every encoding x layout x mode combination the mode supports, in a fixed order;
+    refused when a chosen layout or mode would be left without a condition."""
     conditions = [
         ConditionSpec(encoding, layout, mode)
         for encoding in encodings
@@ -58,12 +88,71 @@ def build_conditions(
         for mode in response_modes
         if layout in mode_named(mode).layouts
     ]
-    if not conditions:
-        raise DesignError(
-            f"no response mode among {list(response_modes)} works with layouts "
-            f"{list(layouts)}; keypress needs 'sequence', mark_outliers and m_afc need 'grid'"
-        )
+    for what, chosen, used in (
+        ("layout", layouts, {c.layout for c in conditions}),
+        ("response mode", response_modes, {c.response_mode for c in conditions}),
+    ):
+        unused = [name for name in chosen if name not in used]
+        if unused:
+            supported = {m: list(mode_named(m).layouts) for m in response_modes}
+            raise DesignError(
+                f"{what} {unused} has no condition: the chosen response modes work with "
+                f"these layouts only: {supported}; drop it or add a layout/mode that fits"
+            )
     return conditions
+
+
+def build_design(
+    stimulus_set: LoadedStimulusSet,
+    conditions: list[ConditionSpec],
+    *,
+    main_trials: int,
+    target_present_share: float,
+) -> Design:
+    """The study's design, or a :class:`DesignError` naming what is missing and how much."""
+    encodings = tuple(dict.fromkeys(c.encoding for c in conditions))
+    cells = tuple(dict.fromkeys(Cell(c.layout, c.response_mode) for c in conditions))
+    shown = {
+        (s["encoding"], s["layout"])
+        for s in stimulus_set.stimuli.values()
+        if stimulus_set.role(s) == "main"
+    }
+    lacking = [
+        f"{e}/{layout}"
+        for layout in dict.fromkeys(c.layout for c in cells)
+        for e in encodings
+        if (e, layout) not in shown
+    ]
+    if lacking:
+        raise DesignError(
+            f"the stimulus set has no main stimuli for {', '.join(lacking)}; every encoding "
+            "needs the same layouts (otherwise layout is confounded with encoding): drop "
+            "those layouts or encodings, or make a set that has them"
+        )
+    n_conditions = len(encodings) * len(cells)
+    if main_trials % n_conditions:
+        low = max(n_conditions, main_trials - main_trials % n_conditions)
+        raise DesignError(
+            f"{main_trials} main trials cannot be shared equally by {n_conditions} conditions "
+            f"({len(encodings)} encodings x {len(cells)} layout/response-mode cells): "
+            f"use a multiple of {n_conditions}, e.g. {low} or {low + n_conditions}"
+        )
+    per_condition = main_trials // n_conditions
+    kinds = needs(
+        list(cells),
+        n_encodings=len(encodings),
+        per_condition=per_condition,
+        target_present_share=target_present_share,
+    )
+    datasets = assign(stimulus_set, kinds, list(encodings))
+    groups = tuple(
+        tuple(
+            Slot(Cell(need.layout, need.response_mode), need.target_present, dataset_id)
+            for need, dataset_id in zip(group_needs, group_datasets, strict=True)
+        )
+        for group_needs, group_datasets in zip(kinds, datasets, strict=True)
+    )
+    return Design(encodings, cells, per_condition, groups)
 
 
 def balanced_latin_square(n: int) -> list[list[int]]:
@@ -102,49 +191,18 @@ def stimulus_pool(
     ]
 
 
-def available_conditions(
-    stimulus_set: LoadedStimulusSet, conditions: list[ConditionSpec]
-) -> list[ConditionSpec]:
-    """Drop combinations the set has no stimuli for at all (a set may have sequences for
-    some encodings only), refusing if that leaves a chosen encoding or layout unused."""
-    shown = {
-        (s["encoding"], s["layout"])
-        for s in stimulus_set.stimuli.values()
-        if stimulus_set.role(s) == "main"
-    }
-    kept = [c for c in conditions if (c.encoding, c.layout) in shown]
-    for attribute in ("encoding", "layout"):
-        lost = sorted(
-            {getattr(c, attribute) for c in conditions} - {getattr(c, attribute) for c in kept}
-        )
-        if lost:
-            raise DesignError(
-                f"stimulus set {stimulus_set.set_id} has no main stimuli for {attribute} "
-                f"{lost} with the chosen response modes; drop it or use a set that has it"
-            )
-    return kept
-
-
-def check_pools(
+def check_extras(
     stimulus_set: LoadedStimulusSet,
     conditions: list[ConditionSpec],
     *,
     practice_trials: int,
     attention_checks: int,
 ) -> None:
-    """Refuse a study the set cannot supply, naming what is missing."""
-    for condition in conditions:
-        if not stimulus_pool(stimulus_set, condition, "main"):
-            raise DesignError(
-                f"stimulus set {stimulus_set.set_id} has no main stimuli for "
-                f"{condition.encoding}/{condition.layout} answerable by "
-                f"{condition.response_mode}; pick other encodings/layouts or make a set "
-                "that has them"
-            )
+    """Refuse practice trials or attention checks the set has no stimuli for."""
     for role, wanted in (("practice", practice_trials), ("attention_check", attention_checks)):
         if wanted and not _capable(stimulus_set, conditions, role):
             raise DesignError(
-                f"stimulus set {stimulus_set.set_id} has no {role} stimuli for any of the "
+                f"the stimulus set has no {role.replace('_', ' ')} stimuli for any of the "
                 f"study's conditions; set {role.replace('_', ' ')}s to 0 or use a set with them"
             )
 
@@ -159,29 +217,26 @@ def _capable(
 def plan_trials(
     stimulus_set: LoadedStimulusSet,
     conditions: list[ConditionSpec],
+    study_design: Design,
     *,
     latin_square_row: int,
-    main_trials: int,
     practice_trials: int,
     attention_checks: int,
     rng: np.random.Generator,
 ) -> list[PlannedTrial]:
     """The ordered trials of one participant (practice, then blocks by encoding)."""
-    encodings = list(dict.fromkeys(c.encoding for c in conditions))
-    square = balanced_latin_square(len(encodings))
-    order = [encodings[i] for i in square[latin_square_row % len(square)]]
-    datasets = sorted(
-        d for d, info in stimulus_set.datasets.items() if info.get("role", "main") == "main"
-    )
-    home = {d: order[(j + latin_square_row) % len(order)] for j, d in enumerate(datasets)}
-
-    counts = _spread(main_trials, len(conditions))
+    order = study_design.block_order(latin_square_row)
+    by_key = {
+        (s["dataset_id"], s["encoding"], s["layout"]): s
+        for s in sorted(stimulus_set.stimuli.values(), key=lambda s: s["stimulus_id"])
+        if stimulus_set.role(s) == "main"
+    }
     blocks: dict[str, list[PlannedTrial]] = {encoding: [] for encoding in order}
-    for condition, count in zip(conditions, counts, strict=True):
-        pool = stimulus_pool(stimulus_set, condition, "main")
-        preferred = [s for s in pool if home.get(s["dataset_id"]) == condition.encoding]
-        for stimulus in _draw(preferred, pool, count, rng):
-            blocks[condition.encoding].append(_plan(stimulus, condition, rng))
+    for encoding in order:
+        for slot in study_design.group_of(encoding, latin_square_row):
+            condition = ConditionSpec(encoding, slot.cell.layout, slot.cell.response_mode)
+            stimulus = by_key[(slot.dataset_id, encoding, slot.cell.layout)]
+            blocks[encoding].append(_plan(stimulus, condition, rng))
 
     checkable = _capable(stimulus_set, conditions, "attention_check")
     for encoding, count in zip(order, _spread(attention_checks, len(order)), strict=True):
@@ -210,19 +265,6 @@ def plan_trials(
 def _spread(total: int, parts: int) -> list[int]:
     """``total`` split into ``parts`` near-equal whole counts (earlier parts get the rest)."""
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
-
-
-def _draw(
-    preferred: list[dict], pool: list[dict], count: int, rng: np.random.Generator
-) -> list[dict]:
-    """``count`` stimuli: preferred ones first without repeats, then the rest of the pool,
-    then repeats when the pool is smaller than the count."""
-    first = [preferred[i] for i in rng.permutation(len(preferred))]
-    rest = [s for s in pool if s not in preferred]
-    chosen = (first + [rest[i] for i in rng.permutation(len(rest))])[:count]
-    while len(chosen) < count:
-        chosen.append(pool[int(rng.integers(len(pool)))])
-    return chosen
 
 
 def _plan(

@@ -154,6 +154,25 @@ class StudyForm(FlaskForm):
         default=500,
         validators=[InputRequired(), NumberRange(16, 10_000)],
     )
+    target_present_percent = IntegerField(
+        "Target-present trials (%)",
+        default=50,
+        validators=[InputRequired(), NumberRange(1, 100)],
+        description="In modes that ask whether an outlier is there (yes/no, key press): "
+        "the share of main trials that have one; the rest have none.",
+    )
+    expected_minutes = IntegerField(
+        "Expected duration (minutes)",
+        default=10,
+        validators=[InputRequired(), NumberRange(1, 600)],
+    )
+    abandon_after_minutes = IntegerField(
+        "Free an unfinished place after (minutes)",
+        validators=[Optional(), NumberRange(1, 10_000)],
+        description="A participant who has not finished this long after consenting "
+        "gives their counterbalancing row to the next one; default: twice the expected "
+        "duration.",
+    )
     consent_text = TextAreaField(
         "Consent text",
         default=DEFAULT_CONSENT,

@@ -147,6 +147,11 @@ class Study(Base):
     attention_checks: Mapped[int] = mapped_column(Integer)
     deadline_ms: Mapped[int] = mapped_column(Integer)
     frame_ms: Mapped[int] = mapped_column(Integer)
+    #: share of target-present main trials in modes that detect presence
+    target_present_share: Mapped[float] = mapped_column(Float, default=0.5)
+    expected_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    #: an enrolment not finished this long after consent frees its Latin-square row
+    abandon_after_minutes: Mapped[int] = mapped_column(Integer, default=20)
     consent_text: Mapped[str] = mapped_column(Text)
     debrief_text: Mapped[str] = mapped_column(Text)
     completion_code: Mapped[str | None] = mapped_column(String(64))
@@ -154,8 +159,8 @@ class Study(Base):
     #: Main trials a participant must answer in time (not timed out) to be shown the
     #: completion code and URL.
     min_answered_trials: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    #: Participants enrolled so far; bumped atomically to number them and pick the
-    #: Latin-square row without a race.
+    #: Participants enrolled so far; bumped atomically to number them, and the update
+    #: locks the study row so that concurrent enrolments pick Latin-square rows in turn.
     enrolled_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
@@ -164,7 +169,7 @@ class Study(Base):
     researcher: Mapped[Researcher] = relationship(back_populates="studies")
     stimulus_set: Mapped[StimulusSet] = relationship()
     conditions: Mapped[list[Condition]] = relationship(
-        back_populates="study", order_by="Condition.position"
+        back_populates="study", order_by="Condition.position", cascade="all, delete-orphan"
     )
     participants: Mapped[list[Participant]] = relationship(back_populates="study")
 
@@ -208,6 +213,9 @@ class Participant(Base):
     )
     consented_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    #: the researcher trying the study from the dashboard: left out of progress, the
+    #: trial table, the report and the export unless asked for, and deletable
+    is_preview: Mapped[bool] = mapped_column(Boolean, default=False)
 
     study: Mapped[Study] = relationship(back_populates="participants")
     trials: Mapped[list[Trial]] = relationship(

@@ -73,17 +73,23 @@ class DemoResult:
 def prepare_study(database_url: str, set_folder: Path, *, seed: int) -> tuple[str, str]:
     """Migrate the database and open a demo study; return (slug, researcher password)."""
     from analysis.response_modes import RESPONSE_MODES, Decision
+    from experiment.design import build_conditions
     from experiment.services.studies import StudyParams
+    from stimuli.demo import runnable_encodings
 
     # Per-item answers in both layouts (mark the odd items, or press while one shows),
     # so the report compares every encoding on the same item-level d'.
     item_modes = tuple(n for n, m in RESPONSE_MODES.items() if m.decision == Decision.ITEMS)
+    encodings = tuple(runnable_encodings())
+    layouts = ("grid", "sequence")
     params = StudyParams(
         title="glyphlab demo: find the odd one out",
         slug=f"demo-{seed % 100000:05d}-{secrets.token_hex(2)}",
-        layouts=("grid", "sequence"),
+        encodings=encodings,
+        layouts=layouts,
         response_modes=item_modes,
-        trials_per_participant=15,
+        # one main trial per condition: every encoding in each layout once
+        trials_per_participant=len(build_conditions(encodings, layouts, item_modes)),
         practice_trials=2,
         attention_checks=1,
         deadline_ms=20_000,

@@ -169,6 +169,9 @@ class ResponseMode(Protocol):
     version: str
     layouts: tuple[str, ...]
     decision: Decision
+    #: detection modes ("is one there?") need target-absent trials to mean anything;
+    #: the study design gives them its target-present share
+    needs_target_absent: bool
     #: extra trial-table columns (writer ``"mode"``, see :mod:`analysis.trial_contract`)
     columns: tuple[Column, ...]
     Params: type
@@ -358,9 +361,11 @@ def key_label(key: str) -> str:
 
 
 class ModeDefaults:
-    """Defaults a mode may inherit: any number of outliers, no keys, no extra columns."""
+    """Defaults a mode may inherit: any number of outliers, every trial may have a target,
+    no keys, no extra columns."""
 
     columns: tuple[Column, ...] = ()
+    needs_target_absent: bool = False
 
     def eligible(self, n_outliers: int) -> bool:
         return True

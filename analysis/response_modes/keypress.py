@@ -46,6 +46,7 @@ class Keypress(ModeDefaults):
     version = "1.0"
     layouts = ("sequence",)
     decision = Decision.ITEMS
+    needs_target_absent = True
     Params = KeypressParams
 
     def keys(self, params: KeypressParams) -> dict[str, str]:

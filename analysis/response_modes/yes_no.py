@@ -43,6 +43,7 @@ class YesNo(ModeDefaults):
     version = "1.0"
     layouts = ("grid", "sequence")
     decision = Decision.PRESENCE
+    needs_target_absent = True
     Params = YesNoParams
 
     def keys(self, params: YesNoParams) -> dict[str, str]:

@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -68,14 +69,26 @@ def index() -> str:
     return render_template("dashboard/index.html", studies=studies, progress=progress)
 
 
+def study_form_for(session: Session, study: Study | None = None) -> tuple[StudyForm, list]:
+    """The study form (filled from ``study`` when editing) and the sets it offers, each
+    by the name in its config with its counts."""
+    sets = operations.stimulus_sets(session)
+    form = StudyForm(obj=study) if study is not None else StudyForm()
+    form.stimulus_set.choices = [
+        SelectChoice(str(item.id), operations.set_summary(site().stimulus_sets, item).label)
+        for item in sets
+    ]
+    if study is not None and not form.is_submitted():
+        form.stimulus_set.data = str(study.stimulus_set_id)
+        form.target_present_percent.data = round(study.target_present_share * 100)
+        form.submit.label.text = "Save changes"
+    return form, sets
+
+
 @bp.route("/studies/new", methods=["GET", "POST"])
 def new_study() -> Response | str | tuple[str, int]:
     session = get_session()
-    sets = operations.stimulus_sets(session)
-    form = StudyForm()
-    form.stimulus_set.choices = [
-        SelectChoice(str(item.id), f"{item.set_id} — {item.folder}") for item in sets
-    ]
+    form, sets = study_form_for(session)
     if not sets:
         flash("Register or generate a stimulus set first.", "info")
         return redirect(url_for("dashboard.stimulus_sets"))
@@ -113,6 +126,10 @@ def study(study_id: int) -> str:
         study=found,
         progress=progress,
         entry_url=participant_entry_url(found),
+        design=operations.design_summary(
+            found, site().stimulus_sets.get(found.stimulus_set.folder)
+        ),
+        stimulus_set=operations.set_summary(site().stimulus_sets, found.stimulus_set),
     )
 
 
@@ -140,9 +157,10 @@ def change_status(study_id: int, status: str) -> Response:
 @bp.get(f"/studies/<{STUDY_ID}>/trials.csv")
 def trials_csv(study_id: int) -> Response:
     found = _study_or_404(study_id)
-    filename = f"glyphlab-{found.slug}-trials.csv"
+    include_preview = request.args.get("preview") == "1"
+    filename = f"glyphlab-{found.slug}-trials{'-with-previews' if include_preview else ''}.csv"
     return Response(
-        trial_table_csv(get_session(), found.id),
+        trial_table_csv(get_session(), found.id, include_preview=include_preview),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
@@ -174,7 +192,10 @@ def stimulus_sets() -> Response | str | tuple[str, int]:
     return render_template(
         "dashboard/stimulus_sets.html",
         form=form,
-        sets=operations.stimulus_sets(session),
+        sets=[
+            operations.set_summary(site().stimulus_sets, item)
+            for item in operations.stimulus_sets(session)
+        ],
         data_dir=_data_dir(),
     ), status
 
@@ -204,6 +225,9 @@ def study_params(form: StudyForm) -> StudyParams:
         attention_checks=form.attention_checks.data,
         deadline_ms=form.deadline_ms.data,
         frame_ms=form.frame_ms.data,
+        target_present_share=form.target_present_percent.data / 100,
+        expected_minutes=form.expected_minutes.data,
+        abandon_after_minutes=form.abandon_after_minutes.data or None,
         consent_text=form.consent_text.data,
         debrief_text=form.debrief_text.data,
         completion_code=form.completion_code.data or None,
@@ -213,4 +237,6 @@ def study_params(form: StudyForm) -> StudyParams:
 
 
 def init_app(app: Flask) -> None:
+    from experiment.dashboard import lifecycle  # noqa: F401  (its views join ``bp``)
+
     app.register_blueprint(bp)

@@ -7,14 +7,17 @@ Stimulus sets are files on the server, shared by all of its researchers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from experiment.design import Design
 from experiment.jobs.kinds.stimulus_set import STIMULI_SUBDIR
 from experiment.models import StimulusSet, Study
-from experiment.services.studies import stimulus_set_row
+from experiment.services.studies import stimulus_set_row, study_design
+from experiment.stimulus_sets import LoadedStimulusSet, StimulusSetCache
 from experiment.stimulus_sets import load as load_stimulus_set
 from glyphlab.errors import GlyphlabError
 
@@ -43,6 +46,43 @@ def own_study(session: Session, researcher_id: int, study_id: int) -> Study | No
 def stimulus_sets(session: Session) -> list[StimulusSet]:
     """Every registered stimulus set (shared by all researchers of the site)."""
     return list(session.scalars(sa.select(StimulusSet).order_by(StimulusSet.created_at.desc())))
+
+
+@dataclass(frozen=True)
+class SetSummary:
+    """A registered set as researchers know it: the name in its config and its counts."""
+
+    row: StimulusSet
+    name: str
+    counts: str
+    encodings: list[str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} — {self.counts}"
+
+
+def set_summary(cache: StimulusSetCache, row: StimulusSet) -> SetSummary:
+    """Name and counts of a registered set (main datasets with and without an outlier,
+    practice, attention checks), or a note when its folder is gone."""
+    try:
+        loaded = cache.get(row.folder)
+    except (GlyphlabError, OSError):
+        return SetSummary(row, row.set_id, "folder missing or unreadable", [])
+    roles: dict[str, list[int]] = {}
+    for dataset_id, info in loaded.datasets.items():
+        roles.setdefault(info.get("role", "main"), []).append(len(loaded.true_outliers(dataset_id)))
+    main = roles.get("main", [])
+    absent = sum(1 for n in main if n == 0)
+    counts = (
+        f"{len(main)} main datasets ({absent} without an outlier), "
+        f"{len(roles.get('practice', []))} practice, "
+        f"{len(roles.get('attention_check', []))} attention check, "
+        f"{len(loaded.stimuli)} stimuli"
+    )
+    name = str(loaded.manifest.get("config", {}).get("name") or loaded.set_id)
+    encodings = sorted({s["encoding"] for s in loaded.stimuli.values()})
+    return SetSummary(row, name, counts, encodings)
 
 
 def resolve_set_folder(data_dir: Path, folder: str) -> Path:
@@ -91,3 +131,40 @@ def start_demo_set(session: Session, queue, *, researcher_id: int):
         researcher_id=researcher_id,
         dedupe_key=config.set_id,
     )
+
+
+@dataclass(frozen=True)
+class DesignRow:
+    """One Latin-square row: the block order and each encoding's main datasets
+    (dataset id, whether it has an outlier)."""
+
+    row: int
+    block_order: list[str]
+    datasets: dict[str, list[tuple[str, bool]]]
+
+
+@dataclass(frozen=True)
+class DesignSummary:
+    design: Design
+    rows: list[DesignRow]
+
+    @property
+    def target_absent(self) -> int:
+        return sum(not slot.target_present for group in self.design.groups for slot in group)
+
+
+def design_summary(study: Study, loaded: LoadedStimulusSet) -> DesignSummary:
+    """What the study page shows of the design: every row of the square."""
+    found = study_design(study, loaded)[1]
+    rows = [
+        DesignRow(
+            row=row,
+            block_order=found.block_order(row),
+            datasets={
+                encoding: [(s.dataset_id, s.target_present) for s in found.group_of(encoding, row)]
+                for encoding in found.encodings
+            },
+        )
+        for row in range(found.rows)
+    ]
+    return DesignSummary(found, rows)

@@ -41,7 +41,8 @@ def _participant(study: Study) -> Participant | None:
     )
 
 
-def _remember(study: Study, participant: Participant) -> None:
+def remember(study: Study, participant: Participant) -> None:
+    """Tie this browser to ``participant`` (also the dashboard's preview does this)."""
     session[_cookie_key(study)] = participant.id
 
 
@@ -79,7 +80,7 @@ def entry(slug: str):
             return _already_done(study)  # not remembered: the debrief is theirs alone
         participant = returning
     if participant is not None:
-        _remember(study, participant)
+        remember(study, participant)
         if participant.status == ParticipantStatus.finished:
             return _already_done(study, participant)
         return redirect(url_for("participant.run", slug=slug))
@@ -110,7 +111,7 @@ def consent(slug: str) -> Response:
             now=site().clock(),
         )
         db_session.commit()
-        _remember(study, participant)
+        remember(study, participant)
     return redirect(url_for("participant.instructions", slug=slug))
 
 

@@ -15,7 +15,7 @@ ones, so after a reload or in a second tab only the newest tab can answer.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ from experiment.models import (
     Trial,
 )
 from experiment.services.external_ids import EnrolmentKey
+from experiment.services.studies import study_design as study_design_of
 from experiment.stimulus_sets import LoadedStimulusSet
 
 
@@ -91,10 +92,14 @@ def enrol(
     key: EnrolmentKey,
     now: datetime,
     seed: int | None = None,
+    preview: bool = False,
 ) -> Participant:
     """Create a participant with all their planned trials (or return the one already
-    enrolled under the same external id and session: a double-clicked consent form)."""
-    require_open(study)
+    enrolled under the same external id and session: a double-clicked consent form).
+    A ``preview`` participant (the researcher, from the dashboard) may enter a study in
+    any state and is flagged as such."""
+    if not preview:
+        require_open(study)
     existing = returning_participant(session, study=study, key=key)
     if existing is not None:
         return existing
@@ -107,6 +112,7 @@ def enrol(
                 key=key,
                 now=now,
                 seed=seed,
+                preview=preview,
             )
     except IntegrityError:
         # The same external id enrolled concurrently (double click, two tabs): use theirs.
@@ -125,37 +131,40 @@ def _new_participant(
     key: EnrolmentKey,
     now: datetime,
     seed: int | None,
+    preview: bool = False,
 ) -> Participant:
     """The next participant number's row and planned trials, inserted (inside the caller's
     SAVEPOINT). The trials go in as one Core executemany: a plan is ten to hundreds of
     rows that nothing in this request reads back, so the ORM's unit of work (and the
     RETURNING of their ids) would be pure cost."""
-    # Atomic counter: numbers participants and picks their Latin-square row without a race.
+    # Atomic counter: numbers participants and, by locking the study row, lets
+    # concurrent enrolments pick their Latin-square rows in turn. Previews get no number.
     number = session.execute(
         sa.update(Study)
         .where(Study.id == study.id)
-        .values(enrolled_count=Study.enrolled_count + 1)
+        .values(enrolled_count=Study.enrolled_count + (0 if preview else 1))
         .returning(Study.enrolled_count)
     ).scalar_one()
     conditions = {
         (c.encoding, c.layout, c.response_mode): c
         for c in sorted(study.conditions, key=lambda c: c.position)
     }
-    specs = [design.ConditionSpec(*key) for key in conditions]
+    specs, study_design = study_design_of(study, stimulus_set)
     seed = secrets.randbits(62) if seed is None else seed
-    row = (number - 1) % design.latin_square_rows(len({s.encoding for s in specs}))
+    row = next_latin_square_row(session, study=study, rows=study_design.rows, now=now)
     plan = design.plan_trials(
         stimulus_set,
         specs,
+        study_design,
         latin_square_row=row,
-        main_trials=study.trials_per_participant,
         practice_trials=study.practice_trials,
         attention_checks=study.attention_checks,
         rng=np.random.default_rng(seed),
     )
     participant = Participant(
         study_id=study.id,
-        code=f"P{number:04d}",
+        code=f"PV{secrets.token_hex(4)}" if preview else f"P{number:04d}",
+        is_preview=preview,
         external_source=key.source,
         external_id_hash=key.id_hash,
         external_session_hash=key.session_hash,
@@ -190,6 +199,34 @@ def _new_participant(
         ],
     )
     return participant
+
+
+def next_latin_square_row(session: Session, *, study: Study, rows: int, now: datetime) -> int:
+    """The row with the fewest finished plus active participants (lowest on a tie).
+
+    Counterbalancing by completions: a participant who consented less than the study's
+    cutoff ago holds a row; one who has not finished by then frees it, so abandoned
+    starts do not leave rows without finishers. Previews hold none. The caller has
+    already locked the study row (the enrolment counter update), so concurrent
+    enrolments take turns.
+    """
+    since = now - timedelta(minutes=study.abandon_after_minutes)
+    holding = session.execute(
+        sa.select(Participant.latin_square_row, sa.func.count())
+        .where(
+            Participant.study_id == study.id,
+            Participant.is_preview.is_(False),
+            sa.or_(
+                Participant.status == ParticipantStatus.finished,
+                Participant.consented_at >= since,
+            ),
+        )
+        .group_by(Participant.latin_square_row)
+    ).all()
+    counts = [0] * rows
+    for row, count in holding:
+        counts[row % rows] += count
+    return min(range(rows), key=counts.__getitem__)
 
 
 def answered_in_time(session: Session, participant: Participant) -> int:

@@ -1,5 +1,7 @@
 """Live progress of studies for the dashboard: who started, who finished, how well.
 
+Preview participants (the researcher trying the study) are left out everywhere.
+
 Counts come from grouped SQL queries over all of a researcher's studies at once, so the
 study list costs a fixed number of queries however many studies there are. Accuracy is
 per main trial (practice and attention checks excluded; checks are reported apart) and
@@ -96,7 +98,7 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
     finished: dict[int, int] = defaultdict(int)
     for study_id, status, count in connection.execute(
         sa.select(Participant.study_id, Participant.status, sa.func.count())
-        .where(Participant.study_id.in_(ids))
+        .where(Participant.study_id.in_(ids), Participant.is_preview.is_(False))
         .group_by(Participant.study_id, Participant.status)
     ):
         started[study_id] += count
@@ -106,7 +108,7 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
         connection.execute(
             sa.select(Participant.study_id, sa.func.count(Trial.id))
             .join(Trial, Trial.participant_id == Participant.id)
-            .where(Participant.study_id.in_(ids))
+            .where(Participant.study_id.in_(ids), Participant.is_preview.is_(False))
             .group_by(Participant.study_id)
         ).all()
     )
@@ -115,7 +117,7 @@ def study_progress(session: Session, study_ids: Iterable[int]) -> dict[int, Stud
         .select_from(Response)
         .join(Trial, Response.trial_id == Trial.id)
         .join(Participant, Trial.participant_id == Participant.id)
-        .where(Participant.study_id.in_(ids))
+        .where(Participant.study_id.in_(ids), Participant.is_preview.is_(False))
     )
     saved: dict[int, int] = defaultdict(int)
     timed_out: dict[int, int] = defaultdict(int)

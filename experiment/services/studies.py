@@ -51,6 +51,9 @@ class StudyParams:
 
     ``trials_per_participant`` counts main trials only; practice trials and attention
     checks come on top. ``response_mode_params`` maps a mode name to its Params values.
+    ``target_present_share`` is the share of target-present trials in modes that
+    detect presence. An enrolment not finished ``abandon_after_minutes`` after consent
+    (default: twice ``expected_minutes``) frees its Latin-square row.
     """
 
     title: str
@@ -64,6 +67,9 @@ class StudyParams:
     attention_checks: int = 2
     deadline_ms: int = 15_000
     frame_ms: int = 500
+    target_present_share: float = 0.5
+    expected_minutes: int = 10
+    abandon_after_minutes: int | None = None
     consent_text: str = DEFAULT_CONSENT
     debrief_text: str = DEFAULT_DEBRIEF
     completion_code: str | None = None
@@ -95,6 +101,14 @@ class StudyParams:
         _check_range("attention_checks", self.attention_checks, 0, 50)
         _check_range("deadline_ms", self.deadline_ms, 200, 600_000)
         _check_range("frame_ms", self.frame_ms, 16, 10_000)
+        _check_range("expected_minutes", self.expected_minutes, 1, 600)
+        if self.abandon_after_minutes is not None:
+            _check_range("abandon_after_minutes", self.abandon_after_minutes, 1, 10_000)
+        share = self.target_present_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise StudyError(
+                f"target_present_share must be a fraction above 0 and at most 1, not {share!r}"
+            )
         if self.min_answered_trials is not None:
             _check_range(
                 "min_answered_trials", self.min_answered_trials, 0, self.trials_per_participant
@@ -108,6 +122,11 @@ class StudyParams:
         if self.min_answered_trials is not None:
             return self.min_answered_trials
         return -(-self.trials_per_participant // 2)
+
+    @property
+    def cutoff_minutes(self) -> int:
+        """Minutes after consent at which an unfinished enrolment frees its row."""
+        return self.abandon_after_minutes or 2 * self.expected_minutes
 
     def mode_params(self) -> dict[str, dict[str, Any]]:
         """Every mode's parameters with defaults filled in (stored with the study)."""
@@ -151,53 +170,117 @@ def create_study(
     params: StudyParams,
 ) -> Study:
     """Store a new draft study with its conditions; nothing is written on error."""
-    loaded = load_stimulus_set(stimulus_set_folder)
-    conditions = design.available_conditions(
-        loaded, design.build_conditions(params.encodings, params.layouts, params.response_modes)
+    loaded, conditions = checked_design(stimulus_set_folder, params)
+    slug = params.slug or _slug_from(params.title)
+    require_free_slug(session, slug)
+    study = Study(
+        status=StudyStatus.draft,
+        researcher=researcher,
+        stimulus_set=stimulus_set_row(session, loaded),
+        enrolled_count=0,
     )
-    design.check_pools(
+    write_settings(study, params, conditions, slug=slug)
+    session.add(study)
+    session.flush()
+    return study
+
+
+def checked_design(
+    stimulus_set_folder: str | Path, params: StudyParams
+) -> tuple[LoadedStimulusSet, list[design.ConditionSpec]]:
+    """The set and the study's conditions, refused unless the set can supply the design."""
+    loaded = load_stimulus_set(stimulus_set_folder)
+    conditions = design.build_conditions(params.encodings, params.layouts, params.response_modes)
+    design.build_design(
+        loaded,
+        conditions,
+        main_trials=params.trials_per_participant,
+        target_present_share=params.target_present_share,
+    )
+    design.check_extras(
         loaded,
         conditions,
         practice_trials=params.practice_trials,
         attention_checks=params.attention_checks,
     )
-    slug = params.slug or _slug_from(params.title)
-    if session.scalars(sa.select(Study.id).where(Study.slug == slug)).first() is not None:
+    return loaded, conditions
+
+
+def require_free_slug(session: Session, slug: str, *, own_id: int | None = None) -> None:
+    taken = session.scalars(sa.select(Study.id).where(Study.slug == slug)).first()
+    if taken is not None and taken != own_id:
         raise StudyError(f"a study with the address /s/{slug} exists; choose another slug")
-    study = Study(
-        slug=slug,
-        title=params.title.strip(),
-        status=StudyStatus.draft,
-        researcher=researcher,
-        stimulus_set=stimulus_set_row(session, loaded),
-        encodings=list(params.encodings),
-        layouts=list(params.layouts),
-        response_modes=list(params.response_modes),
-        response_mode_params=params.mode_params(),
-        trials_per_participant=params.trials_per_participant,
-        practice_trials=params.practice_trials,
-        attention_checks=params.attention_checks,
-        deadline_ms=params.deadline_ms,
-        frame_ms=params.frame_ms,
-        consent_text=params.consent_text,
-        debrief_text=params.debrief_text,
-        completion_code=params.completion_code,
-        completion_url=params.completion_url,
-        min_answered_trials=params.completion_minimum,
-        enrolled_count=0,
-    )
+
+
+def write_settings(
+    study: Study, params: StudyParams, conditions: list[design.ConditionSpec], *, slug: str
+) -> None:
+    """Copy validated settings onto a study row (new, or a draft being edited)."""
+    study.slug = slug
+    study.title = params.title.strip()
+    study.encodings = list(params.encodings)
+    study.layouts = list(params.layouts)
+    study.response_modes = list(params.response_modes)
+    study.response_mode_params = params.mode_params()
+    study.trials_per_participant = params.trials_per_participant
+    study.practice_trials = params.practice_trials
+    study.attention_checks = params.attention_checks
+    study.deadline_ms = params.deadline_ms
+    study.frame_ms = params.frame_ms
+    study.target_present_share = float(params.target_present_share)
+    study.expected_minutes = params.expected_minutes
+    study.abandon_after_minutes = params.cutoff_minutes
+    study.consent_text = params.consent_text
+    study.debrief_text = params.debrief_text
+    study.completion_code = params.completion_code
+    study.completion_url = params.completion_url
+    study.min_answered_trials = params.completion_minimum
     study.conditions = [
-        Condition(
-            position=i,
-            encoding=c.encoding,
-            layout=c.layout,
-            response_mode=c.response_mode,
-        )
+        Condition(position=i, encoding=c.encoding, layout=c.layout, response_mode=c.response_mode)
         for i, c in enumerate(conditions)
     ]
-    session.add(study)
-    session.flush()
-    return study
+
+
+def params_of(study: Study, **changes: Any) -> StudyParams:
+    """The settings of a stored study as :class:`StudyParams` (to edit or duplicate it)."""
+    values = {
+        "title": study.title,
+        "slug": study.slug,
+        "encodings": tuple(study.encodings),
+        "layouts": tuple(study.layouts),
+        "response_modes": tuple(study.response_modes),
+        "response_mode_params": study.response_mode_params,
+        "trials_per_participant": study.trials_per_participant,
+        "practice_trials": study.practice_trials,
+        "attention_checks": study.attention_checks,
+        "deadline_ms": study.deadline_ms,
+        "frame_ms": study.frame_ms,
+        "target_present_share": study.target_present_share,
+        "expected_minutes": study.expected_minutes,
+        "abandon_after_minutes": study.abandon_after_minutes,
+        "consent_text": study.consent_text,
+        "debrief_text": study.debrief_text,
+        "completion_code": study.completion_code,
+        "completion_url": study.completion_url,
+        "min_answered_trials": study.min_answered_trials,
+    }
+    return StudyParams(**{**values, **changes})
+
+
+def study_design(
+    study: Study, loaded: LoadedStimulusSet
+) -> tuple[list[design.ConditionSpec], design.Design]:
+    """A stored study's conditions and design (deterministic: the same on every call)."""
+    conditions = [
+        design.ConditionSpec(c.encoding, c.layout, c.response_mode)
+        for c in sorted(study.conditions, key=lambda c: c.position)
+    ]
+    return conditions, design.build_design(
+        loaded,
+        conditions,
+        main_trials=study.trials_per_participant,
+        target_present_share=study.target_present_share,
+    )
 
 
 def _slug_from(title: str) -> str:
@@ -206,12 +289,15 @@ def _slug_from(title: str) -> str:
 
 
 def set_status(study: Study, status: StudyStatus, *, now: datetime | None = None) -> None:
-    """Open or close a study. A closed study stays closed (its data are final)."""
+    """Open, close or reopen a study. A study never goes back to draft: once it has
+    been open its settings are fixed (participants' plans were made from them)."""
     now = now or utcnow()
-    if study.status == StudyStatus.closed and status != StudyStatus.closed:
-        raise StudyError(f"study {study.slug} is closed; copy it into a new study instead")
+    if status == StudyStatus.draft and study.status != StudyStatus.draft:
+        raise StudyError(f"study {study.slug} has been open; duplicate it to change settings")
     if status == StudyStatus.open and study.opened_at is None:
         study.opened_at = now
+    if status == StudyStatus.open:
+        study.closed_at = None
     if status == StudyStatus.closed:
         study.closed_at = now
     study.status = status

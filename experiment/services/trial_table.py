@@ -51,11 +51,12 @@ def _json_text(column: sa.ColumnElement) -> sa.ColumnElement:
     return sa.cast(column, sa.Text)
 
 
-def trial_table(session: Session, study_id: int) -> pd.DataFrame:
+def trial_table(session: Session, study_id: int, *, include_preview: bool = False) -> pd.DataFrame:
     """The answered trials of study ``study_id`` as the contract's DataFrame.
 
     Rows are ordered by participant code, then trial index. An unknown study gives an
     empty table with the same columns (callers check ownership before they ask).
+    Preview participants (codes ``PV...``) are left out unless ``include_preview``.
     """
     query = (
         sa.select(
@@ -87,7 +88,7 @@ def trial_table(session: Session, study_id: int) -> pd.DataFrame:
         .join(Participant, Trial.participant_id == Participant.id)
         .join(Study, Participant.study_id == Study.id)
         .join(Condition, Trial.condition_id == Condition.id)
-        .where(Study.id == study_id)
+        .where(Study.id == study_id, sa.true() if include_preview else ~Participant.is_preview)
         .order_by(Participant.code, Trial.trial_index)
     )
     result = session.connection().execute(query)
@@ -104,10 +105,10 @@ def trial_table(session: Session, study_id: int) -> pd.DataFrame:
     return frame[list(COLUMNS)].astype(COLUMNS).reset_index(drop=True)
 
 
-def trial_table_csv(session: Session, study_id: int) -> str:
+def trial_table_csv(session: Session, study_id: int, *, include_preview: bool = False) -> str:
     """The trial table as CSV text (empty cells for missing values, no index column);
     text cells that a spreadsheet would evaluate as formulas are neutralised."""
-    frame = trial_table(session, study_id)
+    frame = trial_table(session, study_id, include_preview=include_preview)
     for name, dtype in COLUMNS.items():
         if dtype == "string":
             frame[name] = frame[name].map(neutralise_formula, na_action="ignore")

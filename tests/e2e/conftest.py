@@ -23,14 +23,18 @@ COMMON = {"n_items": 8, "n_features": 3, "n_informative": 2}
 
 @pytest.fixture(scope="session")
 def e2e_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every encoding as a grid plus a Chernoff sequence; small and quick."""
+    """Every encoding as a grid and (main datasets) as a sequence; 14 main datasets with
+    an outlier and 6 without, enough for one participant to meet every response mode in
+    every layout (20 conditions); small and quick (no videos)."""
     config = StimulusSetConfig.from_dict(
         {
             "name": "e2e",
             "seed": 11,
             "frame_ms": 200,
+            "video": False,
             "datasets": [
-                {"role": "main", "count": 4, "n_outliers": 1, **COMMON},
+                {"role": "main", "count": 14, "n_outliers": 1, **COMMON},
+                {"role": "main", "count": 6, "n_outliers": 0, **COMMON},
                 {"role": "practice", "count": 1, "n_outliers": 1, **COMMON},
                 {"role": "attention_check", **COMMON},
             ],
@@ -41,7 +45,10 @@ def e2e_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 {"encoding": "chernoff", "layout": "grid"},
                 {"encoding": "table", "layout": "grid"},
                 {"encoding": "plot", "layout": "grid"},
-                {"encoding": "chernoff", "layout": "sequence"},
+            ]
+            + [
+                {"encoding": e, "layout": "sequence", "roles": ["main"]}
+                for e in ("gan_face", "chernoff", "table", "plot")
             ],
         }
     )
@@ -71,7 +78,7 @@ def served_study(tmp_path: Path, e2e_stimulus_set: Path, postgres_database_facto
             serve_args = ("--threads", "8")
         defaults = {
             "encodings": ("chernoff", "table", "plot"),
-            "trials_per_participant": 4,
+            "trials_per_participant": 3,
             "practice_trials": 1,
             "attention_checks": 1,
         }

@@ -136,7 +136,7 @@ def test_participant_takes_every_mode_and_encoding_in_chromium(
         encodings=ALL_ENCODINGS,
         layouts=("grid", "sequence"),
         response_modes=ALL_MODES,
-        trials_per_participant=14,
+        trials_per_participant=20,  # 4 encodings x 5 layout/mode cells
         practice_trials=1,
         attention_checks=1,
         deadline_ms=DEADLINE_MS,

@@ -27,6 +27,10 @@ def test_demo_runs_the_whole_chain(tmp_path):
     main_trials = trials[~trials["is_practice"] & ~trials["is_attention_check"]]
     assert set(main_trials["encoding"]) == {"gan_face", "chernoff", "table", "plot"}
     assert set(main_trials["layout"]) == {"grid", "sequence"}
+    # each participant sees each dataset at most once, each encoding equally often
+    per_participant = main_trials.groupby("participant")
+    assert (per_participant["dataset_id"].nunique() == per_participant.size()).all()
+    assert (main_trials.groupby(["participant", "encoding"]).size() == 2).all()
 
     report = (out / "report" / "report.html").read_text()
     # Embedded figures are base64, where "NaN" turns up by chance: check the text only.

@@ -48,7 +48,7 @@ def test_concurrent_participants_are_all_stored_once(served_study, backend, part
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_killed_server_loses_no_acknowledged_answer(served_study, backend):
     """SIGKILL the site mid-run and start it again: participants resume, nothing lost."""
-    site, slug, database_url = served_study(backend=backend, trials_per_participant=8)
+    site, slug, database_url = served_study(backend=backend, trials_per_participant=6)
     participants = 10
     config = LoadConfig(
         base_url=site.url,

@@ -55,7 +55,8 @@ REAL_SET_DATASET = {"n_items": 6, "n_features": 3, "n_informative": 2, "noise": 
 @pytest.fixture(scope="session")
 def real_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny set made by ``stimuli.generate_stimulus_set`` (Chernoff faces, table, plot
-    grids and a Chernoff sequence; a few seconds): checks the contract end to end."""
+    as grids and sequences; 5 main datasets with an outlier, 1 without; a few seconds):
+    checks the contract end to end."""
     config = StimulusSetConfig.from_dict(
         {
             "name": "site-test-real",
@@ -65,11 +66,12 @@ def real_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "datasets": [
                 {
                     "role": "main",
-                    "count": 2,
+                    "count": 5,
                     "n_outliers": 1,
                     "magnitude_sd": 4.0,
                     **REAL_SET_DATASET,
                 },
+                {"role": "main", "count": 1, "n_outliers": 0, **REAL_SET_DATASET},
                 {
                     "role": "practice",
                     "count": 1,
@@ -80,7 +82,10 @@ def real_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 {"role": "attention_check", **REAL_SET_DATASET},
             ],
             "conditions": [{"encoding": e, "layout": "grid"} for e in ("chernoff", "table", "plot")]
-            + [{"encoding": "chernoff", "layout": "sequence", "roles": ["main"]}],
+            + [
+                {"encoding": e, "layout": "sequence", "roles": ["main"]}
+                for e in ("chernoff", "table", "plot")
+            ],
         }
     )
     return generate_stimulus_set(config, tmp_path_factory.mktemp("real-set"), progress=False)

@@ -3,9 +3,9 @@
 It does not need torch or the real encoders: coloured tiles stand in for faces, so the
 site's tests run in well under a second of set-up. Every media file is named by the
 sha256 of its bytes like the real generator does, every tile's bytes differ, and the
-datasets cover what the design needs: main datasets with one, two and zero outliers,
-a practice and an attention-check dataset; four encodings; grids everywhere and
-sequences for chernoff and table.
+datasets cover what the design needs: main datasets with one, two and zero outliers
+(enough of each for a yes/no study), a practice and an attention-check dataset; four
+encodings; grids everywhere and sequences for chernoff and table.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ DATASETS = {
     "d03": ("main", [1, 4]),
     "d04": ("main", []),
     "d05": ("main", [3]),
+    "d06": ("main", []),
+    "d07": ("main", []),
+    "d08": ("main", []),
+    "d09": ("main", [4]),
+    "d10": ("main", [1]),
+    "d11": ("main", [0]),
     "p00": ("practice", [1]),
     "a00": ("attention_check", [4]),
 }

@@ -40,7 +40,7 @@ def live_server(tmp_path, real_stimulus_set):
             encodings=("chernoff", "table", "plot"),
             layouts=("grid", "sequence"),
             response_modes=("mark_outliers", "keypress"),
-            trials_per_participant=5,
+            trials_per_participant=6,
             practice_trials=1,
             attention_checks=0,
             frame_ms=100,
@@ -132,7 +132,7 @@ def test_participant_completes_a_short_study(browser, live_server, screenshot_di
     assert shots and screenshot.exists()
     with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
         stored = connection.execute(sa.select(Response)).all()
-    assert len(stored) == 6
+    assert len(stored) == 7
     sequences = [r for r in stored if r.response_mode == "keypress"]
     assert sequences and all(r.frame_stats["n_frames"] == 6 for r in sequences)
     assert all(r.rt_ms and r.rt_ms > 0 for r in stored)
@@ -147,7 +147,7 @@ def test_bot_takes_the_study_over_real_http(live_server, real_stimulus_set):
         run = Bot(http, real_stimulus_set, rng=np.random.default_rng(11)).take(
             "site-test", query={"PROLIFIC_PID": "live-bot", "SESSION_ID": "s1"}
         )
-    assert run.finished and run.trials == 6
-    assert len(run.latencies_ms["answer"]) == 6
+    assert run.finished and run.trials == 7
+    assert len(run.latencies_ms["answer"]) == 7
     with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
-        assert connection.execute(sa.select(sa.func.count()).select_from(Response)).scalar() == 6
+        assert connection.execute(sa.select(sa.func.count()).select_from(Response)).scalar() == 7

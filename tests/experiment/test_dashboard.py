@@ -42,6 +42,9 @@ def study_form(stimulus_set_id: int, **overrides) -> dict:
         "attention_checks": "1",
         "deadline_ms": "10000",
         "frame_ms": "500",
+        "target_present_percent": "50",
+        "expected_minutes": "10",
+        "abandon_after_minutes": "",
         "consent_text": "You agree.",
         "debrief_text": "Thanks.",
         "completion_code": "ABC123",
@@ -167,9 +170,9 @@ def test_register_a_set_then_create_open_and_close_a_study(
     reopened = logged_in.post(
         f"/dashboard/studies/{study.id}/open", data={"csrf_token": token}, follow_redirects=True
     )
-    assert "is closed" in reopened.get_data(as_text=True)
+    assert "is now open" in reopened.get_data(as_text=True)  # closed studies reopen
     db_session.refresh(study)
-    assert study.status == StudyStatus.closed
+    assert study.status == StudyStatus.open and study.closed_at is None
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,11 @@ def site_config(request, migrated_url, data_dir) -> SiteConfig:
     "overrides",
     [
         {},
-        {"layouts": ("grid", "sequence"), "response_modes": ("yes_no",)},
+        {
+            "encodings": ("chernoff", "table"),
+            "layouts": ("grid", "sequence"),
+            "response_modes": ("yes_no",),
+        },
         {
             "encodings": ("chernoff", "table"),
             "layouts": ("sequence",),

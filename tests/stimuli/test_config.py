@@ -14,7 +14,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "stimuli" / "examples" / "demo.t
 
 def test_example_toml_loads_and_round_trips():
     config = StimulusSetConfig.from_toml(EXAMPLE)
-    assert sum(d.count for d in config.datasets) == 9
+    assert sum(d.count for d in config.datasets) == 15
     again = StimulusSetConfig.from_dict(config.to_dict())
     assert again == config and again.set_id == config.set_id
 
@@ -25,14 +25,16 @@ def test_set_id_is_stable_and_changes_with_the_config(seed):
     assert small_config(seed).set_id != small_config(seed, frame_ms=500).set_id
 
 
-def test_demo_config_has_every_runnable_encoding_and_a_sequence():
-    config = demo_config()
+@pytest.mark.parametrize("config", [demo_config(), StimulusSetConfig.from_toml(EXAMPLE)])
+def test_demo_and_example_configs_have_target_absent_datasets(config):
     used = {c.encoding for c in config.conditions}
     assert {"chernoff", "table", "plot"} <= used
     assert any(c.layout == "sequence" for c in config.conditions)
+    main = [d for d in config.datasets if d.role == "main"]
+    assert sum(d.count for d in main if d.n_outliers == 0) == 4  # for yes/no, key press
+    assert sum(d.count for d in main if d.n_outliers) == 8
     roles = [d.role for d in config.datasets for _ in range(d.count)]
-    assert roles.count("main") == 6 and roles.count("practice") == 2
-    assert roles.count("attention_check") == 1
+    assert roles.count("practice") == 2 and roles.count("attention_check") == 1
 
 
 @pytest.mark.parametrize(
