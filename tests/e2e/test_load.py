@@ -41,7 +41,7 @@ def test_concurrent_participants_are_all_stored_once(served_study, backend, part
         )
     )
     assert_exactly_once(result, database_url, slug, participants)
-    per_participant = 4 + 1 + 1  # main + practice + attention check
+    per_participant = 3 + 1 + 1  # main (one per encoding) + practice + attention check
     assert len(result.acknowledged) == participants * per_participant
 
 
