@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_wtf.csrf import CSRFProtect
 
-from experiment import db, error_pages, input_guard, security
+from experiment import db, error_pages, i18n, input_guard, landing, security
 from experiment.config import SiteConfig
 from experiment.jobs.queue import JobQueue
 from experiment.models import utcnow
@@ -88,6 +88,7 @@ def create_app(
         config=config, clock=clock or utcnow, jobs=JobQueue(config, database)
     )
     db.init_app(app, database)
+    i18n.init_app(app, locale=config.locale, extra_dir=config.translations_dir)
     csrf.init_app(app)
     error_pages.register(app)
     security.register(app)
@@ -106,5 +107,6 @@ def create_app(
     auth.init_app(app)
     dashboard.init_app(app)
     jobs.init_app(app)
+    landing.init_app(app)
     studio.init_app(app)
     return app

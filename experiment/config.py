@@ -47,6 +47,12 @@ Environment variables (all optional):
     How often a running job tells the database it is alive; a job silent for three
     heartbeats is taken as lost (its worker was killed) and retried or failed.
     Default: 10.
+``GLYPHLAB_LOCALE``
+    The language of the site's own pages and of the participant texts' defaults (a
+    study's own texts are whatever its researcher wrote). Default: ``en``.
+``GLYPHLAB_TRANSLATIONS_DIR``
+    A folder of extra catalogues (``<locale>/LC_MESSAGES/messages.mo``) searched before
+    the shipped ones, so a deployment can add a language without changing the package.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
 
 from glyphlab.errors import GlyphlabError
 
@@ -93,6 +101,8 @@ class SiteConfig:
     )
     queue_url: str = "memory://"
     job_heartbeat_s: float = 10.0
+    locale: str = "en"
+    translations_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url or "://" not in self.database_url:
@@ -122,6 +132,12 @@ class SiteConfig:
             )
         if not 0.05 <= self.job_heartbeat_s <= 600:
             raise ConfigError("GLYPHLAB_JOB_HEARTBEAT_S must be 0.05..600 seconds")
+        try:
+            Locale.parse(self.locale)
+        except (ValueError, UnknownLocaleError):
+            raise ConfigError(
+                f"GLYPHLAB_LOCALE {self.locale!r} is not a locale; use a tag like en or de_CH"
+            ) from None
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,7 +165,14 @@ class SiteConfig:
             ),
             queue_url=environ.get("GLYPHLAB_QUEUE_URL") or default_queue_url(data_dir),
             job_heartbeat_s=_number(environ, "GLYPHLAB_JOB_HEARTBEAT_S", 10.0),
+            locale=environ.get("GLYPHLAB_LOCALE") or "en",
+            translations_dir=_path(environ, "GLYPHLAB_TRANSLATIONS_DIR"),
         )
+
+
+def _path(environ: Mapping[str, str], name: str) -> Path | None:
+    text = environ.get(name)
+    return Path(text).resolve() if text else None
 
 
 def _integer(environ: Mapping[str, str], name: str, default: int) -> int:

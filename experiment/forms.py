@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -33,6 +34,7 @@ from wtforms.validators import (
 )
 
 from experiment.services.studies import DEFAULT_CONSENT, DEFAULT_DEBRIEF
+from experiment.texts import MAX_TEXT_CHARS, all_texts
 
 ENCODING_CHOICES = [
     SelectChoice("gan_face", "Neural faces (gan_face)"),
@@ -61,17 +63,17 @@ class MultiCheckboxField(SelectMultipleField):
 
 class LoginForm(FlaskForm):
     email = StringField(
-        "E-mail",
+        _l("E-mail"),
         validators=[InputRequired(), Length(max=254)],
         render_kw={"autocomplete": "username", "autofocus": True},
     )
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[InputRequired(), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
-    submit = SubmitField("Log in")
+    submit = SubmitField(_l("Log in"))
 
 
 class StimulusSetForm(FlaskForm):
@@ -174,13 +176,13 @@ class StudyForm(FlaskForm):
         "duration.",
     )
     consent_text = TextAreaField(
-        "Consent text",
+        "Consent text (Markdown)",
         default=DEFAULT_CONSENT,
         validators=[InputRequired(), Length(max=20_000)],
         render_kw={"rows": 5},
     )
     debrief_text = TextAreaField(
-        "Debrief text",
+        "Debrief text (Markdown)",
         default=DEFAULT_DEBRIEF,
         validators=[InputRequired(), Length(max=20_000)],
         render_kw={"rows": 3},
@@ -208,3 +210,29 @@ class StudyForm(FlaskForm):
         ),
     )
     submit = SubmitField("Create study")
+
+    def text_fields(self) -> list:
+        """The participant-text fields, in :data:`experiment.texts.TEXTS` order."""
+        return [self[text_field_name(key)] for key in all_texts()]
+
+    def text_overrides(self) -> dict[str, str]:
+        return {key: self[text_field_name(key)].data or "" for key in all_texts()}
+
+
+def text_field_name(key: str) -> str:
+    return "text__" + key.replace(".", "__")
+
+
+def _add_text_fields(form: type[StudyForm]) -> None:
+    """One optional field per participant text; empty keeps the (translated) default,
+    which the field shows as its placeholder."""
+    for key, text in all_texts().items():
+        field = TextAreaField(
+            text.label,
+            validators=[Optional(), Length(max=MAX_TEXT_CHARS)],
+            render_kw={"rows": 4 if text.markdown else 1, "placeholder": text.default},
+        )
+        setattr(form, text_field_name(key), field)
+
+
+_add_text_fields(StudyForm)

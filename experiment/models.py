@@ -154,6 +154,10 @@ class Study(Base):
     abandon_after_minutes: Mapped[int] = mapped_column(Integer, default=20)
     consent_text: Mapped[str] = mapped_column(Text)
     debrief_text: Mapped[str] = mapped_column(Text)
+    #: participant texts the researcher changed (key -> text, see experiment/texts.py)
+    texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: people who declined at the consent page (nothing else about them is stored)
+    declined_count: Mapped[int] = mapped_column(Integer, default=0)
     completion_code: Mapped[str | None] = mapped_column(String(64))
     completion_url: Mapped[str | None] = mapped_column(Text)
     #: Main trials a participant must answer in time (not timed out) to be shown the

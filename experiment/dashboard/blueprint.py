@@ -36,6 +36,7 @@ from experiment.models import Researcher, Study, StudyStatus
 from experiment.services.progress import study_progress
 from experiment.services.studies import StudyParams, create_study, set_status
 from experiment.services.trial_table import trial_table_csv
+from experiment.texts import all_texts
 from glyphlab.errors import GlyphlabError
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -81,6 +82,8 @@ def study_form_for(session: Session, study: Study | None = None) -> tuple[StudyF
     if study is not None and not form.is_submitted():
         form.stimulus_set.data = str(study.stimulus_set_id)
         form.target_present_percent.data = round(study.target_present_share * 100)
+        for key, field in zip(all_texts(), form.text_fields(), strict=True):
+            field.data = (study.texts or {}).get(key, "")
         form.submit.label.text = "Save changes"
     return form, sets
 
@@ -230,6 +233,7 @@ def study_params(form: StudyForm) -> StudyParams:
         abandon_after_minutes=form.abandon_after_minutes.data or None,
         consent_text=form.consent_text.data,
         debrief_text=form.debrief_text.data,
+        texts=form.text_overrides(),
         completion_code=form.completion_code.data or None,
         completion_url=form.completion_url.data or None,
         min_answered_trials=form.min_answered_trials.data,

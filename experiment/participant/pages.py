@@ -16,7 +16,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict
 
+import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from analysis.response_modes import mode_named
@@ -27,8 +30,25 @@ from experiment.models import Participant, ParticipantStatus, Study
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
 from experiment.services.participants import find_study, require_open
+from experiment.texts import all_texts, render_markdown, study_texts
 
 bp = Blueprint("participant", __name__, url_prefix="/s/<slug>")
+
+
+def texts_for(study: Study) -> dict[str, str]:
+    """Every participant text of ``study``: its researcher's, else the site's default in
+    the site's language."""
+    return study_texts(study.texts or {}, all_texts(), translate=gettext)
+
+
+@bp.app_context_processor
+def _texts() -> dict:
+    return {"texts_for": texts_for}
+
+
+@bp.app_template_filter("markdown")
+def _markdown(text: str) -> Markup:
+    return render_markdown(text)
 
 
 def _cookie_key(study: Study) -> str:
@@ -115,6 +135,21 @@ def consent(slug: str) -> Response:
     return redirect(url_for("participant.instructions", slug=slug))
 
 
+@bp.post("/decline")
+def decline(slug: str) -> str:
+    """Someone does not want to take part: counted, and nothing else is kept (the
+    enrolment key in their cookie is dropped too)."""
+    db_session = get_session()
+    study = find_study(db_session, slug)
+    require_open(study)
+    db_session.execute(
+        sa.update(Study).where(Study.id == study.id).values(declined_count=Study.declined_count + 1)
+    )
+    db_session.commit()
+    session.pop(f"enrolment-{study.id}", None)
+    return render_template("participant/declined.html", study=study)
+
+
 def _enrolled(slug: str) -> tuple[Study, Participant | None]:
     study = find_study(get_session(), slug)
     return study, _participant(study)
@@ -146,7 +181,11 @@ def run(slug: str):
     db_session.commit()
     modes = [mode_named(name) for name in sorted({c.response_mode for c in study.conditions})]
     return render_template(
-        "participant/run.html", study=study, token=browser_session.token, modes=modes
+        "participant/run.html",
+        study=study,
+        token=browser_session.token,
+        modes=modes,
+        runner_texts=texts_for(study),
     )
 
 

@@ -24,6 +24,7 @@ from experiment import design
 from experiment.models import Condition, Researcher, StimulusSet, Study, StudyStatus, utcnow
 from experiment.stimulus_sets import LoadedStimulusSet
 from experiment.stimulus_sets import load as load_stimulus_set
+from experiment.texts import TextError, all_texts, check_overrides
 from glyphlab.errors import GlyphlabError
 
 ENCODINGS = ("gan_face", "chernoff", "table", "plot")
@@ -72,6 +73,7 @@ class StudyParams:
     abandon_after_minutes: int | None = None
     consent_text: str = DEFAULT_CONSENT
     debrief_text: str = DEFAULT_DEBRIEF
+    texts: Mapping[str, str] = field(default_factory=dict)
     completion_code: str | None = None
     completion_url: str | None = None
     #: Main trials to answer in time for the completion code; None: half, rounded up.
@@ -113,6 +115,10 @@ class StudyParams:
             _check_range(
                 "min_answered_trials", self.min_answered_trials, 0, self.trials_per_participant
             )
+        try:
+            object.__setattr__(self, "texts", check_overrides(self.texts, all_texts()))
+        except TextError as error:
+            raise StudyError(str(error)) from None
         if self.completion_url and not self.completion_url.startswith(("https://", "http://")):
             raise StudyError("completion_url must start with https:// (or http://)")
 
@@ -232,6 +238,7 @@ def write_settings(
     study.abandon_after_minutes = params.cutoff_minutes
     study.consent_text = params.consent_text
     study.debrief_text = params.debrief_text
+    study.texts = dict(params.texts)
     study.completion_code = params.completion_code
     study.completion_url = params.completion_url
     study.min_answered_trials = params.completion_minimum
@@ -260,6 +267,7 @@ def params_of(study: Study, **changes: Any) -> StudyParams:
         "abandon_after_minutes": study.abandon_after_minutes,
         "consent_text": study.consent_text,
         "debrief_text": study.debrief_text,
+        "texts": dict(study.texts or {}),
         "completion_code": study.completion_code,
         "completion_url": study.completion_url,
         "min_answered_trials": study.min_answered_trials,
