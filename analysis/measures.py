@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import expit
 
 from analysis.errors import AnalysisError
 from analysis.response_modes import RESPONSE_MODES, Decision
@@ -152,6 +153,10 @@ def encoding_summary(
     One row per group and measure: ``n`` (participants with a value), ``mean``, ``sd``,
     ``ci_low``, ``ci_high``. A group with one participant has no interval (NaN bounds), nor
     has one holding an infinite d' (uncorrected rates of 0 or 1): its mean is infinite.
+    Proportions (``accuracy``) get their interval on the logit scale (each participant's
+    proportion moved off 0 and 1 by half a trial, then the t interval of the logits,
+    back-transformed), so it stays inside [0, 1] where a plain t interval on a few
+    participants would not.
     """
     table = measures.table
     rows = []
@@ -163,6 +168,9 @@ def encoding_summary(
             finite = np.isfinite(values).all()
             sd = float(values.std(ddof=1)) if n > 1 and finite else np.nan
             half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+            low, high = mean - half, mean + half
+            if column in PROPORTIONS and n > 1:
+                low, high = _logit_interval(group.loc[group[column].notna()], column, level)
             keys = key if isinstance(key, tuple) else (key,)
             rows.append(
                 {
@@ -171,8 +179,23 @@ def encoding_summary(
                     "n": n,
                     "mean": mean,
                     "sd": sd,
-                    "ci_low": mean - half,
-                    "ci_high": mean + half,
+                    "ci_low": low,
+                    "ci_high": high,
                 }
             )
     return pd.DataFrame(rows)
+
+
+#: measures that are proportions of trials (their intervals stay inside [0, 1])
+PROPORTIONS = ("accuracy",)
+
+
+def _logit_interval(group: pd.DataFrame, column: str, level: float) -> tuple[float, float]:
+    """t interval of the participants' logit proportions, back on the proportion scale."""
+    trials = group["n_trials"].to_numpy(dtype=float)
+    shrunk = (group[column].to_numpy(dtype=float) * trials + 0.5) / (trials + 1.0)
+    logits = np.log(shrunk / (1.0 - shrunk))
+    n = len(logits)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * logits.std(ddof=1) / np.sqrt(n)
+    centre = logits.mean()
+    return float(expit(centre - half)), float(expit(centre + half))

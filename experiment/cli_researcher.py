@@ -30,9 +30,10 @@ from glyphlab.errors import GlyphlabError
 
 
 @contextmanager
-def site_session() -> Iterator[Session]:
-    """A session on the configured database, after checking its schema is current."""
-    config = SiteConfig.from_env()
+def site_session(*, existing_database: bool = False) -> Iterator[Session]:
+    """A session on the configured database, after checking its schema is current
+    (and, with ``existing_database``, that there is one: nothing is created)."""
+    config = SiteConfig.from_env(existing_database=existing_database)
     if not db.schema_is_current(config.database_url):
         raise GlyphlabError(
             "the database schema is not up to date; run `glyphlab db upgrade` first"
@@ -116,13 +117,18 @@ def find_study(session: Session, reference: str) -> Study:
     help="New (or empty) folder for the Psych-DS dataset.",
 )
 @click.option("--k", default=5, show_default=True, help="k for k-anonymity of participants.")
-def export(reference: str, out: Path, k: int) -> None:
+@click.option(
+    "--with-previews",
+    is_flag=True,
+    help="Also export the researcher's preview participants (left out by default).",
+)
+def export(reference: str, out: Path, k: int, with_previews: bool) -> None:
     """Export a study's trials, anonymised, as a Psych-DS dataset."""
     from analysis.export import ExportConfig, export_psychds
 
-    with site_session() as session:
+    with site_session(existing_database=True) as session:
         study = find_study(session, reference)
-        table = trial_table(session, study.id)
+        table = trial_table(session, study.id, include_preview=with_previews)
         title = study.title
     if table.empty:
         raise GlyphlabError(f"study {reference!r} has no answered trials yet; nothing to export")

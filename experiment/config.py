@@ -144,11 +144,26 @@ class SiteConfig:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SiteConfig:
-        """Build the settings from environment variables (see the module docstring)."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, existing_database: bool = False
+    ) -> SiteConfig:
+        """Build the settings from environment variables (see the module docstring).
+
+        ``existing_database``: refuse, before anything is created, when the default SQLite
+        database is not there (commands that only read a site's data, like ``export``,
+        must not make an empty data folder somewhere else).
+        """
         environ = os.environ if environ is None else environ
         data_dir = Path(environ.get("GLYPHLAB_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
         database_url = environ.get("GLYPHLAB_DATABASE_URL") or default_database_url(data_dir)
+        if existing_database and not environ.get("GLYPHLAB_DATABASE_URL"):
+            database = data_dir / SQLITE_FILE
+            if not database.is_file():
+                raise ConfigError(
+                    f"no glyphlab database at {database}; set GLYPHLAB_DATA_DIR to the data "
+                    "folder of the site whose data you want (the demo prints its own), or "
+                    "GLYPHLAB_DATABASE_URL for PostgreSQL"
+                )
         secret_key = environ.get("GLYPHLAB_SECRET_KEY") or stored_secret_key(data_dir)
         proxy_count = _integer(environ, "GLYPHLAB_PROXY_COUNT", 0)
         return cls(
@@ -223,9 +238,13 @@ def default_queue_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'queue.sqlite3'}"
 
 
+#: the embedded database's file name inside the data folder
+SQLITE_FILE = "glyphlab.sqlite3"
+
+
 def default_database_url(data_dir: Path) -> str:
     """The embedded default: one SQLite file inside the data folder."""
-    return f"sqlite:///{data_dir / 'glyphlab.sqlite3'}"
+    return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
 def stored_secret_key(data_dir: Path) -> str:

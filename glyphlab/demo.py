@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shlex
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -68,6 +69,20 @@ class DemoResult:
     export: Path
     participants: int
     trials: int
+    #: the site's data folder (database, secret key) and the study, for re-running
+    data_dir: Path
+    slug: str
+
+    def rerun_commands(self) -> list[str]:
+        """The exact commands that export and analyse this demo's data again."""
+        out = self.trials_csv.parent
+        return [
+            f"GLYPHLAB_DATA_DIR={shlex.quote(str(self.data_dir))} glyphlab export "
+            f"--study {shlex.quote(self.slug)} --out {shlex.quote(str(out / 'export-again'))}",
+            f"glyphlab analyze {shlex.quote(str(self.trials_csv))} "
+            f"--out {shlex.quote(str(out / 'report-again'))} "
+            f"--stimulus-set {shlex.quote(str(self.stimulus_set))}",
+        ]
 
 
 def prepare_study(database_url: str, set_folder: Path, *, seed: int) -> tuple[str, str]:
@@ -177,6 +192,8 @@ def run_demo(config: DemoConfig, *, keep_serving: bool = False) -> DemoResult:
             export=export,
             participants=int(table["participant"].nunique()),
             trials=answered,
+            data_dir=out / "site",
+            slug=slug,
         )
         print_summary(result, keep_serving=keep_serving)
         if keep_serving:
@@ -194,6 +211,9 @@ def print_summary(result: DemoResult, *, keep_serving: bool) -> None:
     click.echo(f"  trial table       {result.trials_csv}")
     click.echo(f"  report            {result.report}")
     click.echo(f"  anonymised export {result.export}")
+    click.echo("  export and analyse its data again with")
+    for command in result.rerun_commands():
+        click.echo(f"    {command}")
     if keep_serving:
         click.echo(f"  take the study    {result.study_url}")
         click.echo(f"  researcher login  {result.url}/login")

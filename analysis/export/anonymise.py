@@ -110,7 +110,8 @@ def enforce_k_anonymity(people: pd.DataFrame, *, k: int, on_small_groups: str) -
     if len(people) < k:
         raise AnonymityError(
             f"only {len(people)} participant(s): a k-anonymous export needs at least k={k}; "
-            "collect more data or lower ExportConfig.k deliberately"
+            "collect more data, or lower k deliberately (--k of `glyphlab export` and "
+            "`glyphlab analyze export`)"
         )
     columns = [name for name in QUASI_IDENTIFIERS if name in people.columns]
     steps = []
@@ -129,7 +130,7 @@ def enforce_k_anonymity(people: pd.DataFrame, *, k: int, on_small_groups: str) -
             smallest = int(people.groupby(columns).size().min())
             raise AnonymityError(
                 f"a combination of {', '.join(columns)} is shared by only {smallest} "
-                f"participant(s) (< k={k}); export with on_small_groups='coarsen' to widen "
+                f"participant(s) (< k={k}); export with --on-small-groups coarsen to widen "
                 "the bands, or drop those columns"
             )
     return people  # unreachable: the last step makes every column one value

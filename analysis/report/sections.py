@@ -130,8 +130,9 @@ def measures_section(table: TrialTable, correction: str) -> Section:
     section = Section(
         "measures",
         "Measures per encoding",
-        "Means over participants of per-participant measures, with 95% t intervals (median "
-        f"RT: geometric mean of participants' medians). d′ and c use {correction}-corrected "
+        "Means over participants of per-participant measures, with 95% t intervals "
+        "(accuracy: on the logit scale, so they stay within [0, 1]; median RT: geometric "
+        f"mean of participants' medians). d′ and c use {correction}-corrected "
         "rates; m-AFC d′ comes from proportion correct. Hit and false-alarm rates, precision "
         "and recall are in tables/encoding_summary.csv.",
     )

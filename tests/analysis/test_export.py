@@ -85,10 +85,10 @@ def test_small_groups_are_coarsened_or_refused(trials, tmp_path):
     out = export_psychds(trials, tmp_path / "coarse", ExportConfig(k=5))
     bands = pd.read_csv(out / "data" / "study-sim_description-participants_data.csv")
     assert bands.groupby(["age_band", "gender", "browser_family"]).size().min() >= 5
-    with pytest.raises(AnonymityError, match="k=5"):
+    with pytest.raises(AnonymityError, match=r"k=5.*--on-small-groups coarsen"):
         export_psychds(trials, tmp_path / "refused", ExportConfig(on_small_groups="refuse"))
     assert not (tmp_path / "refused").exists()
-    with pytest.raises(AnonymityError, match="at least k=20"):
+    with pytest.raises(AnonymityError, match=r"at least k=20.*--k of `glyphlab export`"):
         export_psychds(trials, tmp_path / "tiny", ExportConfig(k=20))
 
 

@@ -99,3 +99,19 @@ def test_cell_without_signal_trials_has_no_dprime(correction):
         "measure"
     )
     assert summary.loc["dprime", "n"] == 1 and summary.loc["accuracy", "n"] == 2
+
+
+def test_accuracy_intervals_stay_within_zero_and_one():
+    # Regression: a t interval over two participants (4 of 4 and 1 of 4 right) reached
+    # [-5.853, 6.853]-like bounds; on the logit scale it stays inside [0, 1].
+    rows = [trial_row(participant="P1", true_outliers=[1], selected=[1])] * 4
+    rows += [trial_row(participant="P2", true_outliers=[1], selected=[1])]
+    rows += [trial_row(participant="P2", true_outliers=[1], selected=[2])] * 3
+    summary = encoding_summary(compute_measures(load_trials(trial_frame(rows)))).set_index(
+        "measure"
+    )
+    low, mean, high = summary.loc["accuracy", ["ci_low", "mean", "ci_high"]]
+    assert mean == pytest.approx(0.625)
+    assert 0.0 < low < mean < high < 1.0
+    plain_half = stats.t.ppf(0.975, 1) * np.std([1.0, 0.25], ddof=1) / np.sqrt(2)
+    assert mean + plain_half > 1.0 and mean - plain_half < 0.0  # what it used to show

@@ -21,6 +21,15 @@ def test_demo_runs_the_whole_chain(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "glyphlab demo finished" in result.output
+    # the summary names the exact commands that re-run export and analysis on its data
+    export_line = next(line for line in result.output.splitlines() if "glyphlab export" in line)
+    data_dir, command = export_line.strip().split(" ", 1)
+    rerun = CliRunner().invoke(
+        main,
+        command.split()[1:],
+        env={"GLYPHLAB_DATA_DIR": data_dir.split("=", 1)[1], "GLYPHLAB_DATABASE_URL": None},
+    )
+    assert rerun.exit_code == 0, rerun.output
 
     trials = pd.read_csv(next(out.glob("trials-*.csv")))
     assert trials["participant"].nunique() == 5

@@ -178,3 +178,16 @@ def test_export_writes_an_anonymised_psychds_folder(invoke, cli_database, tmp_pa
 def test_export_names_the_known_studies_when_one_is_missing(invoke, tmp_path):
     result = invoke("export", "--study", "no-such-study", "--out", str(tmp_path / "x"))
     assert result.exit_code == 1 and "no study 'no-such-study'" in result.output
+
+
+def test_export_refuses_a_missing_database_and_creates_nothing(tmp_path):
+    nowhere = tmp_path / "no-site-here"
+    result = CliRunner().invoke(
+        main,
+        ["export", "--study", "any", "--out", str(tmp_path / "out")],
+        env={"GLYPHLAB_DATA_DIR": str(nowhere), "GLYPHLAB_DATABASE_URL": None},
+    )
+    assert result.exit_code == 1
+    assert f"no glyphlab database at {nowhere / 'glyphlab.sqlite3'}" in result.output
+    assert "GLYPHLAB_DATA_DIR" in result.output and "Traceback" not in result.output
+    assert not nowhere.exists() and not (tmp_path / "out").exists()
