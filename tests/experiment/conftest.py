@@ -10,6 +10,7 @@ savepoint. Concurrency tests build their own app on a throwaway PostgreSQL datab
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
 
 from experiment import create_app, db
 from experiment.config import SiteConfig
@@ -211,3 +213,17 @@ def make_study(db_session: Session, researcher: Researcher, stimulus_set: Path):
 @pytest.fixture
 def study(make_study) -> Study:
     return make_study()
+
+
+@pytest.fixture
+def live_url(app: Flask, migrated_url: str) -> Iterator[str]:
+    """The test app served on a free port for a browser (SQLite only: the pages are the
+    same on PostgreSQL, which the other tests cover)."""
+    if not migrated_url.startswith("sqlite"):
+        pytest.skip("browser test runs on SQLite only")
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

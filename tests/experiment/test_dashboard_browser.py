@@ -7,28 +7,13 @@ only: the pages are the same on PostgreSQL, which the other dashboard tests cove
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from experiment.models import StudyStatus
 from experiment.services.studies import set_status
 from tests.experiment.test_dashboard import take_study
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_url(app, migrated_url):
-    if not migrated_url.startswith("sqlite"):
-        pytest.skip("browser test runs on SQLite only")
-    server = make_server("127.0.0.1", 0, app, threaded=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 def test_dashboard_in_chromium(
