@@ -153,10 +153,9 @@ def encoding_summary(
     One row per group and measure: ``n`` (participants with a value), ``mean``, ``sd``,
     ``ci_low``, ``ci_high``. A group with one participant has no interval (NaN bounds), nor
     has one holding an infinite d' (uncorrected rates of 0 or 1): its mean is infinite.
-    Proportions (``accuracy``) get their interval on the logit scale (each participant's
-    proportion moved off 0 and 1 by half a trial, then the t interval of the logits,
-    back-transformed), so it stays inside [0, 1] where a plain t interval on a few
-    participants would not.
+    Proportions (``accuracy``) get their t interval on the logit scale (delta method),
+    back-transformed, so it stays inside [0, 1] around the mean where a plain t interval
+    on a few participants would not.
     """
     table = measures.table
     rows = []
@@ -169,8 +168,8 @@ def encoding_summary(
             sd = float(values.std(ddof=1)) if n > 1 and finite else np.nan
             half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
             low, high = mean - half, mean + half
-            if column in PROPORTIONS and n > 1:
-                low, high = _logit_interval(group.loc[group[column].notna()], column, level)
+            if column in PROPORTIONS and n > 1 and finite:
+                low, high = _logit_interval(mean, sd, n, level)
             keys = key if isinstance(key, tuple) else (key,)
             rows.append(
                 {
@@ -190,12 +189,12 @@ def encoding_summary(
 PROPORTIONS = ("accuracy",)
 
 
-def _logit_interval(group: pd.DataFrame, column: str, level: float) -> tuple[float, float]:
-    """t interval of the participants' logit proportions, back on the proportion scale."""
-    trials = group["n_trials"].to_numpy(dtype=float)
-    shrunk = (group[column].to_numpy(dtype=float) * trials + 0.5) / (trials + 1.0)
-    logits = np.log(shrunk / (1.0 - shrunk))
-    n = len(logits)
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * logits.std(ddof=1) / np.sqrt(n)
-    centre = logits.mean()
+def _logit_interval(mean: float, sd: float, n: int, level: float) -> tuple[float, float]:
+    """The t interval of a mean proportion on the logit scale (delta method: its standard
+    error divided by p(1 - p)), back-transformed: inside [0, 1], around the mean. All
+    participants at 0 or at 1 have no spread, so the interval is the mean itself."""
+    if not 0.0 < mean < 1.0:
+        return mean, mean
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) / (mean * (1.0 - mean))
+    centre = np.log(mean / (1.0 - mean))
     return float(expit(centre - half)), float(expit(centre + half))
