@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -174,6 +175,21 @@ class StudyForm(FlaskForm):
         description="A participant who has not finished this long after consenting "
         "gives their counterbalancing row to the next one; default: twice the expected "
         "duration.",
+    )
+    min_viewport_width = IntegerField(
+        "Smallest window width (px)",
+        default=1000,
+        validators=[InputRequired(), NumberRange(200, 7680)],
+        description="Participants with a smaller browser window are asked to enlarge it.",
+    )
+    min_viewport_height = IntegerField(
+        "Smallest window height (px)",
+        default=600,
+        validators=[InputRequired(), NumberRange(200, 4320)],
+    )
+    allow_phones = BooleanField(
+        "Phones may take part",
+        description="Otherwise a phone gets a polite page saying the study needs a larger screen.",
     )
     consent_text = TextAreaField(
         "Consent text (Markdown)",

@@ -158,6 +158,11 @@ class Study(Base):
     texts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: people who declined at the consent page (nothing else about them is stored)
     declined_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: the smallest browser window (CSS px) a participant may take the study in
+    min_viewport_width: Mapped[int] = mapped_column(Integer, default=1000)
+    min_viewport_height: Mapped[int] = mapped_column(Integer, default=600)
+    #: whether phones may take part (refused with a polite page otherwise)
+    allow_phones: Mapped[bool] = mapped_column(Boolean, default=False)
     completion_code: Mapped[str | None] = mapped_column(String(64))
     completion_url: Mapped[str | None] = mapped_column(Text)
     #: Main trials a participant must answer in time (not timed out) to be shown the

@@ -50,6 +50,17 @@ TEXTS: dict[str, Text] = {
         "You have chosen not to take part. Nothing about you has been stored. "
         "You can close this page.",
     ),
+    "phone_heading": Text("Phones refused: heading", "This study needs a larger screen"),
+    "phone_message": Text(
+        "Phones refused: message",
+        "This study shows groups of faces, tables and plots that do not fit on a phone. "
+        "Please open the same link on a computer or a tablet. Nothing has been stored.",
+    ),
+    "window_too_small": Text(
+        "Window too small",
+        "Your browser window is {have} pixels; this study needs at least {need}. Please "
+        "make the window larger (or use a larger screen) to continue.",
+    ),
     "instructions_heading": Text("Instructions: heading", "How it works"),
     "instructions": Text(
         "Instructions (Markdown)",

@@ -27,6 +27,7 @@ from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
 from experiment.models import Participant, ParticipantStatus, Study
+from experiment.participant.screen_check import is_phone
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
 from experiment.services.participants import find_study, require_open
@@ -105,6 +106,8 @@ def entry(slug: str):
             return _already_done(study, participant)
         return redirect(url_for("participant.run", slug=slug))
     require_open(study)
+    if not study.allow_phones and is_phone(request.headers.get("User-Agent", "")):
+        return render_template("participant/phone_refused.html", study=study)
     if ids.participant_id is None:
         # No recruitment id: a random one for this browser, so a consent form submitted
         # twice (double click) enrols once: the second submit finds the first's id.

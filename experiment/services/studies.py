@@ -74,6 +74,9 @@ class StudyParams:
     consent_text: str = DEFAULT_CONSENT
     debrief_text: str = DEFAULT_DEBRIEF
     texts: Mapping[str, str] = field(default_factory=dict)
+    min_viewport_width: int = 1000
+    min_viewport_height: int = 600
+    allow_phones: bool = False
     completion_code: str | None = None
     completion_url: str | None = None
     #: Main trials to answer in time for the completion code; None: half, rounded up.
@@ -115,6 +118,8 @@ class StudyParams:
             _check_range(
                 "min_answered_trials", self.min_answered_trials, 0, self.trials_per_participant
             )
+        _check_range("min_viewport_width", self.min_viewport_width, 200, 7680)
+        _check_range("min_viewport_height", self.min_viewport_height, 200, 4320)
         try:
             object.__setattr__(self, "texts", check_overrides(self.texts, all_texts()))
         except TextError as error:
@@ -239,6 +244,9 @@ def write_settings(
     study.consent_text = params.consent_text
     study.debrief_text = params.debrief_text
     study.texts = dict(params.texts)
+    study.min_viewport_width = params.min_viewport_width
+    study.min_viewport_height = params.min_viewport_height
+    study.allow_phones = params.allow_phones
     study.completion_code = params.completion_code
     study.completion_url = params.completion_url
     study.min_answered_trials = params.completion_minimum
@@ -268,6 +276,9 @@ def params_of(study: Study, **changes: Any) -> StudyParams:
         "consent_text": study.consent_text,
         "debrief_text": study.debrief_text,
         "texts": dict(study.texts or {}),
+        "min_viewport_width": study.min_viewport_width,
+        "min_viewport_height": study.min_viewport_height,
+        "allow_phones": study.allow_phones,
         "completion_code": study.completion_code,
         "completion_url": study.completion_url,
         "min_answered_trials": study.min_answered_trials,

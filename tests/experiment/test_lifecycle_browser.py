@@ -90,3 +90,17 @@ def test_a_consent_decline_in_chromium(browser, live_url, study, db_session, scr
     assert db_session.scalar(sa.select(sa.func.count()).select_from(Participant)) == 0
     assert not problems, problems
     page.close()
+
+
+def test_a_small_window_holds_the_consent_back_until_enlarged(browser, live_url, study):
+    page = browser.new_page(viewport={"width": 800, "height": 560})
+    problems = _watch(page)
+    page.goto(f"{live_url}/s/{study.slug}/?pid=small-window")
+    note = page.locator(".screen-too-small")
+    assert note.is_visible() and "800 × 560" in note.inner_text()
+    assert page.locator(".consent-form button[type=submit]").is_disabled()
+    page.set_viewport_size({"width": 1280, "height": 720})
+    note.wait_for(state="hidden")
+    assert page.locator(".consent-form button[type=submit]").is_enabled()
+    assert not problems, problems
+    page.close()
