@@ -92,19 +92,24 @@ def prepare_study(database_url: str, set_folder: Path, *, seed: int) -> tuple[st
     from experiment.services.studies import StudyParams
     from stimuli.demo import runnable_encodings
 
-    # Per-item answers in both layouts (mark the odd items, or press while one shows),
-    # so the report compares every encoding on the same item-level d'.
-    item_modes = tuple(n for n, m in RESPONSE_MODES.items() if m.decision == Decision.ITEMS)
+    # Grids answered per item (mark the odd ones) and per trial (is one there?), so the
+    # report compares every encoding on item-level and presence d'; target-absent
+    # datasets make the presence answers mean something.
+    layouts = ("grid",)
+    modes = tuple(
+        name
+        for name, mode in RESPONSE_MODES.items()
+        if layouts[0] in mode.layouts and mode.decision in (Decision.ITEMS, Decision.PRESENCE)
+    )
     encodings = tuple(runnable_encodings())
-    layouts = ("grid", "sequence")
     params = StudyParams(
         title="glyphlab demo: find the odd one out",
         slug=f"demo-{seed % 100000:05d}-{secrets.token_hex(2)}",
         encodings=encodings,
         layouts=layouts,
-        response_modes=item_modes,
-        # one main trial per condition: every encoding in each layout once
-        trials_per_participant=len(build_conditions(encodings, layouts, item_modes)),
+        response_modes=modes,
+        # one main trial per condition: every encoding in each mode once
+        trials_per_participant=len(build_conditions(encodings, layouts, modes)),
         practice_trials=2,
         attention_checks=1,
         deadline_ms=20_000,

@@ -35,7 +35,8 @@ def test_demo_runs_the_whole_chain(tmp_path):
     assert trials["participant"].nunique() == 5
     main_trials = trials[~trials["is_practice"] & ~trials["is_attention_check"]]
     assert set(main_trials["encoding"]) == {"gan_face", "chernoff", "table", "plot"}
-    assert set(main_trials["layout"]) == {"grid", "sequence"}
+    assert set(main_trials["layout"]) == {"grid"}
+    assert main_trials["true_outliers"].eq("[]").any()  # target-absent trials
     # each participant sees each dataset at most once, each encoding equally often
     per_participant = main_trials.groupby("participant")
     assert (per_participant["dataset_id"].nunique() == per_participant.size()).all()

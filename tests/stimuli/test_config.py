@@ -25,14 +25,17 @@ def test_set_id_is_stable_and_changes_with_the_config(seed):
     assert small_config(seed).set_id != small_config(seed, frame_ms=500).set_id
 
 
-@pytest.mark.parametrize("config", [demo_config(), StimulusSetConfig.from_toml(EXAMPLE)])
-def test_demo_and_example_configs_have_target_absent_datasets(config):
+@pytest.mark.parametrize(
+    ("config", "absent", "present"),
+    [(demo_config(), 2, 6), (StimulusSetConfig.from_toml(EXAMPLE), 4, 8)],
+)
+def test_demo_and_example_configs_have_target_absent_datasets(config, absent, present):
     used = {c.encoding for c in config.conditions}
     assert {"chernoff", "table", "plot"} <= used
     assert any(c.layout == "sequence" for c in config.conditions)
     main = [d for d in config.datasets if d.role == "main"]
-    assert sum(d.count for d in main if d.n_outliers == 0) == 4  # for yes/no, key press
-    assert sum(d.count for d in main if d.n_outliers) == 8
+    assert sum(d.count for d in main if d.n_outliers == 0) == absent  # yes/no, key press
+    assert sum(d.count for d in main if d.n_outliers) == present
     roles = [d.role for d in config.datasets for _ in range(d.count)]
     assert roles.count("practice") == 2 and roles.count("attention_check") == 1
 
