@@ -59,7 +59,7 @@ class SetSummary:
 
     @property
     def label(self) -> str:
-        return f"{self.name} — {self.counts}"
+        return f"{self.name} ({self.row.set_id}) — {self.counts}"
 
 
 def set_summary(cache: StimulusSetCache, row: StimulusSet) -> SetSummary:

@@ -45,6 +45,8 @@ def study_form(stimulus_set_id: int, **overrides) -> dict:
         "target_present_percent": "50",
         "expected_minutes": "10",
         "abandon_after_minutes": "",
+        "min_viewport_width": "1000",
+        "min_viewport_height": "600",
         "consent_text": "You agree.",
         "debrief_text": "Thanks.",
         "completion_code": "ABC123",

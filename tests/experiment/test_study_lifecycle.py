@@ -166,4 +166,4 @@ def test_stimulus_sets_show_their_config_name_and_counts(logged_in, data_dir, st
     assert "site-test-fixture" in page
     assert "12 main datasets (4 without an outlier), 1 practice, 1 attention check" in page
     form = logged_in.get("/dashboard/studies/new").get_data(as_text=True)
-    assert "site-test-fixture — 12 main datasets" in form
+    assert "site-test-fixture (f1x7e5e70001) — 12 main datasets" in form
