@@ -93,6 +93,10 @@ class BinomialProblem:
                 - special.gammaln(trials - successes + 1)
             )
         )
+        # The optimiser's view (shared with _dense_likelihood): one SD per factor, >= 0.
+        self.n_theta = len(groups)
+        self.theta_lower = np.zeros(self.n_theta)
+        self.diagonal = np.arange(self.n_theta)
         nodes, weights = np.polynomial.hermite_e.hermegauss(nagq)
         self.nodes, self.log_weights = nodes, np.log(weights / np.sqrt(2.0 * np.pi))
         self._u = np.zeros(self.q)

@@ -3,18 +3,25 @@
 statsmodels has no ML GLMM (BinomialBayesMixedGLM's MAP fit collapses the random-effect
 variance on cbpp), so this fits
 
-    successes ~ Binomial(trials, logistic(X beta + sum_k b_k[group_k])),  b_k ~ N(0, theta_k^2)
+    successes ~ Binomial(trials, logistic(X beta + sum_k Z_k b_k)),  b_k ~ N(0, Sigma_k)
 
-with random intercepts for one or more (crossed) grouping factors, maximising lme4's
-Laplace approximation (any number of factors) or adaptive Gauss-Hermite quadrature
-(``nagq`` > 1, one factor, like glmer's nAGQ) jointly over (theta, beta) with L-BFGS-B
-(see :mod:`analysis.models._likelihood`); an SD the optimiser leaves at 0 where the
-deviance falls off 0 (a saddle: the theta-gradient is 0 there by symmetry) is refitted
-from SDs 0.5 and 1.0, and a fit still at such a saddle does not count as converged.
+with random terms in lme4's notation (:mod:`analysis.models.random_terms`): random
+intercepts for crossed or nested factors (``"participant"``, ``"participant:encoding"``)
+and correlated random slopes (``"(1 + encoding | participant)"``). It maximises lme4's
+Laplace approximation (any terms) or adaptive Gauss-Hermite quadrature (``nagq`` > 1, one
+random-intercept factor, like glmer's nAGQ) jointly over (theta, beta), with the boundary
+checks of :mod:`analysis.models._optimize`.
+
+Status, as lme4 reports it and never hidden: ``singular`` when a Cholesky diagonal of some
+term is at 0 (an SD of 0, or a correlation of +-1: lme4's isSingular), ``converged`` when
+the gradient is below :data:`_GRADIENT_TOL`, the fixed-effect covariance exists and every
+SD at 0 passed its profile check. A singular fit can be converged: it is then the ML fit.
+
 Standard errors are lme4's default: the inverse of the finite-difference Hessian of the
-deviance over (theta, beta), fixed-effect block, times 2. The log-likelihood is the full
-binomial one for every ``nagq`` (lme4 reports its nAGQ > 1 value relative to the
-saturated model; add the saturated log-likelihood to compare).
+deviance over (theta, beta), fixed-effect block, times 2. ``loglik`` is the full binomial
+log-likelihood of the rows as given (lme4's logLik; add the saturated log-likelihood to
+compare with lme4's nAGQ > 1 value); ``trial_loglik``, ``aic`` and ``bic`` are on the
+trial level (Bernoulli, without log C(n, y)), so they compare with a trial-level fit.
 
 Fit binomial counts, not trials: aggregating the trial table to one row per participant x
 dataset x condition cell gives the same likelihood and makes 100k trials fast.
@@ -23,17 +30,19 @@ dataset x condition cell gives the same likelihood and makes 100k trials fast.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
 from analysis.errors import AnalysisError
+from analysis.models._dense_likelihood import DenseBinomialProblem
 from analysis.models._likelihood import BinomialProblem
-from analysis.models.design import design_matrix, gradient_hessian, hessian
+from analysis.models._optimize import ZERO_SD, fixed_cov, glm_start, maximise, theta_start
+from analysis.models.design import design_matrix
+from analysis.models.random_terms import parse_term, term_matrix, varcorr
 from analysis.models.wald import wald_table
 
 #: A fit counts as converged when no deviance derivative exceeds this (lme4 uses 0.002 on
@@ -44,13 +53,6 @@ _MAX_SE = 10.0
 #: Nor is a log-odds estimate beyond this (an odds ratio over 22,000): a (quasi-)separated
 #: term whose optimisation stopped early can still show an SE below :data:`_MAX_SE`.
 _MAX_ESTIMATE = 10.0
-#: An SD at most this counts as on the boundary 0 (L-BFGS-B puts boundary SDs at 0 exactly).
-_ZERO_SD = 1e-4
-#: Starting SDs of the refits from a fit with an SD on the boundary (lme4 starts at 1).
-_RESTART_SDS = (0.5, 1.0)
-#: Step off 0 along which a boundary SD must raise the deviance for the fit to count as
-#: converged (on the log-odds scale, small next to SDs worth reporting).
-_ZERO_PROBE = 0.05
 
 
 @dataclass(frozen=True)
@@ -58,18 +60,22 @@ class GLMMResult:
     """A fitted logistic GLMM; ``fixed_names`` label ``params``/``cov`` (log-odds scale)."""
 
     formula: str
-    groups: tuple[str, ...]
+    random: tuple[str, ...]
     nagq: int
     fixed_names: tuple[str, ...]
     params: np.ndarray
     cov: np.ndarray
-    random_sd: dict[str, float]
+    theta: np.ndarray
+    varcorr: pd.DataFrame
     n_levels: dict[str, int]
     loglik: float
     nobs: int
+    n_trials: int
+    log_choose: float
     converged: bool
+    singular: bool
     message: str
-    design_info: Any
+    design_info: Any = field(repr=False)
     notes: tuple[str, ...] = ()
 
     @property
@@ -79,33 +85,53 @@ class GLMMResult:
         return np.sqrt(np.where(variances > 0, variances, np.nan))
 
     @property
+    def random_sd(self) -> dict[str, float]:
+        """SD per random effect: keyed by group for intercepts, ``"group: term"`` for slopes."""
+        sds = self.varcorr[self.varcorr["var2"] == ""]
+        single = sds.groupby("group")["var1"].transform("size") == 1
+        keys = np.where(single, sds["group"], sds["group"] + ": " + sds["var1"])
+        return dict(zip(keys, sds["sdcor"].astype(float), strict=True))
+
+    @property
+    def n_parameters(self) -> int:
+        return len(self.params) + len(self.theta)
+
+    @property
+    def trial_loglik(self) -> float:
+        """Log-likelihood of the individual trials (Bernoulli), without log C(n, y)."""
+        return self.loglik - self.log_choose
+
+    @property
     def aic(self) -> float:
-        return -2.0 * self.loglik + 2.0 * (len(self.params) + len(self.random_sd))
+        return -2.0 * self.trial_loglik + 2.0 * self.n_parameters
 
     @property
     def bic(self) -> float:
-        return -2.0 * self.loglik + np.log(self.nobs) * (len(self.params) + len(self.random_sd))
+        return -2.0 * self.trial_loglik + np.log(self.n_trials) * self.n_parameters
+
+    @property
+    def status(self) -> str:
+        """What the report shows beside every number from this fit."""
+        if not self.converged:
+            return "not converged"
+        return "converged, singular (boundary) fit" if self.singular else "converged"
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Fixed effects: estimate, SE, Wald z and p, CI, odds ratio with CI."""
         return wald_table(self.fixed_names, self.params, self.bse, level=level, odds_ratios=True)
 
     def random_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                "group": list(self.random_sd),
-                "sd": list(self.random_sd.values()),
-                "n_levels": [self.n_levels[g] for g in self.random_sd],
-            }
-        )
+        """lme4's VarCorr: SD per (group, term) and correlations, with the group's levels."""
+        frame = self.varcorr.copy()
+        frame["n_levels"] = frame["group"].map(self.n_levels)
+        return frame
 
     def summary(self) -> str:
         method = "Laplace" if self.nagq == 1 else f"adaptive Gauss-Hermite, nAGQ = {self.nagq}"
         lines = [
-            f"Logistic GLMM (ML, {method}): {self.formula} + "
-            + " + ".join(f"(1 | {g})" for g in self.groups),
-            f"logLik {self.loglik:.4f}  AIC {self.aic:.2f}  BIC {self.bic:.2f}  "
-            f"rows {self.nobs}  converged {self.converged}",
+            f"Logistic GLMM (ML, {method}): {self.formula} + " + " + ".join(self.random),
+            f"trial-level logLik {self.trial_loglik:.4f}  AIC {self.aic:.2f}  BIC {self.bic:.2f}"
+            f"  trials {self.n_trials}  cells {self.nobs}  {self.status}",
             self.random_frame().to_string(index=False),
             self.to_frame().iloc[:, :5].to_string(index=False, float_format=lambda v: f"{v:.4f}"),
             *self.notes,
@@ -137,49 +163,44 @@ def fit_glmm(
     data: pd.DataFrame,
     formula: str,
     *,
-    groups: Sequence[str],
+    random: Sequence[str],
     trials: str | None = None,
     nagq: int = 1,
 ) -> GLMMResult:
-    """Fit ``formula`` ("successes ~ fixed terms", patsy syntax) with random intercepts.
+    """Fit ``formula`` ("successes ~ fixed terms", patsy syntax) with ``random`` terms.
 
-    ``trials`` names the column of binomial sizes (None: 0/1 or boolean outcomes);
-    ``groups`` the grouping factors (crossed if several); ``nagq`` > 1 needs one factor.
+    ``random``: lme4-style terms, e.g. ``["participant", "participant:encoding",
+    "(1 + encoding | participant)"]`` (a bare name is a random intercept). ``trials``
+    names the column of binomial sizes (None: 0/1 or boolean outcomes); ``nagq`` > 1
+    needs a single random intercept.
     """
-    groups = tuple(groups)
-    if not groups:
-        raise AnalysisError("a GLMM needs at least one grouping factor")
-    if nagq < 1 or (nagq > 1 and len(groups) > 1):
+    terms = [parse_term(spec) for spec in random]
+    if not terms:
+        raise AnalysisError("a GLMM needs at least one random term")
+    intercepts = all(t.is_intercept for t in terms)
+    if nagq < 1 or (nagq > 1 and (len(terms) > 1 or not intercepts)):
         raise AnalysisError("nagq > 1 (adaptive quadrature) needs exactly one grouping factor")
     if data.empty:
         raise AnalysisError("no rows to fit the GLMM to")
     lhs, X, names, design_info = design_matrix(data, formula)
     successes, size = _response(data, lhs, trials)
-    missing = [g for g in groups if g not in data.columns]
-    if missing:
-        raise AnalysisError(f"grouping column(s) {', '.join(missing)} not in the data")
-    codes = [pd.factorize(data[g], sort=True)[0] for g in groups]
-    # The factor with most levels goes first: its block of A is diagonal (see _likelihood).
-    order = sorted(range(len(groups)), key=lambda i: -(codes[i].max() + 1))
-    problem = BinomialProblem(successes, size, X, [codes[i] for i in order], nagq=nagq)
-    k = len(groups)
-    start = np.concatenate([np.ones(k), _glm_start(X, successes, size)])
-    bounds = [(0.0, None)] * k + [(None, None)] * X.shape[1]
-    if nagq == 1:
-        objective, jac = problem.laplace_objective, True
+    # Terms with most levels first, as lme4 orders them (and the block solver needs).
+    matrices = sorted((term_matrix(data, t) for t in terms), key=lambda m: -m.n_levels)
+    if intercepts:
+        problem = BinomialProblem(successes, size, X, [m.codes for m in matrices], nagq=nagq)
     else:
-        objective, jac = problem.deviance, lambda x: _central_gradient(problem.deviance, x, k)
-    # The matrices are small (the non-largest factors' levels): BLAS threads only add
-    # start-up and spin costs, 4x the run time on a busy 2-core machine.
+        problem = DenseBinomialProblem(successes, size, X, matrices)
+    start = np.concatenate([theta_start(problem), glm_start(X, successes, size)])
+    # The matrices are small: BLAS threads only add start-up and spin costs, 4x the run
+    # time on a busy 2-core machine.
     with threadpool_limits(limits=1, user_api="blas"):
-        solution = _minimize(objective, jac, start, bounds)
-        solution = _restart_off_boundary(problem, objective, jac, solution, bounds, k)
-        params = solution.x
-        gradient = problem.laplace_objective(params)[1] if nagq == 1 else jac(params)
-        cov = _fixed_cov(problem, params, k)
-        rises = not _falls_off_zero(problem.deviance, params, k, (_ZERO_PROBE,)).any()
-    at_bound = (np.arange(params.size) < k) & (params <= 0) & (gradient > 0)
-    largest = float(np.max(np.abs(np.where(at_bound, 0.0, gradient))))
+        optimum = maximise(problem, start)
+        cov = fixed_cov(problem, optimum.x)
+    k, params = problem.n_theta, optimum.x
+    diagonal = params[problem.diagonal]
+    at_bound = np.zeros(params.size, dtype=bool)
+    at_bound[problem.diagonal] = (diagonal <= 0) & (optimum.gradient[problem.diagonal] > 0)
+    largest = float(np.max(np.abs(np.where(at_bound, 0.0, optimum.gradient))))
     variances = np.diag(cov)
     bse = np.sqrt(np.where(variances > 0, variances, np.nan))
     notes = tuple(
@@ -188,137 +209,29 @@ def fit_glmm(
         for name, estimate, se in zip(names, params[k:], bse, strict=True)
         if not (se < _MAX_SE and abs(estimate) < _MAX_ESTIMATE)
     )
+    singular = bool(np.any(diagonal < ZERO_SD))
+    message = f"{optimum.message}; largest |gradient| of the deviance {largest:.2g}"
+    if not optimum.verified:
+        message += "; the deviance still falls off a random-effect SD of 0 (saddle)"
+    if singular:
+        message += "; boundary (singular) fit: an SD is 0 or a correlation is +-1"
     return GLMMResult(
         formula=formula,
-        groups=groups,
+        random=tuple(m.term.label for m in matrices),
         nagq=nagq,
         fixed_names=tuple(names),
         params=params[k:].copy(),
         cov=cov,
-        random_sd={groups[i]: float(abs(params[j])) for j, i in enumerate(order)},
-        n_levels={g: int(c.max()) + 1 for g, c in zip(groups, codes, strict=True)},
-        loglik=-0.5 * float(solution.fun),
+        theta=params[:k].copy(),
+        varcorr=varcorr(matrices, np.abs(params[:k]) if intercepts else params[:k]),
+        n_levels={m.term.group: m.n_levels for m in matrices},
+        loglik=-0.5 * optimum.deviance,
         nobs=len(data),
-        converged=bool(largest < _GRADIENT_TOL and np.all(np.isfinite(bse)) and rises),
-        message=f"{solution.message}; largest |gradient| of the deviance {largest:.2g}"
-        + ("" if rises else "; the deviance falls off a random-effect SD of 0 (saddle)"),
+        n_trials=int(size.sum()),
+        log_choose=problem.log_choose,
+        converged=bool(largest < _GRADIENT_TOL and np.all(np.isfinite(bse)) and optimum.verified),
+        singular=singular,
+        message=message,
         design_info=design_info,
         notes=notes,
     )
-
-
-def _minimize(objective, jac, start: np.ndarray, bounds) -> optimize.OptimizeResult:
-    return optimize.minimize(
-        objective,
-        start,
-        jac=jac,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-6},
-    )
-
-
-def _restart_off_boundary(
-    problem: BinomialProblem, objective, jac, solution: optimize.OptimizeResult, bounds, k: int
-) -> optimize.OptimizeResult:
-    """Refit from SDs > 0 while the best fit so far has an SD at 0 that is not a minimum.
-
-    The deviance is even in each theta, so its theta-gradient vanishes at 0 whatever the
-    curvature: an L-BFGS-B line search that overshoots onto the bound stops there with a
-    "converged" zero gradient even where the deviance falls for theta > 0 (a saddle, not
-    the ML). Where the deviance (other parameters kept) is lower with that SD at
-    :data:`_ZERO_PROBE` or at one of :data:`_RESTART_SDS`, refit from each of the latter
-    and keep the lowest deviance. Genuine boundary fits (dataset SDs in most simulated
-    studies) pass the probes and cost 3 deviance evaluations per zero SD, not 2 refits.
-    """
-    for _ in range(k):
-        zero = _falls_off_zero(problem.deviance, solution.x, k, (_ZERO_PROBE, *_RESTART_SDS))
-        if not zero.any():
-            break
-        best = solution
-        for sd in _RESTART_SDS:
-            start = solution.x.copy()
-            start[:k][zero] = sd
-            trial = _minimize(objective, jac, start, bounds)
-            if trial.fun < best.fun - 1e-9 * max(1.0, abs(best.fun)):
-                best = trial
-        if best is solution:
-            break
-        solution = best
-    return solution
-
-
-def _falls_off_zero(deviance, params: np.ndarray, k: int, probes: Sequence[float]) -> np.ndarray:
-    """Mask of the SDs at 0 where the deviance is lower with that SD at one of ``probes``.
-
-    The zero gradient at theta = 0 says nothing (symmetry); a lower deviance a step away
-    means 0 is not a minimum.
-    """
-    base = deviance(params)
-    falls = np.zeros(k, dtype=bool)
-    for i in np.flatnonzero(params[:k] <= _ZERO_SD):
-        for sd in probes:
-            probe = params.copy()
-            probe[i] = sd
-            if deviance(probe) < base - 1e-6:
-                falls[i] = True
-                break
-    return falls
-
-
-def _glm_start(X: np.ndarray, successes: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """beta of the plain logistic GLM (a few IRLS steps) as the starting point."""
-    p = (successes + 0.5) / (size + 1.0)
-    beta = np.linalg.lstsq(X, np.log(p / (1 - p)), rcond=None)[0]
-    for _ in range(25):
-        mu = special.expit(X @ beta)
-        w = size * mu * (1 - mu) + 1e-12
-        step = np.linalg.lstsq(X * np.sqrt(w)[:, None], (successes - size * mu) / np.sqrt(w))[0]
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    return beta
-
-
-def _central_gradient(f, x: np.ndarray, k: int) -> np.ndarray:
-    """Central differences; one-sided into the feasible side for a theta at its bound 0."""
-    gradient = np.empty_like(x)
-    for i in range(x.size):
-        h = 1e-6 * max(1.0, abs(x[i]))
-        up, down = x.copy(), x.copy()
-        up[i] += h
-        if i < k and x[i] - h < 0:
-            gradient[i] = (f(up) - f(x)) / h
-            continue
-        down[i] -= h
-        gradient[i] = (f(up) - f(down)) / (2 * h)
-    return gradient
-
-
-def _fixed_cov(problem: BinomialProblem, params: np.ndarray, k: int) -> np.ndarray:
-    """2 x inverse Hessian of the deviance over (theta, beta), beta block (lme4's vcov).
-
-    Laplace: central differences of the exact gradient; quadrature: second differences of
-    the deviance. A theta at 0 (variance on the boundary) is held fixed, as the Hessian is
-    not defined there; the covariance then comes from the remaining block.
-    """
-    free = np.array([i >= k or params[i] > 1e-4 for i in range(params.size)])
-    if problem.nagq == 1:
-        H = gradient_hessian(
-            lambda x: problem.laplace_objective(_insert(params, free, x))[1][free], params[free]
-        )
-    else:
-        H = hessian(lambda x: problem.deviance(_insert(params, free, x)), params[free])
-    try:
-        inverse = np.linalg.inv(H)
-    except np.linalg.LinAlgError:
-        return np.full((params.size - k,) * 2, np.nan)
-    n_theta = int(free[:k].sum())
-    cov = 2.0 * inverse[n_theta:, n_theta:]
-    return (cov + cov.T) / 2
-
-
-def _insert(params: np.ndarray, free: np.ndarray, values: np.ndarray) -> np.ndarray:
-    full = params.copy()
-    full[free] = values
-    return full

