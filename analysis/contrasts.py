@@ -34,6 +34,7 @@ class ContrastsResult:
     table: pd.DataFrame
     scale: str
     note: str = ""
+    status: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -98,7 +99,10 @@ def encoding_contrasts(result, *, factor: str = "encoding", level: float = 0.95)
     if logistic:
         table["odds_ratio"] = np.exp(table["estimate"])
         table["or_ci_low"], table["or_ci_high"] = np.exp(table["ci_low"]), np.exp(table["ci_high"])
-    return ContrastsResult(table, scale, f"CIs are {level:.0%} Wald intervals, unadjusted")
+    status = getattr(result, "status", "")
+    source = f"From the same fit as the model above ({status}). " if status else ""
+    note = f"{source}CIs are {level:.0%} Wald intervals, unadjusted"
+    return ContrastsResult(table, scale, note, status)
 
 
 def dprime_differences(

@@ -78,7 +78,7 @@ STATISTICS: dict[str, Statistic] = {
     ),
     "accuracy_glmm": Statistic(
         "analysis.models.study:fit_accuracy_glmm",
-        "Accuracy: logistic GLMM (ML, Laplace), random intercepts",
+        "Accuracy: logistic GLMM (ML, Laplace), participant x encoding variability",
         section="models",
         scale="log_odds",
         settings=("crossed_max_cells",),

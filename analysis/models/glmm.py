@@ -44,6 +44,7 @@ from analysis.models._optimize import ZERO_SD, fixed_cov, glm_start, maximise, t
 from analysis.models.design import design_matrix
 from analysis.models.random_terms import parse_term, term_matrix, varcorr
 from analysis.models.wald import wald_table
+from analysis.summary import Summary, SummaryTable
 
 #: A fit counts as converged when no deviance derivative exceeds this (lme4 uses 0.002 on
 #: a Hessian-scaled gradient).
@@ -125,6 +126,45 @@ class GLMMResult:
         frame = self.varcorr.copy()
         frame["n_levels"] = frame["group"].map(self.n_levels)
         return frame
+
+    def fit_frame(self) -> pd.DataFrame:
+        """One row: the fit's status, structure and trial-level fit statistics."""
+        return pd.DataFrame(
+            [
+                {
+                    "status": self.status,
+                    "random": " + ".join(self.random),
+                    "trial_loglik": self.trial_loglik,
+                    "aic": self.aic,
+                    "bic": self.bic,
+                    "n_trials": self.n_trials,
+                    "n_cells": self.nobs,
+                }
+            ]
+        )
+
+    def to_summary(self) -> Summary:
+        """What the report shows: every table from this one fit, each naming its status."""
+        status = f"({self.status})"
+        notes = list(self.notes)
+        if self.singular:
+            notes.insert(
+                0,
+                "Boundary (singular) fit, as lme4 reports it: a random-effect SD is 0 or a "
+                "correlation is +-1 at the maximum; the estimates are this ML fit's.",
+            )
+        return Summary(
+            (
+                SummaryTable("", self.to_frame(), f"Fixed effects {status}"),
+                SummaryTable("random", self.random_frame(), f"Random effects {status}"),
+                SummaryTable(
+                    "fit",
+                    self.fit_frame(),
+                    "Fit: log-likelihood, AIC and BIC of the individual trials (Bernoulli)",
+                ),
+            ),
+            tuple(notes),
+        )
 
     def summary(self) -> str:
         method = "Laplace" if self.nagq == 1 else f"adaptive Gauss-Hermite, nAGQ = {self.nagq}"

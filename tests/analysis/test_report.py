@@ -125,10 +125,11 @@ def test_a_model_that_fails_becomes_a_note_and_its_dependants_say_why(rng, monke
     assert f"it uses {entry.title}, which could not be computed" in "".join(contrasts.blocks)
 
 
-def test_large_studies_fall_back_to_participant_intercepts(rng):
+def test_large_studies_fall_back_to_participant_terms(rng):
     models, _ = model_sections(load_trials(simulated(rng)), crossed_max_cells=10)
-    assert "random intercepts for participants only" in "".join(models.blocks)
-    assert models.tables["accuracy_glmm_random"]["group"].tolist() == ["participant"]
+    assert "no dataset random effects" in "".join(models.blocks)
+    groups = models.tables["accuracy_glmm_random"]["group"].tolist()
+    assert groups == ["participant:encoding", "participant"] or set(groups) == {"participant"}
 
 
 def test_separated_encodings_are_not_modelled_on_the_log_odds_scale(rng):
@@ -194,7 +195,7 @@ def test_a_separated_covariate_level_is_a_note_not_a_table(rng):
     frame.loc[sequence, "selected"] = wrong
     models, contrasts = model_sections(load_trials(frame))
     blocks = "".join(models.blocks)
-    assert "Accuracy: logistic GLMM (ML, Laplace), random intercepts: an estimate is not" in blocks
+    assert "participant x encoding variability: an estimate is not" in blocks
     for shown in _log_odds_tables(models, contrasts):
         assert (shown["se"] < 10).all() and (shown["estimate"].abs() < 10).all()
 
