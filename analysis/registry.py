@@ -99,7 +99,7 @@ STATISTICS: dict[str, Statistic] = {
     ),
     "log_rt_lmm": Statistic(
         "analysis.models.study:fit_log_rt_lmm",
-        "Speed: linear mixed model of log RT (REML)",
+        "Speed: trial-level linear mixed model of log RT (REML), crossed effects",
         section="models",
         scale="log_rt",
     ),

@@ -46,6 +46,8 @@ class LMMResult:
     nobs: int
     converged: bool
     notes: tuple[str, ...]
+    #: What the residual SD is the spread of (single trials, or cell means).
+    residual_label: str = "Residual"
 
     @property
     def aic(self) -> float:
@@ -56,7 +58,12 @@ class LMMResult:
         return wald_table(self.fixed_names, self.params, self.bse, level=level)
 
     def random_frame(self) -> pd.DataFrame:
-        residual = {"group": "Residual", "term": "", "other": "", "sd_or_corr": self.residual_sd}
+        residual = {
+            "group": self.residual_label,
+            "term": "",
+            "other": "",
+            "sd_or_corr": self.residual_sd,
+        }
         return pd.concat([self.random, pd.DataFrame([residual])], ignore_index=True)
 
     def summary(self) -> str:

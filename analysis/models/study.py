@@ -13,12 +13,10 @@ structure is chosen by :func:`choose_structure`'s rule (stated in the result's n
 see :data:`STRUCTURES`.
 Accuracy GEE: counts per participant x encoding cell (exact for the exchangeable GEE, see
 :mod:`analysis.models.gee`).
-Log-RT LMM: answered trials' ``log_rt`` averaged per participant x encoding (x layout x
-mode) cell (``aggregate=True``), random intercept per participant (default): the
-repeated-measures model, a thousand rows for 100k trials. Averaging over datasets leaves
-encoding effects unbiased when every participant sees every dataset in every encoding.
-``groups=("participant", "dataset_id")`` fits crossed intercepts instead, but statsmodels
-needs one dense group for that (seconds per thousand rows): for small studies only.
+Log-RT LMM: every answered trial's ``log_rt``, with the GLMM's crossed intercepts
+(participant, participant x encoding, dataset, dataset x encoding) by lme4's profiled
+REML (:mod:`analysis.models.crossed_lmm`); its residual is the spread of single trials,
+and the notes give the share of time-outs per encoding (their RT is censored).
 """
 
 from __future__ import annotations
@@ -30,9 +28,10 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisError
+from analysis.models.crossed_lmm import fit_crossed_lmm
 from analysis.models.gee import GEEResult, fit_gee
 from analysis.models.glmm import GLMMResult, fit_glmm
-from analysis.models.lmm import LMMResult, fit_lmm
+from analysis.models.lmm import LMMResult
 from analysis.trials import TrialTable
 
 DEFAULT_REFERENCE = "table"
@@ -194,22 +193,36 @@ def choose_structure(frame: pd.DataFrame, fit) -> GLMMResult:
     return replace(base, notes=(f"{rule} Intercepts kept: {found}.", *base.notes))
 
 
+#: Random terms of the trial-level log-RT model: the accuracy GLMM's intercepts structure.
+RT_TERMS = STRUCTURES["intercepts"]
+
+
+def timeout_shares(frame: pd.DataFrame) -> str:
+    """The censoring the RT model cannot see: share of trials timed out, per encoding."""
+    shares = frame.groupby("encoding", observed=True)["timed_out"].mean()
+    listed = ", ".join(f"{name} {share:.1%}" for name, share in shares.items())
+    return (
+        f"Time-outs (no RT; censored at the deadline, left out of this model): {listed}. "
+        "Where these differ, the RT estimates describe answered trials only."
+    )
+
+
 def fit_log_rt_lmm(
     trials: pd.DataFrame | TrialTable,
     *,
     reference: str | None = None,
-    groups: Sequence[str] = ("participant",),
     reml: bool = True,
-    aggregate: bool = True,
 ) -> LMMResult:
-    """log RT ~ encoding (+ covariates) with random intercepts (answered trials only)."""
+    """log RT ~ encoding (+ covariates) per answered trial, with crossed participant,
+    participant x encoding, dataset and dataset x encoding intercepts (REML)."""
     frame = _frame(trials)
     answered = frame[frame["log_rt"].notna()]
     if answered.empty:
         raise AnalysisError("every trial timed out: there are no response times to model")
     rhs = encoding_terms(answered, reference)
-    data = aggregate_cells(answered, (*groups, "encoding", *COVARIATES)) if aggregate else answered
-    return fit_lmm(data, f"log_rt ~ {rhs}", groups=tuple(groups), reml=reml)
+    terms = RT_TERMS if answered["encoding"].nunique() > 1 else ("participant", "dataset_id")
+    result = fit_crossed_lmm(answered, f"log_rt ~ {rhs}", random=terms, reml=reml)
+    return replace(result, notes=(*result.notes, timeout_shares(frame)))
 
 
 def fit_accuracy_gee(

@@ -1,0 +1,222 @@
+"""Linear mixed model with crossed (and correlated) random terms by lme4's profiled deviance.
+
+Why not statsmodels: MixedLM fits crossed factors only as variance components inside one
+all-encompassing group (seconds per thousand rows); the study's RT model is trial level,
+with participant, participant x encoding and dataset terms crossed, on up to 100k trials.
+
+Bates, Maechler, Bolker & Walker (2015, J. Stat. Softw. 67(1), section 3): for covariance
+parameters theta (Lambda as in :mod:`analysis.models.random_terms`), the penalised least
+squares problem min |y - X beta - Z Lambda u|^2 + |u|^2 is solved from Cholesky factors,
+L L' = Lambda'Z'Z Lambda + I and R_X'R_X = X'X - R_ZX'R_ZX (R_ZX = L^-1 Lambda'Z'X), with
+r^2 the penalised residual sum of squares. Then beta and sigma are profiled out:
+
+- ML:   d(theta) = log|L|^2 + n (1 + log(2 pi r^2 / n))
+- REML: d(theta) = log|L|^2 + log|R_X|^2 + (n - p)(1 + log(2 pi r^2 / (n - p)))
+
+Only the cross-products (Z'Z, Z'X, Z'y, X'X, X'y, y'y) enter, computed once, so each
+evaluation costs O(q^3) whatever n. theta is optimised by L-BFGS-B (finite-difference
+gradient, a handful of parameters); an SD left at 0 is checked as in the GLMM (the
+deviance a step off 0, :mod:`analysis.models._optimize`), and a boundary fit is reported
+as singular, as lme4 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize
+
+from analysis.errors import AnalysisError
+from analysis.models._optimize import PROBE_SDS, PROFILE_SD, ZERO_SD
+from analysis.models.design import design_matrix
+from analysis.models.lmm import LMMResult
+from analysis.models.random_terms import TermMatrix, parse_term, term_matrix, varcorr
+
+#: Restarts of L-BFGS-B at most, until no free theta's derivative exceeds _GRADIENT_TOL.
+_RESTARTS = 5
+_GRADIENT_TOL = 1e-4
+
+
+class _Profiled:
+    """Cross-products of one LMM and its profiled deviance as a function of theta."""
+
+    def __init__(self, y: np.ndarray, X: np.ndarray, matrices: list[TermMatrix], reml: bool):
+        self.n, self.p = X.shape
+        self.reml = reml
+        self.matrices = matrices
+        offsets = np.cumsum([0] + [tm.n_levels * tm.p for tm in matrices])
+        self.q = int(offsets[-1])
+        cols = np.concatenate(
+            [
+                o + tm.codes[:, None] * tm.p + np.arange(tm.p)
+                for tm, o in zip(matrices, offsets, strict=False)
+            ],
+            axis=1,
+        )
+        values = np.concatenate([tm.X for tm in matrices], axis=1)
+        pairs = (cols[:, :, None] * self.q + cols[:, None, :]).ravel()
+        outer = (values[:, :, None] * values[:, None, :]).ravel()
+        self.ZtZ = np.bincount(pairs, outer, self.q * self.q).reshape(self.q, self.q)
+        flat = cols.ravel()
+        self.ZtX = np.stack(
+            [np.bincount(flat, (values * X[:, [j]]).ravel(), self.q) for j in range(self.p)], 1
+        )
+        self.Zty = np.bincount(flat, (values * y[:, None]).ravel(), self.q)
+        self.XtX, self.Xty, self.yty = X.T @ X, X.T @ y, float(y @ y)
+        self.theta_cells = []  # (global row, global column, theta index) of Lambda
+        lower, diagonal, start = [], [], 0
+        for tm, offset in zip(matrices, offsets, strict=False):
+            for index, (r, c) in enumerate(tm.theta_cells()):
+                base = offset + np.arange(tm.n_levels) * tm.p
+                self.theta_cells.append((base + r, base + c, start + index))
+                lower.append(0.0 if r == c else None)
+                if r == c:
+                    diagonal.append(start + index)
+            start += len(tm.theta_cells())
+        self.n_theta = start
+        self.bounds = [(b, None) for b in lower]
+        self.diagonal = np.array(diagonal, dtype=int)
+
+    def _lambda(self, theta: np.ndarray) -> np.ndarray:
+        Lam = np.zeros((self.q, self.q))
+        for rows, cols, index in self.theta_cells:
+            Lam[rows, cols] = theta[index]
+        return Lam
+
+    def solve(self, theta: np.ndarray) -> dict:
+        """Everything at theta: deviance, beta, sigma, the fixed-effect covariance."""
+        Lam = self._lambda(theta)
+        L = linalg.cholesky(Lam.T @ self.ZtZ @ Lam + np.eye(self.q), lower=True)
+        cu = linalg.solve_triangular(L, Lam.T @ self.Zty, lower=True)
+        RZX = linalg.solve_triangular(L, Lam.T @ self.ZtX, lower=True)
+        RXtRX = self.XtX - RZX.T @ RZX
+        RX = linalg.cholesky(RXtRX, lower=True)
+        cb = linalg.solve_triangular(RX, self.Xty - RZX.T @ cu, lower=True)
+        beta = linalg.solve_triangular(RX.T, cb, lower=False)
+        r2 = max(self.yty - cu @ cu - cb @ cb, 1e-300)
+        logdet = 2.0 * float(np.sum(np.log(np.diag(L))))
+        dof = self.n - self.p if self.reml else self.n
+        deviance = logdet + dof * (1.0 + np.log(2.0 * np.pi * r2 / dof))
+        if self.reml:
+            deviance += 2.0 * float(np.sum(np.log(np.diag(RX))))
+        sigma2 = r2 / dof
+        cov = sigma2 * linalg.cho_solve((RX, True), np.eye(self.p))
+        return {"deviance": float(deviance), "beta": beta, "sigma": np.sqrt(sigma2), "cov": cov}
+
+    def deviance(self, theta: np.ndarray) -> float:
+        return self.solve(theta)["deviance"]
+
+    def gradient(self, theta: np.ndarray) -> np.ndarray:
+        """Central differences (one-sided into the feasible side at a bound of 0)."""
+        out = np.empty_like(theta)
+        for i in range(theta.size):
+            h = 1e-6 * max(1.0, abs(theta[i]))
+            up, down = theta.copy(), theta.copy()
+            up[i] += h
+            if self.bounds[i][0] is not None and theta[i] - h < 0:
+                out[i] = (self.deviance(up) - self.deviance(theta)) / h
+                continue
+            down[i] -= h
+            out[i] = (self.deviance(up) - self.deviance(down)) / (2 * h)
+        return out
+
+
+def _minimise(problem: _Profiled, start: np.ndarray) -> optimize.OptimizeResult:
+    """L-BFGS-B; a flat direction can end its line search early ("ABNORMAL"), so it is
+    restarted from where it stopped (fresh curvature memory) while a free derivative
+    exceeds :data:`_GRADIENT_TOL`."""
+    unbounded = np.array([low is None for low, _ in problem.bounds])
+    for _ in range(_RESTARTS):
+        fit = optimize.minimize(
+            problem.deviance,
+            start,
+            jac=problem.gradient,
+            method="L-BFGS-B",
+            bounds=problem.bounds,
+            options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-7},
+        )
+        free = unbounded | (fit.x > ZERO_SD)
+        if np.max(np.abs(fit.jac[free]), initial=0.0) < _GRADIENT_TOL:
+            break
+        start = fit.x
+    return fit
+
+
+def _optimise(problem: _Profiled) -> tuple[np.ndarray, bool, str]:
+    """theta at the minimum; whether every SD at 0 passed its probes; the optimiser's message."""
+    start = np.zeros(problem.n_theta)
+    start[problem.diagonal] = 1.0
+    fit = _minimise(problem, start)
+    x, f = fit.x, float(fit.fun)
+    for _ in range(len(problem.diagonal) + 1):
+        lower = None
+        for i in problem.diagonal[x[problem.diagonal] <= ZERO_SD]:
+            for sd in (PROFILE_SD, *PROBE_SDS):
+                probe = x.copy()
+                probe[i] = sd
+                if problem.deviance(probe) < f - 1e-6:
+                    lower = probe
+                    break
+            if lower is not None:
+                break
+        if lower is None:
+            return x, True, str(fit.message)
+        fit = _minimise(problem, lower)
+        if fit.fun >= f - 1e-6:
+            break
+        x, f = fit.x, float(fit.fun)
+    return x, False, str(fit.message)
+
+
+def fit_crossed_lmm(
+    data: pd.DataFrame, formula: str, *, random: Sequence[str], reml: bool = True
+) -> LMMResult:
+    """Fit ``formula`` with lme4-style ``random`` terms (e.g. ``["participant",
+    "participant:encoding", "dataset_id"]`` or ``["(1 + Days | Subject)"]``)."""
+    if data.empty:
+        raise AnalysisError("no rows to fit the linear mixed model to")
+    frame = data.reset_index(drop=True)
+    lhs, X, names, _ = design_matrix(frame, formula)
+    if lhs not in frame.columns:
+        raise AnalysisError(f"response column {lhs!r} not in the data")
+    y = pd.to_numeric(frame[lhs], errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(y)):
+        raise AnalysisError(f"response {lhs!r} has missing or non-numeric values")
+    if len(y) <= X.shape[1]:
+        raise AnalysisError("fewer rows than fixed effects: the LMM is not estimable")
+    terms = [parse_term(spec) for spec in random]
+    if not terms:
+        raise AnalysisError("a linear mixed model needs at least one random term")
+    matrices = sorted((term_matrix(frame, t) for t in terms), key=lambda m: -m.n_levels)
+    problem = _Profiled(y, X, matrices, reml)
+    theta, verified, message = _optimise(problem)
+    solved = problem.solve(theta)
+    sigma = float(solved["sigma"])
+    table = varcorr(matrices, theta)
+    table["sdcor"] = np.where(table["var2"] == "", table["sdcor"] * sigma, table["sdcor"])
+    random_table = table.rename(columns={"var1": "term", "var2": "other", "sdcor": "sd_or_corr"})
+    singular = bool(np.any(theta[problem.diagonal] < ZERO_SD))
+    notes = []
+    if singular:
+        notes.append("Boundary (singular) fit, as lme4 reports it: a random-effect SD is 0.")
+    if not verified:
+        notes.append(f"The deviance still falls off a random-effect SD of 0 ({message}).")
+    n_dof = len(y) - X.shape[1] if reml else len(y)
+    return LMMResult(
+        formula=formula,
+        groups=tuple(m.term.label for m in matrices),
+        reml=reml,
+        fixed_names=tuple(names),
+        params=solved["beta"],
+        bse=np.sqrt(np.diag(solved["cov"])),
+        cov=solved["cov"],
+        random=random_table,
+        residual_sd=sigma,
+        loglik=-0.5 * solved["deviance"],
+        nobs=len(y),
+        converged=verified,
+        notes=tuple(notes),
+        residual_label=f"Residual (single trials; {n_dof:,} degrees of freedom)",
+    )
