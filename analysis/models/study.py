@@ -83,7 +83,8 @@ def aggregate_cells(
     frame: pd.DataFrame, cells: Sequence[str] = (*GROUPS, "encoding", *COVARIATES)
 ) -> pd.DataFrame:
     """Binomial counts (``n_correct`` of ``n_trials``) and mean ``log_rt`` per cell."""
-    grouped = frame.groupby(list(cells), sort=True, observed=True)
+    cells = [c for c in cells if c in frame.columns or c not in COVARIATES]
+    grouped = frame.groupby(cells, sort=True, observed=True)
     counts = grouped.agg(
         n_correct=("correct", "sum"), n_trials=("correct", "size"), log_rt=("log_rt", "mean")
     )
