@@ -51,7 +51,7 @@ def analyze() -> None:
 @click.option("--title", default=None, help="Report title.")
 @click.option(
     "--correction",
-    type=click.Choice(["loglinear", "1/2N", "none"]),
+    type=click.Choice(["loglinear", "loglinear_chance", "1/2N", "none"]),
     default="loglinear",
     show_default=True,
     help="Rate correction for d' and c.",
@@ -64,6 +64,13 @@ def analyze() -> None:
     help="Score timed-out trials as misses or drop them.",
 )
 @click.option(
+    "--sdt-timeouts",
+    type=click.Choice(["exclude", "miss"]),
+    default="exclude",
+    show_default=True,
+    help="Leave timed-out trials out of d', c and the rates, or count them as misses.",
+)
+@click.option(
     "--max-attention-failures",
     type=int,
     default=1,
@@ -71,7 +78,17 @@ def analyze() -> None:
     help="Exclude participants failing more attention checks than this (-1: never).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-def report(trials, out, stimulus_set, title, correction, timeouts, max_attention_failures, seed):
+def report(
+    trials,
+    out,
+    stimulus_set,
+    title,
+    correction,
+    timeouts,
+    sdt_timeouts,
+    max_attention_failures,
+    seed,
+):
     """Write the HTML report of TRIALS (a trial-table CSV) into --out."""
     from analysis.report import ReportConfig, write_report
     from analysis.trials import TrialOptions
@@ -82,7 +99,8 @@ def report(trials, out, stimulus_set, title, correction, timeouts, max_attention
     )
     settings = {"title": title} if title else {}
     config = ReportConfig(stimulus_set=stimulus_set, correction=correction,
-                          trial_options=options, seed=seed, **settings)  # fmt: skip
+                          sdt_timeouts=sdt_timeouts, trial_options=options, seed=seed,
+                          **settings)  # fmt: skip
     result = write_report(trials, out, config)
     parts = {k: v for k, v in result.seconds.items() if not k.startswith("statistic:")}
     timing = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in parts.items())

@@ -127,7 +127,7 @@ def pooled_dprime(scored: pd.DataFrame, correction: str = "loglinear") -> float:
         raise AnalysisError(f"pooled d' needs one response mode, got {sorted(modes)}")
     if RESPONSE_MODES[modes[0]].decision == Decision.CHOICE:
         m = int(scored["n_items"].iloc[0])
-        pc = sdt.corrected_rate(scored["correct"].sum(), len(scored), correction)
+        pc = sdt.mafc_rate(scored["correct"].sum(), len(scored), m, correction)
         return float(sdt.dprime_mafc(pc, m))
     counts = scored[COUNT_COLUMNS].sum()
     hit_rate, fa_rate = sdt.rates(*(counts[c] for c in COUNT_COLUMNS), correction=correction)

@@ -9,8 +9,14 @@ all hits and no false alarms gets a finite d' and c, never inf or NaN.
 
 ``recall`` and ``precision`` are the uncorrected item-level proportions
 hits/(hits + misses) and hits/(hits + false_alarms); precision is NaN when nothing was
-marked in the cell, RT columns are NaN when every trial in it timed out. Timed-out trials
-count in ``n_timeouts`` and, under the default ``timeouts="miss"``, as misses.
+marked in the cell, RT columns are NaN when every trial in it timed out.
+
+Time-outs (``sdt_timeouts``): ``"exclude"`` (default) leaves timed-out trials out of the
+SDT counts, rates, d' and c (a time-out is no decision: counted as a miss it lowers d'
+and raises c, and an absent yes/no trial has no cell at all, so the bias depends on the
+time-out rate); ``"miss"`` keeps them as scored (see :mod:`analysis.trials`). Either
+way ``n_timeouts`` and ``timeout_rate`` count them per cell, accuracy counts them as not
+correct, and the result's ``note`` says which rule ran.
 
 A yes/no cell without target-present trials (or without target-absent items) has no hit
 (or false-alarm) rate, so its d' and c are NaN under every correction: an invented rate
@@ -28,10 +34,12 @@ from scipy.special import expit
 
 from analysis.errors import AnalysisError
 from analysis.response_modes import RESPONSE_MODES, Decision
-from analysis.sdt import corrected_rate, criterion, dprime, dprime_mafc, rates
+from analysis.sdt import criterion, dprime, dprime_mafc, mafc_rate, rates
 from analysis.trials import TrialTable
 
 DEFAULT_BY = ("participant", "encoding", "layout", "response_mode")
+SDT_TIMEOUT_RULES = ("exclude", "miss")
+_SDT_COUNTS = ["hits", "false_alarms", "misses", "correct_rejections"]
 #: ``dprime_method`` values: z(H) - z(F) on the cells, or the m-AFC formula
 DPRIME_RATES, DPRIME_FORCED_CHOICE = "rates", "forced_choice"
 _COUNTS = ("hits", "false_alarms", "misses", "correct_rejections", "correct", "timed_out")
@@ -44,6 +52,19 @@ class MeasuresResult:
     table: pd.DataFrame
     by: tuple[str, ...]
     correction: str
+    sdt_timeouts: str = "exclude"
+
+    @property
+    def note(self) -> str:
+        """The time-out rule that ran (the report shows it)."""
+        if self.sdt_timeouts == "exclude":
+            rule = "left out of the SDT counts, rates, d′ and c"
+        else:
+            rule = "scored as no response (misses) in the SDT counts"
+        return (
+            f"Time-outs: {rule} (rule {self.sdt_timeouts!r}); accuracy counts those in the "
+            "analysed trials as not correct; n_timeouts and timeout_rate count them per cell."
+        )
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -73,8 +94,8 @@ def _dprime_mafc_cells(frame: pd.DataFrame, keys: list[str], correction: str) ->
     per_m = frame.groupby([*keys, "n_items"], sort=True, observed=True)["correct"].agg(
         ["sum", "size"]
     )
-    pc = corrected_rate(per_m["sum"].to_numpy(), per_m["size"].to_numpy(), correction)
     m_values = per_m.index.get_level_values("n_items").to_numpy()
+    pc = mafc_rate(per_m["sum"].to_numpy(), per_m["size"].to_numpy(), m_values, correction)
     d = np.array([dprime_mafc(p, int(m)) for p, m in zip(pc, m_values, strict=True)])
     weighted = pd.DataFrame({"wd": d * per_m["size"].to_numpy(), "n": per_m["size"].to_numpy()})
     weighted.index = per_m.index.droplevel("n_items")
@@ -87,8 +108,13 @@ def compute_measures(
     *,
     by: tuple[str, ...] = DEFAULT_BY,
     correction: str = "loglinear",
+    sdt_timeouts: str = "exclude",
 ) -> MeasuresResult:
     """Aggregate scored trials into one row of measures per ``by`` cell."""
+    if sdt_timeouts not in SDT_TIMEOUT_RULES:
+        raise AnalysisError(
+            f"sdt_timeouts must be one of {SDT_TIMEOUT_RULES}, not {sdt_timeouts!r}"
+        )
     frame = _trials_of(trials)
     by = tuple(by)
     absent = [c for c in by if c not in frame.columns]
@@ -108,6 +134,10 @@ def compute_measures(
     table = table.rename(columns={"correct": "n_correct", "timed_out": "n_timeouts"})
     table.insert(2, "accuracy", table["n_correct"] / table["n_trials"])
     mode = grouped["response_mode"].first()
+    decided = frame[~frame["timed_out"].astype(bool)] if sdt_timeouts == "exclude" else frame
+    if sdt_timeouts == "exclude":
+        counts = decided.groupby(keys, sort=True, observed=True)[_SDT_COUNTS].sum()
+        table[_SDT_COUNTS] = counts.reindex(table.index, fill_value=0).astype(np.int64)
     hits, misses = table["hits"], table["misses"]
     false_alarms = table["false_alarms"]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -138,7 +168,7 @@ def compute_measures(
         .median()
     )
     table["timeout_rate"] = table["n_timeouts"] / table["n_trials"]
-    return MeasuresResult(table.reset_index(), by, correction)
+    return MeasuresResult(table.reset_index(), by, correction, sdt_timeouts)
 
 
 def encoding_summary(

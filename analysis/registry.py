@@ -74,7 +74,7 @@ STATISTICS: dict[str, Statistic] = {
         "Measures per participant cell",
         section="measures",
         scale="measures",
-        settings=("correction",),
+        settings=("correction", "sdt_timeouts"),
     ),
     "accuracy_glmm": Statistic(
         "analysis.models.study:fit_accuracy_glmm",

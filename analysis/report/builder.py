@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.measures import SDT_TIMEOUT_RULES
 from analysis.registry import STATISTICS
 from analysis.report.html import Section, page
 from analysis.report.sections import ideal_section, measures_section, sample_section
@@ -43,6 +44,7 @@ class ReportConfig:
     title: str = "glyphlab: outlier detection by encoding"
     stimulus_set: Path | None = None
     correction: str = "loglinear"
+    sdt_timeouts: str = "exclude"
     trial_options: TrialOptions = field(default_factory=TrialOptions)
     crossed_max_cells: int = 250_000
     seed: int = 0
@@ -58,6 +60,8 @@ class ReportConfig:
                 )
         if self.correction not in CORRECTIONS:
             raise AnalysisError(f"correction must be one of {CORRECTIONS}")
+        if self.sdt_timeouts not in SDT_TIMEOUT_RULES:
+            raise AnalysisError(f"sdt_timeouts must be one of {SDT_TIMEOUT_RULES}")
         if self.crossed_max_cells < 1:
             raise AnalysisError("crossed_max_cells must be >= 1")
         if self.stimulus_set is not None:
@@ -96,7 +100,9 @@ def write_report(
     table = trials if isinstance(trials, TrialTable) else load_trials(trials, config.trial_options)
     seconds["load"] = time.perf_counter() - start
     sections = [_timed(seconds, "sample", lambda: sample_section(table))]
-    measures_part = _timed(seconds, "measures", lambda: measures_section(table, config.correction))
+    measures_part = _timed(
+        seconds, "measures", lambda: measures_section(table, config.correction, config.sdt_timeouts)
+    )
     start = time.perf_counter()
     sections += statistic_sections(
         table, config, existing={"measures": measures_part}, seconds=seconds

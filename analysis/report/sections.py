@@ -124,7 +124,7 @@ def _dprime_notes(cells: pd.DataFrame, correction: str) -> list[str]:
     return notes
 
 
-def measures_section(table: TrialTable, correction: str) -> Section:
+def measures_section(table: TrialTable, correction: str, sdt_timeouts: str = "exclude") -> Section:
     """Means per encoding and the figures; the per-participant table comes from the
     registered ``measures`` statistic, laid out after this by the statistic sections."""
     section = Section(
@@ -136,7 +136,8 @@ def measures_section(table: TrialTable, correction: str) -> Section:
         "rates; m-AFC d′ comes from proportion correct. Hit and false-alarm rates, precision "
         "and recall are in tables/encoding_summary.csv.",
     )
-    measures = compute_measures(table, correction=correction)
+    measures = compute_measures(table, correction=correction, sdt_timeouts=sdt_timeouts)
+    section.note(measures.note)
     cells = measures.table
     columns = tuple(c for c in SUMMARY_COLUMNS if cells[c].notna().any())
     summary = encoding_summary(measures, columns=columns, by=("response_mode", "encoding"))

@@ -89,3 +89,16 @@ def test_bootstrap_dprime_differences_resample_participants(rng):
     assert 0.8 < row["ci_low"] < 1.0 < row["ci_high"] < 1.2
     again = dprime_differences(measures, rng=np.random.default_rng(7), n_boot=500).table
     assert again.iloc[0]["estimate"] == row["estimate"]
+
+
+def test_studentised_interval_is_a_t_interval_for_symmetric_data(rng):
+    from scipy import stats
+
+    from analysis.contrasts import studentised_interval
+
+    values = stats.norm.ppf((np.arange(20) + 0.5) / 20)  # symmetric, mean 0
+    low, high = studentised_interval(values, rng=rng, n_boot=4000)
+    half = stats.t.ppf(0.975, 19) * values.std(ddof=1) / np.sqrt(20)
+    assert low == pytest.approx(-half, rel=0.15) and high == pytest.approx(half, rel=0.15)
+    assert np.isnan(studentised_interval(np.ones(5), rng=rng)[0])
+    assert np.isnan(studentised_interval(np.ones(1), rng=rng)[1])

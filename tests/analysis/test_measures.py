@@ -18,7 +18,10 @@ def test_cells_rates_and_rt_by_hand():
         trial_row(true_outliers=[3], selected=[], rt_ms=4000.0),
         trial_row(true_outliers=[3], timed_out=True, rt_ms=10000.0),
     ]
-    row = compute_measures(load_trials(trial_frame(rows))).table.iloc[0]
+    table = load_trials(trial_frame(rows))
+    answered = compute_measures(table).table.iloc[0]  # default: time-outs left out of SDT
+    assert (answered["hits"], answered["misses"], answered["correct_rejections"]) == (2, 1, 20)
+    row = compute_measures(table, sdt_timeouts="miss").table.iloc[0]
     assert (row["hits"], row["misses"], row["false_alarms"]) == (2, 2, 1)
     assert row["correct_rejections"] == 4 * 7 - 1
     assert (row["n_trials"], row["n_correct"], row["n_timeouts"]) == (4, 1, 1)
@@ -115,3 +118,38 @@ def test_accuracy_intervals_stay_within_zero_and_one():
     assert 0.0 < low < mean < high < 1.0
     plain_half = stats.t.ppf(0.975, 1) * np.std([1.0, 0.25], ddof=1) / np.sqrt(2)
     assert mean + plain_half > 1.0 and mean - plain_half < 0.0  # what it used to show
+
+
+def test_timeouts_are_left_out_of_sdt_by_default_and_counted(rng):
+    # The issue's case: yes/no, true d' 1.5 and c 0, 27% time-outs. Counted as misses,
+    # d' read 0.94 and c 0.31; left out (the default), d' and c are those of the answers.
+    from analysis.simulate import ModelObserver, SimulationDesign, make_design, simulate_trials
+
+    observer = ModelObserver.simple({"table": 1.5}, rt_median_ms=2000, rt_sigma=0.5)
+    deadline = 2000 * np.exp(0.5 * stats.norm.ppf(0.73))
+    spec = SimulationDesign(
+        n_participants=30,
+        encodings=("table",),
+        n_datasets=40,
+        response_mode="yes_no",
+        absent_fraction=0.5,
+        deadline_ms=deadline,
+    )
+    table = load_trials(simulate_trials(make_design(spec, rng=rng), observer, rng=rng))
+    default = compute_measures(table, correction="none")
+    miss = compute_measures(table, correction="none", sdt_timeouts="miss")
+    assert default.sdt_timeouts == "exclude" and "left out of the SDT" in default.note
+    assert "'miss'" in miss.note
+    for result in (default, miss):
+        cells = result.table
+        assert cells["n_timeouts"].sum() == table.trials["timed_out"].sum()
+    answered = table.trials[~table.trials["timed_out"]]
+    counted = default.table[["hits", "misses", "false_alarms", "correct_rejections"]].sum()
+    assert counted.sum() == len(answered)
+    pooled = default.table[["hits", "misses", "false_alarms", "correct_rejections"]].sum()
+    h = pooled["hits"] / (pooled["hits"] + pooled["misses"])
+    f = pooled["false_alarms"] / (pooled["false_alarms"] + pooled["correct_rejections"])
+    assert stats.norm.ppf(h) - stats.norm.ppf(f) == pytest.approx(1.5, abs=0.15)
+    assert miss.table["dprime"].median() < default.table["dprime"].median() - 0.3
+    with pytest.raises(AnalysisError, match="sdt_timeouts"):
+        compute_measures(table, sdt_timeouts="drop")

@@ -145,3 +145,32 @@ def test_uncorrected_extremes_are_inf_or_nan_without_warnings():
     hit_rate, fa_rate = rates(10, 0, 0, 10, correction="none")
     assert dprime(hit_rate, fa_rate) == np.inf and np.isnan(criterion(hit_rate, fa_rate))
     assert np.isnan(dprime(1.0, 1.0)) and criterion(1.0, 1.0) == -np.inf
+
+
+def _expected_dprime_bias(true_d: float, m: int, n: int, correction: str) -> float:
+    from scipy.stats import binom
+
+    from analysis.sdt import mafc_rate
+
+    k = np.arange(n + 1)
+    p = pc_mafc(true_d, m) if true_d else 1 / m
+    weights = binom.pmf(k, n, p)
+    return float(weights @ dprime_mafc(mafc_rate(k, n, m, correction), m)) - true_d
+
+
+@pytest.mark.parametrize(
+    ("correction", "biases"),
+    [("loglinear", (0.281, 0.028, -0.002)), ("loglinear_chance", (-0.448, -0.231, -0.143))],
+)
+def test_mafc_corrections_and_their_documented_bias(correction, biases):
+    # 20-AFC, 9 trials: the figures quoted in analysis.sdt's docstring (exact expectations).
+    measured = [_expected_dprime_bias(d, 20, 9, correction) for d in (0.0, 1.0, 2.0)]
+    np.testing.assert_allclose(measured, biases, atol=1e-3)
+
+
+def test_chance_correction_pulls_toward_one_over_m():
+    from analysis.sdt import mafc_rate
+
+    assert float(mafc_rate(0, 9, 20, "loglinear_chance")) == pytest.approx(0.05 / 10)
+    assert float(mafc_rate(9 / 20, 9, 20, "loglinear_chance")) == pytest.approx(0.05)
+    assert float(mafc_rate(0, 9, 20)) == pytest.approx(0.05)  # log-linear: toward 0.5
