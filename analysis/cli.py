@@ -163,6 +163,20 @@ def _int_list(ctx, param, value: str) -> list[int]:
     show_default=True,
     help="SD of participants' d' around the encoding's d'.",
 )
+@click.option(
+    "--encoding-sd",
+    type=float,
+    default=0.3,
+    show_default=True,
+    help="SD of each participant's own d' shift per encoding (participant x encoding).",
+)
+@click.option(
+    "--dataset-encoding-sd",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="SD of a d' shift per dataset x encoding.",
+)
 @click.option("--simulations", type=int, default=200, show_default=True)
 @click.option("--alpha", type=float, default=0.05, show_default=True)
 @click.option(
@@ -179,14 +193,16 @@ def _int_list(ctx, param, value: str) -> list[int]:
     help="Also write the table as CSV here.",
 )
 def power(participants, effect, effect_scale, baseline_dprime, encodings, datasets, items,
-          response_mode, sensitivity_sd, simulations, alpha, method, seed, out):  # fmt: skip
+          response_mode, sensitivity_sd, encoding_sd, dataset_encoding_sd, simulations, alpha,
+          method, seed, out):  # fmt: skip
     """Estimate power by simulating studies of each size in --participants."""
     from analysis.power import PowerConfig, power_curve
 
     config = PowerConfig(
         n_participants=participants[0], encodings=tuple(encodings.split(",")),
         baseline_dprime=baseline_dprime, effect=effect, effect_scale=effect_scale,
-        sensitivity_sd=sensitivity_sd, n_datasets=datasets, n_items=items,
+        sensitivity_sd=sensitivity_sd, encoding_sd=encoding_sd,
+        dataset_encoding_sd=dataset_encoding_sd, n_datasets=datasets, n_items=items,
         absent_fraction=0.5 if mode_named(response_mode).decision == Decision.PRESENCE else 0.0,
         response_mode=response_mode, n_simulations=simulations, alpha=alpha, method=method,
     )  # fmt: skip

@@ -1,7 +1,8 @@
 """Power by simulation: how often does a study of N people detect a given encoding effect?
 
 Each replicate simulates a full within-participant study with :mod:`analysis.simulate`
-(encoding ``a`` vs the baseline ``b``, random participant sensitivity, lapses) and tests
+(encoding ``a`` vs the baseline ``b``, random participant sensitivity, participant x
+encoding and dataset x encoding variability of d', lapses) and tests
 the effect; power is the share of replicates with p < alpha *and* the true sign, with its
 Monte-Carlo standard error sqrt(p (1 - p) / n_simulations).
 
@@ -15,8 +16,12 @@ Tests (``method``):
   replicate: use it to confirm a design found with ``"paired"``.
 
 Effects (``effect_scale``): ``"dprime"`` makes d'_a = d'_b + effect; ``"log_odds"`` picks
-d'_a so that the log-odds of a fully correct trial rise by ``effect`` (computed exactly
-from the observer's decision rule, see :func:`trial_accuracy`).
+d'_a so that, for the typical participant and dataset (all random shifts 0), the log-odds
+of a fully correct trial rise by ``effect``, lapses included (computed exactly from the
+observer's decision rule, see :func:`trial_accuracy`). That is the target the GLMM's
+encoding coefficient estimates when the random d' shifts are small; with large ones the
+logit link is only an approximation of the SDT observer, and the exact log-odds target is
+:mod:`analysis.logodds_simulation` (used by ``benchmarks/bench_calibration.py``).
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class PowerConfig:
     effect_scale: str = "dprime"
     criterion: float = 0.5
     sensitivity_sd: float = 0.3
+    encoding_sd: float = 0.3
+    dataset_encoding_sd: float = 0.0
     lapse_rate: float = 0.02
     n_datasets: int = 10
     n_items: int = 12
@@ -98,7 +105,16 @@ class PowerConfig:
 
 
 def trial_accuracy(d: float, config: PowerConfig) -> float:
-    """P(a trial is fully correct) for the simulated observer (no lapses), exactly."""
+    """P(a trial is fully correct) for the simulated observer, lapses included, exactly.
+
+    A lapse (probability ``lapse_rate``) is answered from noise alone, at d' = 0.
+    """
+    lapse = config.lapse_rate
+    return (1 - lapse) * _attentive_accuracy(d, config) + lapse * _attentive_accuracy(0.0, config)
+
+
+def _attentive_accuracy(d: float, config: PowerConfig) -> float:
+    """P(a trial is fully correct) without lapses."""
     k = d / 2 + config.criterion
     decision = mode_named(config.response_mode).decision
     if decision == Decision.CHOICE:
@@ -172,6 +188,7 @@ def _replicates(config: PowerConfig, count: int, observer, rng) -> pd.DataFrame:
     for replicate in range(count):
         design = make_design(config.design(), rng=rng)
         design["participant"] = f"R{replicate:05d}-" + design["participant"]
+        design["dataset_id"] = f"R{replicate:05d}-" + design["dataset_id"]  # own datasets
         designs.append(design)
     return simulate_trials(pd.concat(designs, ignore_index=True), observer, rng=rng)
 
@@ -185,6 +202,8 @@ def estimate_power(
         dprimes,
         criterion=config.criterion,
         sensitivity_sd=config.sensitivity_sd,
+        encoding_sd=config.encoding_sd,
+        dataset_encoding_sd=config.dataset_encoding_sd,
         lapse_rate=config.lapse_rate,
     )
     hits = 0

@@ -88,8 +88,13 @@ class ModelObserver:
 
     ``criterion`` is the bias ``c`` (0 = unbiased, positive = conservative). ``rt_mu`` and
     ``rt_sigma`` are the mean and SD of log RT in ms. ``sensitivity_sd`` is the SD of a
-    participant's additive shift of every d', ``rt_participant_sd`` the SD of their shift of
-    every log RT (a slow or fast person); both are drawn by :meth:`for_participant`.
+    participant's additive shift of every d', ``encoding_sd`` the SD of their own shift per
+    encoding on top (participant x encoding variability: one person is good with faces,
+    another with tables), ``rt_participant_sd`` the SD of their shift of every log RT (a
+    slow or fast person); these are drawn by :meth:`for_participant`.
+    ``dataset_encoding_sd`` is the SD of a shift of d' per dataset x encoding (a dataset
+    that one encoding shows well), drawn once per simulated study by
+    :func:`simulate_trials`. Shifted d' values are clipped at 0.
     """
 
     d_prime: Mapping[str, float]
@@ -100,6 +105,8 @@ class ModelObserver:
     sensitivity_sd: float = 0.0
     rt_participant_sd: float = 0.0
     yes_no_rule: str = "presence"
+    encoding_sd: float = 0.0
+    dataset_encoding_sd: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("d_prime", "rt_mu", "rt_sigma"):
@@ -113,8 +120,12 @@ class ModelObserver:
             raise SimulationError("rt_sigma values must be > 0 (SD of log RT)")
         if not 0.0 <= self.lapse_rate < 1.0:
             raise SimulationError(f"lapse_rate must be in [0, 1), got {self.lapse_rate}")
-        if min(self.sensitivity_sd, self.rt_participant_sd) < 0:
-            raise SimulationError("sensitivity_sd and rt_participant_sd must be >= 0")
+        sds = (self.sensitivity_sd, self.rt_participant_sd, self.encoding_sd)
+        if min(*sds, self.dataset_encoding_sd) < 0:
+            raise SimulationError(
+                "sensitivity_sd, encoding_sd, dataset_encoding_sd and rt_participant_sd "
+                "must be >= 0"
+            )
         if not np.isfinite(self.criterion):
             raise SimulationError("criterion must be a finite number")
         if self.yes_no_rule not in YES_NO_RULES:
@@ -136,10 +147,16 @@ class ModelObserver:
     def for_participant(self, *, rng: np.random.Generator) -> ModelObserver:
         """This observer with one participant's random sensitivity and speed shifts applied."""
         person = self
-        if self.sensitivity_sd > 0:
-            shift = rng.normal(0.0, self.sensitivity_sd)
-            shifted = {name: max(0.0, value + shift) for name, value in self.d_prime.items()}
-            person = replace(person, d_prime=shifted, sensitivity_sd=0.0)
+        if self.sensitivity_sd > 0 or self.encoding_sd > 0:
+            shift = rng.normal(0.0, self.sensitivity_sd) if self.sensitivity_sd > 0 else 0.0
+            own = (
+                rng.normal(0.0, self.encoding_sd, len(self.d_prime))
+                if self.encoding_sd > 0
+                else 0.0
+            )
+            values = np.maximum(0.0, np.array(list(self.d_prime.values())) + shift + own)
+            shifted = dict(zip(self.d_prime, values.tolist(), strict=True))
+            person = replace(person, d_prime=shifted, sensitivity_sd=0.0, encoding_sd=0.0)
         if self.rt_participant_sd > 0:
             shift = rng.normal(0.0, self.rt_participant_sd)
             slower = {name: value + shift for name, value in self.rt_mu.items()}
@@ -297,6 +314,10 @@ def simulate_trials(
     own = [observer.for_participant(rng=rng) for _ in range(len(people))]
     sensitivity = np.array([[one.d_prime[name] for name in names] for one in own])
     d_prime = sensitivity[person, encoding_code]
+    if observer.dataset_encoding_sd > 0:
+        cell, n_cells = _dataset_encoding_cells(table)
+        shifts = rng.normal(0.0, observer.dataset_encoding_sd, n_cells)
+        d_prime = np.maximum(0.0, d_prime + shifts[cell])
     speed = np.array([[one.rt_mu[name] for name in names] for one in own])
     selected: list[list[int]] = [[] for _ in range(len(table))]
     said_present = np.full(len(table), None, dtype=object)
@@ -338,6 +359,13 @@ def simulate_trials(
     table["timed_out"] = timed_out
     table["deadline_ms"] = deadline
     return _fill_defaults(table)
+
+
+def _dataset_encoding_cells(table: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """Each row's dataset x encoding cell code, and the number of cells."""
+    dataset = table["dataset_id"] if "dataset_id" in table.columns else pd.Series(0, table.index)
+    codes = table.assign(_dataset=dataset).groupby(["_dataset", "encoding"], sort=True).ngroup()
+    return codes.to_numpy(), int(codes.max()) + 1
 
 
 def _iso_utc(stamps: pd.Series) -> np.ndarray:

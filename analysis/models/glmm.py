@@ -29,7 +29,7 @@ dataset x condition cell gives the same likelihood and makes 100k trials fast.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,6 +179,19 @@ class GLMMResult:
         return "\n".join(lines)
 
 
+def _theta_from_cov(matrices, covariances: Mapping[str, np.ndarray], default: np.ndarray):
+    """theta whose terms have the given covariances (Cholesky factors); others ``default``."""
+    theta, start = default.copy(), 0
+    for tm in matrices:
+        cells = tm.theta_cells()
+        cov = covariances.get(tm.term.group)
+        if cov is not None:
+            L = np.linalg.cholesky(np.asarray(cov, dtype=float).reshape(tm.p, tm.p))
+            theta[start : start + len(cells)] = [L[r, c] for r, c in cells]
+        start += len(cells)
+    return theta
+
+
 def _response(data: pd.DataFrame, lhs: str, trials: str | None) -> tuple[np.ndarray, np.ndarray]:
     if lhs not in data.columns:
         raise AnalysisError(f"response column {lhs!r} not in the data")
@@ -206,13 +219,17 @@ def fit_glmm(
     random: Sequence[str],
     trials: str | None = None,
     nagq: int = 1,
+    start_cov: Mapping[str, np.ndarray] | None = None,
+    start_beta: np.ndarray | None = None,
 ) -> GLMMResult:
     """Fit ``formula`` ("successes ~ fixed terms", patsy syntax) with ``random`` terms.
 
     ``random``: lme4-style terms, e.g. ``["participant", "participant:encoding",
     "(1 + encoding | participant)"]`` (a bare name is a random intercept). ``trials``
     names the column of binomial sizes (None: 0/1 or boolean outcomes); ``nagq`` > 1
-    needs a single random intercept.
+    needs a single random intercept. ``start_cov`` (group -> covariance matrix of its
+    term) and ``start_beta`` start the optimiser elsewhere than lme4's default (SDs 1,
+    correlations 0; the plain GLM's beta): a warm start from a nested fit.
     """
     terms = [parse_term(spec) for spec in random]
     if not terms:
@@ -230,7 +247,11 @@ def fit_glmm(
         problem = BinomialProblem(successes, size, X, [m.codes for m in matrices], nagq=nagq)
     else:
         problem = DenseBinomialProblem(successes, size, X, matrices)
-    start = np.concatenate([theta_start(problem), glm_start(X, successes, size)])
+    theta = theta_start(problem)
+    if start_cov:
+        theta = _theta_from_cov(matrices, start_cov, theta)
+    beta = glm_start(X, successes, size) if start_beta is None else np.asarray(start_beta)
+    start = np.concatenate([theta, beta])
     # The matrices are small: BLAS threads only add start-up and spin costs, 4x the run
     # time on a busy 2-core machine.
     with threadpool_limits(limits=1, user_api="blas"):

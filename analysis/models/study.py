@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -149,14 +150,36 @@ def fit_accuracy_glmm(
     cells_by = (*GROUPS, "encoding") if by_dataset else ("participant", "encoding")
     cells = aggregate_cells(frame, (*cells_by, *COVARIATES))
 
-    def fit(name: str) -> GLMMResult:
+    def fit(name: str, **start) -> GLMMResult:
         terms = STRUCTURES[name] if by_dataset else _without_datasets(STRUCTURES[name])
         if frame["encoding"].nunique() < 2:
             terms = tuple(t for t in terms if "encoding" not in t) or ("participant",)
-        return fit_glmm(cells, f"n_correct ~ {rhs}", random=terms, trials="n_trials", nagq=nagq)
+        formula = f"n_correct ~ {rhs}"
+        return fit_glmm(cells, formula, random=terms, trials="n_trials", nagq=nagq, **start)
 
     result = fit(structure) if structure != "auto" else choose_structure(frame, fit)
     return replace(result, notes=(*notes, *result.notes)) if notes else result
+
+
+def _slopes_start(base: GLMMResult, encodings: list[str]) -> dict:
+    """The intercepts fit as a slopes fit: its compound-symmetric participant covariance.
+
+    Per-encoding participant effects c have Cov = sd_p^2 J + sd_pe^2 I; the slope term's
+    treatment coding (first encoding as reference) is b = T c. SDs are floored at 0.1 so
+    the start is inside the parameter space; the dataset terms and beta carry over.
+    """
+    sd = base.random_sd
+    person = max(sd.get("participant", 0.0), 0.1) ** 2
+    interaction = max(sd.get("participant:encoding", 0.0), 0.1) ** 2
+    n = len(encodings)
+    cells = person * np.ones((n, n)) + interaction * np.eye(n)
+    T = np.eye(n)
+    T[1:, 0] = -1.0
+    cov = {"participant": T @ cells @ T.T}
+    cov.update(
+        {g: np.array([[max(v, 0.1) ** 2]]) for g, v in sd.items() if g.startswith("dataset")}
+    )
+    return {"start_cov": cov, "start_beta": base.params}
 
 
 def choose_structure(frame: pd.DataFrame, fit) -> GLMMResult:
@@ -178,7 +201,7 @@ def choose_structure(frame: pd.DataFrame, fit) -> GLMMResult:
     why = slopes_identified(frame)
     if why:
         return replace(base, notes=(f"{rule} Slopes not fitted: {why}.", *base.notes))
-    richer = fit("slopes")
+    richer = fit("slopes", **_slopes_start(base, sorted(frame["encoding"].unique())))
     df = len(richer.theta) - len(base.theta)
     statistic = max(0.0, 2.0 * (richer.loglik - base.loglik))
     p = float(stats.chi2.sf(statistic, df))
