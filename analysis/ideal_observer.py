@@ -1,26 +1,36 @@
-"""An ideal observer that sees the raw numbers, and human efficiency relative to it.
+"""The ideal observer of the datasets' generative model, and human efficiency relative to it.
 
 Why: an encoding can only show what is in the data. A 2-SD outlier among 8 noisy rows is
 hard for anyone; efficiency = (d'_human / d'_ideal)^2 (Tanner & Birdsall, 1958) says how
 much of the available information people used, so encodings can be compared across
 datasets of different difficulty.
 
-The observer reads ``<stimulus set>/data/<dataset_id>.csv`` (columns x1..xk, y; plain
-files, so ``analysis`` never imports ``stimuli``) and scores every row by two classical
-outlier tests, each giving a p-value:
+The generative model (``stimuli/data/synthetic.py``, read through the set's files, so
+``analysis`` never imports ``stimuli``): rows ``y = X beta + e``, X standard normal, e
+normal with SD sigma; an outlier is a row whose residual is shifted by ``+-m`` sigma
+(``vertical``), whose informative feature is set to ``+-m`` (``leverage``), or both, with
+``m = magnitude_sd`` and the kind from ``truth.json``. The observer knows that model, the
+kind and magnitude, and how many outliers a display holds on average (the prior pi); it
+does not know beta or sigma, which it estimates from the other rows. It scores each row
+by its log posterior odds of being an outlier, log LR + log(pi / (1 - pi)), with
 
-- vertical outliers: the externally studentised residual of the OLS fit y ~ 1 + x, which
-  follows t(n - p - 2) under the model (p features);
-- leverage outliers: the Mahalanobis distance of the row's features from their mean,
-  with n D^2 / (n - 1)^2 ~ Beta(p/2, (n - p - 1)/2) (Wilks, 1963).
+- vertical: the leave-one-out prediction error e_i of y_i (beta and sigma fitted without
+  row i, so an outlier elsewhere does not hide it), standardised by its predictive SD;
+  LR = [phi(e - m) + phi(e + m)] / (2 phi(e)) = exp(-m^2 / 2) cosh(m e);
+- leverage: each feature x_ij against a shift to +-m, LR = mean_j exp(-m^2 / 2) cosh(m x_ij);
+- both: the product.
 
-Its item score is -log10 of twice the smaller p (Bonferroni over the two tests). It
-answers each human trial in that trial's mode: marks the rows whose score passes a
-Bonferroni threshold ``alpha / n`` (mark_outliers, keypress), says "present" when any row
-passes (yes_no), or chooses the top-scoring row (m_afc). Those answers are scored by the
-same code as the humans' (:func:`analysis.trials.score_trials`), so d' is computed on
-the same trials in the same way. With finite trials its d' is bounded by the log-linear
-correction: that ceiling is reported, not hidden.
+(The planted shifts are exact, +-m with nothing around them; an observer exploiting that
+would find every outlier by a coincidence of decimals, so the shift is scored as a
+location, with the noise around it.) It then answers each trial in that trial's mode as
+its response mode's ``ideal`` does with threshold 0: marks rows more likely outliers than
+not, says "present" when any row is, or chooses the top-scoring row (m-AFC); its answers
+are scored by the humans' code (:func:`analysis.trials.score_trials`).
+
+The ideal d' is computed once per distinct display (dataset x response mode), not per
+trial: its answers do not vary between participants, and pooling N copies would make its
+log-linear corrected d' grow with N. Efficiency's CI resamples participants (the human
+d' varies, the ideal's does not).
 """
 
 from __future__ import annotations
@@ -31,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis import sdt
 from analysis.errors import AnalysisError
@@ -39,65 +48,101 @@ from analysis.response_modes import RESPONSE_MODES, Decision
 from analysis.trials import score_trials
 
 COUNT_COLUMNS = ["hits", "misses", "false_alarms", "correct_rejections"]
+KINDS = ("vertical", "leverage", "both")
 
 
 @dataclass(frozen=True)
 class IdealObserverConfig:
-    """``alpha``: family-wise false-alarm rate per display for the marking threshold."""
+    """``correction``: the rate correction of both d' (the humans' and the ideal's)."""
 
-    alpha: float = 0.05
     correction: str = "loglinear"
+    n_boot: int = 1000
+    level: float = 0.95
 
     def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise AnalysisError(f"alpha must be in (0, 1), got {self.alpha}")
         if self.correction not in sdt.CORRECTIONS:
             raise AnalysisError(f"correction must be one of {sdt.CORRECTIONS}")
+        if self.n_boot < 1 or not 0 < self.level < 1:
+            raise AnalysisError("n_boot must be >= 1 and level in (0, 1)")
 
 
-def item_scores(rows: pd.DataFrame) -> np.ndarray:
-    """-log10 of the Bonferroni-combined p of each row being an outlier (higher = odder)."""
+def _shift_lr(z: np.ndarray, m: float) -> np.ndarray:
+    """log [phi(z - m) + phi(z + m)] / (2 phi(z)), stably."""
+    return -0.5 * m**2 + np.logaddexp(m * z, -m * z) - np.log(2.0)
+
+
+def log_likelihood_ratios(rows: pd.DataFrame, kind: str, magnitude: float) -> np.ndarray:
+    """log LR of each row being an outlier of ``kind`` with shift ``magnitude``."""
+    if kind not in KINDS:
+        raise AnalysisError(f"outlier kind {kind!r} has no generative model; known: {KINDS}")
     features = rows[[c for c in rows.columns if c != "y"]].to_numpy(dtype=float)
     n, p = features.shape
     if "y" not in rows.columns or n < p + 4:
         raise AnalysisError(
             f"a dataset needs a y column and more than {p + 3} rows for the ideal observer"
         )
-    design = np.column_stack([np.ones(n), features])
-    hat = design @ np.linalg.pinv(design)
-    leverage = np.clip(np.diag(hat), 0.0, 1.0 - 1e-12)
-    residual = rows["y"].to_numpy(dtype=float) - hat @ rows["y"].to_numpy(dtype=float)
-    dof = n - p - 1
-    sse = residual @ residual
-    deleted_var = np.maximum((sse - residual**2 / (1 - leverage)) / (dof - 1), 1e-300)
-    t = residual / np.sqrt(deleted_var * (1 - leverage))
-    p_vertical = 2 * stats.t.sf(np.abs(t), dof - 1)
-    centred = features - features.mean(axis=0)
-    covariance = np.atleast_2d(np.cov(features, rowvar=False))
-    distance = np.einsum("ij,jk,ik->i", centred, np.linalg.pinv(covariance), centred)
-    scaled = np.clip(n * distance / (n - 1) ** 2, 0.0, 1.0)
-    p_leverage = stats.beta.sf(scaled, p / 2, (n - p - 1) / 2)
-    combined = np.clip(2 * np.minimum(p_vertical, p_leverage), 1e-300, 1.0)
-    return -np.log10(combined)
+    log_lr = np.zeros(n)
+    if kind in ("vertical", "both"):
+        design = np.column_stack([np.ones(n), features])
+        y = rows["y"].to_numpy(dtype=float)
+        z = np.empty(n)
+        for i in range(n):
+            keep = np.arange(n) != i
+            beta, *_ = np.linalg.lstsq(design[keep], y[keep], rcond=None)
+            residual = y[keep] - design[keep] @ beta
+            sigma = np.sqrt(residual @ residual / (n - 1 - design.shape[1]))
+            inverse = np.linalg.pinv(design[keep].T @ design[keep])
+            h = design[i] @ inverse @ design[i]
+            z[i] = (y[i] - design[i] @ beta) / (sigma * np.sqrt(1.0 + h))
+        log_lr += _shift_lr(z, magnitude)
+    if kind in ("leverage", "both"):
+        per_feature = _shift_lr(features, magnitude)
+        log_lr += np.logaddexp.reduce(per_feature, axis=1) - np.log(p)
+    return log_lr
+
+
+def item_scores(rows: pd.DataFrame, kind: str, magnitude: float, prior: float) -> np.ndarray:
+    """Log posterior odds of each row being an outlier (> 0: more likely than not)."""
+    if not 0 < prior < 1:
+        raise AnalysisError(f"the prior share of outlier rows must be in (0, 1), got {prior}")
+    return log_likelihood_ratios(rows, kind, magnitude) + np.log(prior / (1 - prior))
 
 
 def load_dataset_scores(stimulus_set: str | Path, dataset_ids) -> dict[str, np.ndarray]:
-    """Item scores of each named dataset, read from ``<set>/data/<id>.csv``."""
-    folder = Path(stimulus_set) / "data"
-    scores = {}
+    """Item scores of each named dataset, from ``data/<id>.csv`` and ``truth.json``.
+
+    The prior share of outlier rows is the base rate over these datasets (what a
+    participant learns from the instructions and practice: outliers per display).
+    """
+    folder = Path(stimulus_set)
+    truth = _truth(folder)
+    data = {}
     for dataset_id in sorted(set(dataset_ids)):
-        path = folder / f"{dataset_id}.csv"
-        if not path.is_file():
+        path = folder / "data" / f"{dataset_id}.csv"
+        if not path.is_file() or dataset_id not in truth:
             raise AnalysisError(
-                f"{path} not found: give the stimulus-set folder the trials were shown from"
+                f"{path} (or its truth.json entry) not found: give the stimulus-set folder "
+                "the trials were shown from"
             )
-        scores[dataset_id] = item_scores(pd.read_csv(path))
+        data[dataset_id] = pd.read_csv(path)
+    n_outliers = sum(len(truth[d]["outliers"]) for d in data)
+    prior = min(max(n_outliers / sum(len(rows) for rows in data.values()), 1e-3), 0.5)
+    scores = {}
+    for dataset_id, rows in data.items():
+        spec = truth[dataset_id]
+        kind, magnitude = spec.get("outlier_kind", ""), float(spec.get("magnitude_sd", 0.0))
+        scores[dataset_id] = item_scores(rows, kind, magnitude, prior)
     return scores
 
 
-def ideal_answers(
-    trials: pd.DataFrame, scores: dict[str, np.ndarray], config: IdealObserverConfig
-) -> pd.DataFrame:
+def _truth(folder: Path) -> dict:
+    path = folder / "truth.json"
+    if not path.is_file():
+        raise AnalysisError(f"{path} not found: is {folder} a stimulus-set folder?")
+    return json.loads(path.read_text())["datasets"]
+
+
+def ideal_answers(trials: pd.DataFrame, scores: dict[str, np.ndarray]) -> pd.DataFrame:
     """The trials (from :func:`analysis.trials.read_trials`) as the ideal observer answers them."""
     ideal = trials.copy()
     selected, said = [], []
@@ -110,7 +155,7 @@ def ideal_answers(
                 f"dataset {dataset_id} has {len(score)} rows but its trials show {n_items} "
                 "items: the stimulus set does not match the trial table"
             )
-        answer = RESPONSE_MODES[mode].ideal(score, -np.log10(config.alpha / n_items))
+        answer = RESPONSE_MODES[mode].ideal(score, 0.0)
         selected.append(answer.selected)
         said.append(answer.said_present)
     ideal["selected"] = selected
@@ -134,37 +179,76 @@ def pooled_dprime(scored: pd.DataFrame, correction: str = "loglinear") -> float:
     return float(sdt.dprime(hit_rate, fa_rate))
 
 
-def efficiency(
-    trials: pd.DataFrame, stimulus_set: str | Path, config: IdealObserverConfig | None = None
-) -> pd.DataFrame:
-    """Human and ideal d' and efficiency per encoding x response mode on the same trials.
+_DISPLAY = ["dataset_id", "response_mode", "n_items"]
 
-    ``trials`` are the analysed, scored trials (``TrialTable.trials``). Efficiency is NaN
-    with a ``note`` where the ideal d' is not positive (no information to use) or is
-    undefined (no target-present or no target-absent trials, so no hit or false-alarm rate).
+
+def _efficiency_interval(
+    human: pd.DataFrame, d_ideal: float, config: IdealObserverConfig, rng: np.random.Generator
+) -> tuple[float, float]:
+    """Percentile CI of (d'_human / d'_ideal)^2 over resampled participants.
+
+    Per-participant counts are summed per replicate; d' is computed for all replicates
+    at once (m-AFC through an interpolated inverse of Pc(d'), fine to 1e-6).
+    """
+    columns = [*COUNT_COLUMNS, "correct"]
+    per_person = human.groupby("participant", sort=True)[columns].sum()
+    sizes = human.groupby("participant", sort=True).size().to_numpy(dtype=float)
+    counts = per_person.to_numpy(dtype=float)
+    drawn = rng.integers(0, len(counts), (config.n_boot, len(counts)))
+    totals, n = counts[drawn].sum(axis=1), sizes[drawn].sum(axis=1)
+    if RESPONSE_MODES[human["response_mode"].iloc[0]].decision == Decision.CHOICE:
+        m = int(human["n_items"].iloc[0])
+        grid = np.linspace(-3.0, 8.0, 4001)
+        pc = sdt.mafc_rate(totals[:, 4], n, m, config.correction)
+        d = np.interp(pc, sdt.pc_mafc(grid, m), grid)
+    else:
+        hit_rate, fa_rate = sdt.rates(*totals[:, :4].T, correction=config.correction)
+        d = sdt.dprime(hit_rate, fa_rate)
+    tail = 50 * (1 - config.level)
+    low, high = np.nanpercentile((d / d_ideal) ** 2, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def efficiency(
+    trials: pd.DataFrame,
+    stimulus_set: str | Path,
+    config: IdealObserverConfig | None = None,
+    *,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Human and ideal d' and efficiency (with a bootstrap CI) per encoding x response mode.
+
+    ``trials`` are the analysed, scored trials (``TrialTable.trials``). The ideal answers
+    each distinct display of those trials once (module docstring). Efficiency is NaN with a
+    ``note`` where the ideal d' is not positive (no information to use) or is undefined
+    (no target-present or no target-absent trials, so no hit or false-alarm rate).
     """
     config = config or IdealObserverConfig()
     scores = load_dataset_scores(stimulus_set, trials["dataset_id"])
-    ideal = ideal_answers(trials, scores, config)
     rows = []
     for (encoding, mode), human in trials.groupby(["encoding", "response_mode"], sort=True):
         if RESPONSE_MODES[mode].decision == Decision.CHOICE and human["n_items"].nunique() != 1:
             continue
+        displays = human.drop_duplicates(_DISPLAY)
+        d_ideal = pooled_dprime(ideal_answers(displays, scores), config.correction)
         d_human = pooled_dprime(human, config.correction)
-        d_ideal = pooled_dprime(ideal.loc[human.index], config.correction)
         ok = d_ideal > 0
         if np.isnan(d_ideal):
             note = "no target-present or no target-absent trials: d' is undefined"
         else:
             note = "" if ok else "ideal d' <= 0: datasets carry no usable signal"
+        low, high = _efficiency_interval(human, d_ideal, config, rng) if ok else (np.nan,) * 2
         rows.append(
             {
                 "encoding": encoding,
                 "response_mode": mode,
                 "n_trials": len(human),
+                "n_displays": len(displays),
                 "d_human": d_human,
                 "d_ideal": d_ideal,
                 "efficiency": (d_human / d_ideal) ** 2 if ok else np.nan,
+                "efficiency_ci_low": low,
+                "efficiency_ci_high": high,
                 "note": note,
             }
         )
@@ -178,15 +262,12 @@ def dataset_table(stimulus_set: str | Path, config: IdealObserverConfig | None =
     """
     config = config or IdealObserverConfig()
     folder = Path(stimulus_set)
-    truth_path = folder / "truth.json"
-    if not truth_path.is_file():
-        raise AnalysisError(f"{truth_path} not found: is {folder} a stimulus-set folder?")
-    truth = json.loads(truth_path.read_text())["datasets"]
+    truth = _truth(folder)
     scores = load_dataset_scores(folder, truth)
     rows = []
     for dataset_id, score in scores.items():
         outliers = set(truth[dataset_id]["outliers"])
-        flagged = set(np.flatnonzero(score > -np.log10(config.alpha / len(score))).tolist())
+        flagged = set(np.flatnonzero(score > 0).tolist())
         rows.append(
             {
                 "dataset_id": dataset_id,

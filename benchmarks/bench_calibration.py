@@ -124,6 +124,40 @@ def timing() -> str:
     )
 
 
+def run(scenarios: list[str], studies: int, workers: int) -> None:
+    """Fit the missing studies of every scenario, interleaved (so that a run stopped early
+    leaves every scenario with about as many studies), appending each to its CSV."""
+    paths = {name: RESULTS / f"calibration_{name}.csv" for name in scenarios}
+    todo = {}
+    for name, path in paths.items():
+        done = set(pd.read_csv(path)["seed"]) if path.exists() else set()
+        todo[name] = [seed for seed in range(studies) if seed not in done]
+    jobs = [
+        (name, seeds[i])
+        for i in range(max(map(len, todo.values()), default=0))
+        for name, seeds in todo.items()
+        if i < len(seeds)
+    ]
+    started = time.perf_counter()
+    outputs = {name: path.open("a") for name, path in paths.items()}
+    try:
+        with Pool(workers) as pool:
+            for count, (name, row) in enumerate(pool.imap_unordered(_job, jobs), 1):
+                out = outputs[name]
+                pd.DataFrame([row]).to_csv(out, header=out.tell() == 0, index=False)
+                out.flush()
+                if count % 50 == 0:
+                    seconds = time.perf_counter() - started
+                    print(f"{count}/{len(jobs)} studies in {seconds:.0f} s", flush=True)
+    finally:
+        for out in outputs.values():
+            out.close()
+
+
+def _job(job: tuple[str, int]) -> tuple[str, dict]:
+    return job[0], one_study(job)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--studies", type=int, default=500)
@@ -135,19 +169,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     scenarios = args.scenarios.split(",")
     if not args.summary_only:
-        for scenario in scenarios:
-            path = RESULTS / f"calibration_{scenario}.csv"
-            done = set(pd.read_csv(path)["seed"]) if path.exists() else set()
-            jobs = [(scenario, s) for s in range(args.studies) if s not in done]
-            started = time.perf_counter()
-            with Pool(args.workers) as pool, path.open("a") as out:
-                for count, row in enumerate(pool.imap_unordered(one_study, jobs), 1):
-                    line = pd.DataFrame([row])
-                    line.to_csv(out, header=out.tell() == 0, index=False)
-                    out.flush()
-                    if count % 50 == 0:
-                        seconds = time.perf_counter() - started
-                        print(f"{scenario}: {count}/{len(jobs)} in {seconds:.0f} s", flush=True)
+        run(scenarios, args.studies, args.workers)
     for scenario in scenarios:
         path = RESULTS / f"calibration_{scenario}.csv"
         if path.exists():

@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 from analysis.measures import SDT_TIMEOUT_RULES
-from analysis.registry import STATISTICS
+from analysis.registry import STATISTICS, statistic_rng
 from analysis.report.html import Section, page
 from analysis.report.sections import ideal_section, measures_section, sample_section
 from analysis.report.statistics import statistic_sections
@@ -113,7 +113,12 @@ def write_report(
             _timed(
                 seconds,
                 "ideal",
-                lambda: ideal_section(table, config.stimulus_set, config.correction),
+                lambda: ideal_section(
+                    table,
+                    config.stimulus_set,
+                    config.correction,
+                    statistic_rng(config.seed, "ideal_observer"),
+                ),
             )
         )
     start = time.perf_counter()

@@ -186,15 +186,20 @@ def measures_section(table: TrialTable, correction: str, sdt_timeouts: str = "ex
     return section
 
 
-def ideal_section(table: TrialTable, stimulus_set: Path, correction: str) -> Section:
+def ideal_section(
+    table: TrialTable, stimulus_set: Path, correction: str, rng: np.random.Generator
+) -> Section:
     section = Section(
         "ideal",
         "Ideal observer and efficiency",
-        "An observer that sees the raw numbers flags rows by studentised regression residual "
-        "and Mahalanobis distance; efficiency = (d′ human / d′ ideal)², on the same trials.",
+        "The ideal observer of the datasets' generative model sees the raw numbers and marks "
+        "each row by its likelihood ratio of being an outlier (posterior odds > 1); its d′ "
+        "is computed once per distinct display. Efficiency = (d′ human / d′ ideal)² on the "
+        "same displays, with a 95% CI resampling participants.",
     )
     try:
-        frame = efficiency(table.trials, stimulus_set, IdealObserverConfig(correction=correction))
+        config = IdealObserverConfig(correction=correction)
+        frame = efficiency(table.trials, stimulus_set, config, rng=rng)
     except AnalysisError as error:  # a wrong folder should not cost the rest of the report
         section.note(f"The ideal observer could not be run: {error}")
         return section
@@ -205,6 +210,6 @@ def ideal_section(table: TrialTable, stimulus_set: Path, correction: str) -> Sec
     if (frame["d_ideal"] > 0).any() and np.isfinite(frame["efficiency"]).any():
         section.blocks.append(
             '<p class="lead">The ideal d′ is capped by the log-linear correction for the finite '
-            "number of trials, so efficiencies near 1 are upper bounds.</p>"
+            "number of displays, so efficiencies near 1 are upper bounds.</p>"
         )
     return section

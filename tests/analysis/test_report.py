@@ -162,7 +162,7 @@ def test_report_renders_in_chromium_with_every_image(report, browser, tmp_path):
 
 
 def test_a_wrong_stimulus_set_becomes_a_note(rng, tmp_path):
-    section = ideal_section(load_trials(simulated(rng)), tmp_path, "loglinear")
+    section = ideal_section(load_trials(simulated(rng)), tmp_path, "loglinear", rng)
     assert "The ideal observer could not be run" in "".join(section.blocks)
     assert "stimulus-set folder" in "".join(section.blocks)
 
