@@ -52,6 +52,8 @@ STRUCTURES = {
 #: (Matuschek, Kliegl, Vasishth, Baayen & Bates, 2017: alpha_LRT = 0.2 keeps type-I error
 #: near nominal without the power loss of always fitting the maximal model).
 SLOPES_ALPHA = 0.2
+#: The slopes model's random effects at most (its solver is dense: O(q^3) per step).
+MAX_SLOPES_EFFECTS = 1000
 
 
 def _frame(trials: pd.DataFrame | TrialTable) -> pd.DataFrame:
@@ -102,8 +104,9 @@ def _without_datasets(terms: Sequence[str]) -> tuple[str, ...]:
 def slopes_identified(frame: pd.DataFrame) -> str:
     """Why the slopes model cannot be fitted to ``frame`` ("" when it can).
 
-    It needs two or more encodings, every participant in every encoding, and more
-    participants than the slope term has covariance parameters (p (p + 1) / 2).
+    It needs two or more encodings, every participant in every encoding, more
+    participants than the slope term has covariance parameters (p (p + 1) / 2), and at
+    most :data:`MAX_SLOPES_EFFECTS` random effects (the slopes likelihood is dense in them).
     """
     n_encodings = frame["encoding"].nunique()
     if n_encodings < 2:
@@ -114,6 +117,12 @@ def slopes_identified(frame: pd.DataFrame) -> str:
     parameters = n_encodings * (n_encodings + 1) // 2
     if len(seen) <= parameters:
         return f"{len(seen)} participants for {parameters} covariance parameters"
+    q = len(seen) * n_encodings + frame["dataset_id"].nunique() * (n_encodings + 1)
+    if q > MAX_SLOPES_EFFECTS:
+        return (
+            f"{q:,} random effects exceed the dense solver's {MAX_SLOPES_EFFECTS:,} "
+            "(minutes per fit)"
+        )
     return ""
 
 
