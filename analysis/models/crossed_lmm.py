@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import linalg, optimize
+from threadpoolctl import threadpool_limits
 
 from analysis.errors import AnalysisError
 from analysis.models._optimize import PROBE_SDS, PROFILE_SD, ZERO_SD
@@ -190,9 +191,11 @@ def fit_crossed_lmm(
     if not terms:
         raise AnalysisError("a linear mixed model needs at least one random term")
     matrices = sorted((term_matrix(frame, t) for t in terms), key=lambda m: -m.n_levels)
-    problem = _Profiled(y, X, matrices, reml)
-    theta, verified, message = _optimise(problem)
-    solved = problem.solve(theta)
+    # Small dense matrices: BLAS threads only spin (minutes on a loaded 2-core machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        problem = _Profiled(y, X, matrices, reml)
+        theta, verified, message = _optimise(problem)
+        solved = problem.solve(theta)
     sigma = float(solved["sigma"])
     table = varcorr(matrices, theta)
     table["sdcor"] = np.where(table["var2"] == "", table["sdcor"] * sigma, table["sdcor"])
