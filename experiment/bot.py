@@ -9,7 +9,7 @@ The site never tells the browser which item is which, so the bot, which runs bes
 server with the stimulus set folder, recognises the stimulus the way a person with the
 answer key would: media files are named by the sha256 of their bytes, so hashing the
 served images finds the manifest entry and item of every display position; table rows
-are matched by their display strings, a plot by its composite image.
+are matched by their display strings, a composite image by its bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from analysis.response_modes.base import Observer, simulate
 from analysis.simulate import ModelObserver
 from experiment.stimulus_sets import LoadedStimulusSet, load
 from glyphlab.errors import GlyphlabError
+from stimuli.encodings import ENCODINGS, Display
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="glyphlab-token" content="([^"]+)"')
@@ -43,14 +44,15 @@ class BotError(GlyphlabError):
 
 
 def default_observer() -> ModelObserver:
-    """A plausible participant: faces and plots easier than tables, ~1.5 s answers.
+    """A plausible participant: each encoding's declared ``bot_dprime`` (faces and plots
+    easier than tables), ~1.5 s answers.
 
     Conservative (criterion 1.0, an item is marked only above d'/2 + 1), as people are
     when most items are not outliers: with 12 items an unbiased observer would mark
     about two wrong items per screen.
     """
     return ModelObserver.simple(
-        {"gan_face": 2.0, "chernoff": 1.5, "table": 1.0, "plot": 2.5},
+        {name: cls.bot_dprime for name, cls in ENCODINGS.items()},
         rt_median_ms=1500.0,
         criterion=1.0,
         lapse_rate=0.02,
@@ -78,8 +80,9 @@ class StimulusLookup:
                     self.items_by_hash[_name_hash(entry["media"])].append((sid, int(entry["item"])))
             if stimulus.get("media"):
                 self.composite_by_hash[_name_hash(stimulus["media"])] = sid
-            if "table" in stimulus:
-                rows = [tuple(row) for row in stimulus["table"]["rows"]]
+            view = stimulus.get(stimulus["encoding"], {})
+            if "rows" in view:
+                rows = [tuple(row) for row in view["rows"]]
                 items = {
                     row: int(e["item"]) for row, e in zip(rows, stimulus["items"], strict=True)
                 }
@@ -87,14 +90,14 @@ class StimulusLookup:
 
     def context(self, trial: dict[str, Any], fetch) -> TrialContext:
         """The trial's TrialContext, truth included, from what the site served."""
-        if trial["display"] == "plot":
-            sid = self.composite_by_hash[_bytes_hash(fetch(trial["plot"]["src"]))]
+        if trial["display"] == Display.COMPOSITE:
+            sid = self.composite_by_hash[_bytes_hash(fetch(trial["composite"]["src"]))]
             stimulus = self.set.stimuli[sid]
             items = tuple(int(e["item"]) for e in stimulus["items"])
-            points = tuple((p["x"], p["y"]) for p in stimulus["plot"]["points"])
+            points = tuple((p["x"], p["y"]) for p in stimulus[stimulus["encoding"]]["points"])
             return self._with_truth(trial, sid, items, points)
-        if trial["display"] == "table":
-            rows = [tuple(row) for row in trial["table"]["rows"]]
+        if trial["display"] == Display.ROWS:
+            rows = [tuple(row) for row in trial["rows"]["rows"]]
             sid, by_row = self.tables[frozenset(rows)][0]
             return self._with_truth(trial, sid, tuple(by_row[row] for row in rows))
         found = [self.items_by_hash[_bytes_hash(fetch(i["src"]))] for i in trial["images"]]

@@ -28,6 +28,7 @@ import numpy as np
 from analysis.response_modes import mode_named
 from experiment.design_slots import Cell, DesignError, Slot, assign, needs
 from experiment.stimulus_sets import LoadedStimulusSet
+from stimuli.encodings import Display, display_of
 
 __all__ = ["Cell", "ConditionSpec", "Design", "DesignError", "PlannedTrial", "build_design"]
 
@@ -275,15 +276,10 @@ def _plan(
     practice: bool = False,
     attention_check: bool = False,
 ) -> PlannedTrial:
-    items = [int(entry["item"]) for entry in stimulus.get("items", [])]
-    if not items:
-        n_items = len(stimulus.get("table", {}).get("rows", [])) or len(
-            stimulus.get("plot", {}).get("points", [])
-        )
-        items = list(range(n_items))
-    # Grids get a random cell order, sequences a random frame order; a plot grid is one
-    # composite image whose points keep their manifest order (clicks map back by point).
-    if not (condition.encoding == "plot" and condition.layout == "grid"):
+    items = [int(entry["item"]) for entry in stimulus["items"]]
+    # Grids get a random cell order, sequences a random frame order; a composite image
+    # keeps its points where they are drawn (clicks map back by point).
+    if display_of(condition.encoding, condition.layout) is not Display.COMPOSITE:
         items = [items[i] for i in rng.permutation(len(items))]
     return PlannedTrial(
         condition=condition,

@@ -34,25 +34,18 @@ from wtforms.validators import (
     StopValidation,
 )
 
+from analysis.response_modes import DEFAULT_MODE, RESPONSE_MODES
 from experiment.services.studies import DEFAULT_CONSENT, DEFAULT_DEBRIEF
 from experiment.texts import MAX_TEXT_CHARS, all_texts
+from stimuli.encodings import ENCODINGS
 
-ENCODING_CHOICES = [
-    SelectChoice("gan_face", "Neural faces (gan_face)"),
-    SelectChoice("chernoff", "Chernoff faces (chernoff)"),
-    SelectChoice("table", "Table (table)"),
-    SelectChoice("plot", "Scatter plot (plot)"),
-]
+#: every registered encoding and response mode, as the plugins label themselves
+ENCODING_CHOICES = [SelectChoice(name, f"{cls.label} ({name})") for name, cls in ENCODINGS.items()]
 LAYOUT_CHOICES = [
     SelectChoice("grid", "Grid: all rows at once"),
     SelectChoice("sequence", "Sequence: one row per frame"),
 ]
-RESPONSE_MODE_CHOICES = [
-    SelectChoice("mark_outliers", "Mark the outliers (click, then submit)"),
-    SelectChoice("yes_no", "Yes/no: is there an outlier?"),
-    SelectChoice("m_afc", "Which one is the outlier? (m alternatives)"),
-    SelectChoice("keypress", "Key press during a sequence"),
-]
+RESPONSE_MODE_CHOICES = [SelectChoice(name, mode.label) for name, mode in RESPONSE_MODES.items()]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -121,8 +114,8 @@ class StudyForm(FlaskForm):
     encodings = MultiCheckboxField(
         "Encodings",
         choices=ENCODING_CHOICES,
-        default=[choice.value for choice in ENCODING_CHOICES],
-        validators=[_choose_one("Choose an encoding.")],
+        default=[],
+        description="None ticked: every encoding the chosen stimulus set has.",
     )
     layouts = MultiCheckboxField(
         "Layouts",
@@ -133,7 +126,7 @@ class StudyForm(FlaskForm):
     response_modes = MultiCheckboxField(
         "Response modes",
         choices=RESPONSE_MODE_CHOICES,
-        default=["mark_outliers"],
+        default=[DEFAULT_MODE],
         validators=[_choose_one("Choose a response mode.")],
     )
     trials_per_participant = IntegerField(

@@ -122,7 +122,7 @@ class LoadResult:
 
 def random_response(trial: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     """A valid answer for ``trial``, as its response mode writes one."""
-    composite = trial.get("plot")
+    composite = trial.get("composite")
     area = (composite["width"], composite["height"]) if composite else None
     return mode_named(trial["response_mode"]).random_answer(int(trial["n_items"]), area, rng)
 
@@ -231,8 +231,8 @@ class VirtualParticipant:
         """Show (fetch media, start), think, answer; returns the answer's reply."""
         if self.config.fetch_media:
             sources = [image["src"] for image in trial.get("images", [])]
-            if trial.get("display") == "plot":
-                sources.append(trial["plot"]["src"])
+            if "composite" in trial:
+                sources.append(trial["composite"]["src"])
             # Inline media (data: URIs) came with the trial, as they do for a browser.
             sources = [s for s in sources if not s.startswith("data:")]
             if sources:

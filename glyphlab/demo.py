@@ -1,7 +1,8 @@
 """``glyphlab demo``: the whole chain on one machine, as a new user first sees it.
 
-1. generate the small demo stimulus set (neural faces, Chernoff faces, table, plot;
-   grids and a sequence),
+1. generate the small demo stimulus set (every encoding that can run here, grids and a
+   sequence; one that cannot, such as neural faces without their weights, is left out
+   and named),
 2. bring the embedded SQLite database to the newest migration, create a demo researcher
    and an open study,
 3. start the real site (``glyphlab serve`` in a child process) on 127.0.0.1,
@@ -161,11 +162,16 @@ def run_demo(config: DemoConfig, *, keep_serving: bool = False) -> DemoResult:
     from analysis.report import ReportConfig, write_report
     from experiment.config import SiteConfig
     from stimuli import demo_config, generate_stimulus_set
+    from stimuli.demo import demo_left_out
+    from stimuli.encodings import encoding_named
 
     out = config.out.resolve()
     environment = site_environment(out / "site")
     database_url = SiteConfig.from_env(environment).database_url
     click.secho("1/5 stimulus set", bold=True)
+    for name, reason in demo_left_out().items():
+        label = encoding_named(name).label
+        click.secho(f"    {label} ({name}) left out: {reason}", fg="yellow")
     set_folder = generate_stimulus_set(demo_config(seed=config.seed), out / "stimuli")
     click.secho("2/5 database, researcher and study", bold=True)
     slug, password = prepare_study(database_url, set_folder, seed=config.seed)

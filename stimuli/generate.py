@@ -27,7 +27,7 @@ import numpy as np
 import glyphlab
 from stimuli.config import StimulusSetConfig
 from stimuli.datasets import Dataset, iter_datasets
-from stimuli.encodings import ENCODINGS, Encoding
+from stimuli.encodings import ENCODINGS, Display, Encoding
 from stimuli.errors import StimulusError
 from stimuli.layouts.grid import display_order
 from stimuli.media import MediaStore
@@ -163,10 +163,10 @@ def _stimulus(config, dataset: Dataset, condition, encoding: Encoding, params, m
         entry["frame_ms"] = config.frame_ms
         names = media.put_images([images[i] for i in order], encoding.item_format(params))
         entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
-        if not encoding.per_item_media:  # table rows / plot points for the site's own view
+        if encoding.display is not Display.IMAGES:  # rows / points for the site's own view
             entry.update(encoding.grid(rows, params, draws, order, images=images).fields)
         return entry
-    images = encoding.render(rows, params, draws) if encoding.per_item_media else None
+    images = encoding.render(rows, params, draws) if encoding.display is Display.IMAGES else None
     grid = encoding.grid(rows, params, draws, order, images=images)
     entry["width"], entry["height"] = grid.image.size
     items = [] if images is None else [images[i] for i in order]

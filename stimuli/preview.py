@@ -114,8 +114,8 @@ def write_previews(config: StimulusSetConfig, out_dir: str | Path) -> list[Path]
         path = out_dir / f"{name}.png"
         encoding_sheet(config, name).save(path)
         written.append(path)
-    if "chernoff" in names:
-        path = out_dir / "chernoff-features.png"
+    if Chernoff.name in names:
+        path = out_dir / f"{Chernoff.name}-features.png"
         chernoff_feature_sheet().save(path)
         written.append(path)
     for condition in config.conditions:

@@ -167,6 +167,8 @@ class ResponseMode(Protocol):
 
     name: str
     version: str
+    #: what researchers read in the study form
+    label: str
     layouts: tuple[str, ...]
     decision: Decision
     #: detection modes ("is one there?") need target-absent trials to mean anything;

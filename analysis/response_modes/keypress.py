@@ -44,6 +44,7 @@ class KeypressParams:
 class Keypress(ModeDefaults):
     name = "keypress"
     version = "1.0"
+    label = "Key press during a sequence"
     layouts = ("sequence",)
     decision = Decision.ITEMS
     needs_target_absent = True

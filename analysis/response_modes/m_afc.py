@@ -40,6 +40,7 @@ class MAfcParams:
 class MAfc(ModeDefaults):
     name = "m_afc"
     version = "1.0"
+    label = "Which one is the outlier? (m alternatives)"
     layouts = ("grid",)
     decision = Decision.CHOICE
     Params = MAfcParams

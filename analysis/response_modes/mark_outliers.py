@@ -43,6 +43,7 @@ class MarkOutliersParams:
 class MarkOutliers(ModeDefaults):
     name = "mark_outliers"
     version = "1.0"
+    label = "Mark the outliers (click, then submit)"
     layouts = ("grid",)
     decision = Decision.ITEMS
     Params = MarkOutliersParams

@@ -41,6 +41,7 @@ class YesNoParams:
 class YesNo(ModeDefaults):
     name = "yes_no"
     version = "1.0"
+    label = "Yes/no: is there an outlier?"
     layouts = ("grid", "sequence")
     decision = Decision.PRESENCE
     needs_target_absent = True

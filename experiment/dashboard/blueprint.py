@@ -220,7 +220,7 @@ def study_params(form: StudyForm) -> StudyParams:
     return StudyParams(
         title=form.title.data,
         slug=form.slug.data or None,
-        encodings=tuple(form.encodings.data),
+        encodings=tuple(form.encodings.data) or None,
         layouts=tuple(form.layouts.data),
         response_modes=tuple(form.response_modes.data),
         trials_per_participant=form.trials_per_participant.data,

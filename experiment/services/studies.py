@@ -26,8 +26,8 @@ from experiment.stimulus_sets import LoadedStimulusSet
 from experiment.stimulus_sets import load as load_stimulus_set
 from experiment.texts import TextError, all_texts, check_overrides
 from glyphlab.errors import GlyphlabError
+from stimuli.encodings import ENCODINGS
 
-ENCODINGS = ("gan_face", "chernoff", "table", "plot")
 LAYOUTS = ("grid", "sequence")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 
@@ -55,11 +55,12 @@ class StudyParams:
     ``target_present_share`` is the share of target-present trials in modes that
     detect presence. An enrolment not finished ``abandon_after_minutes`` after consent
     (default: twice ``expected_minutes``) frees its Latin-square row.
+    ``encodings=None`` (the default) means every encoding the chosen stimulus set has.
     """
 
     title: str
     slug: str | None = None
-    encodings: tuple[str, ...] = ENCODINGS
+    encodings: tuple[str, ...] | None = None
     layouts: tuple[str, ...] = ("grid",)
     response_modes: tuple[str, ...] = (DEFAULT_MODE,)
     response_mode_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -83,14 +84,16 @@ class StudyParams:
     min_answered_trials: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "encodings", tuple(self.encodings))
+        if self.encodings is not None:
+            object.__setattr__(self, "encodings", tuple(self.encodings))
         object.__setattr__(self, "layouts", tuple(self.layouts))
         object.__setattr__(self, "response_modes", tuple(self.response_modes))
         if not self.title.strip():
             raise StudyError("give the study a title")
         if self.slug is not None and not SLUG_PATTERN.match(self.slug):
             raise StudyError(f"slug {self.slug!r}: use 3-64 lowercase letters, digits and dashes")
-        _check_subset("encodings", self.encodings, ENCODINGS)
+        if self.encodings is not None:
+            _check_subset("encodings", self.encodings, tuple(ENCODINGS))
         _check_subset("layouts", self.layouts, LAYOUTS)
         _check_subset("response_modes", self.response_modes, tuple(RESPONSE_MODES))
         unknown = sorted(set(self.response_mode_params) - set(self.response_modes))
@@ -201,7 +204,8 @@ def checked_design(
 ) -> tuple[LoadedStimulusSet, list[design.ConditionSpec]]:
     """The set and the study's conditions, refused unless the set can supply the design."""
     loaded = load_stimulus_set(stimulus_set_folder)
-    conditions = design.build_conditions(params.encodings, params.layouts, params.response_modes)
+    encodings = params.encodings or set_encodings(loaded, params.layouts)
+    conditions = design.build_conditions(encodings, params.layouts, params.response_modes)
     design.build_design(
         loaded,
         conditions,
@@ -229,7 +233,7 @@ def write_settings(
     """Copy validated settings onto a study row (new, or a draft being edited)."""
     study.slug = slug
     study.title = params.title.strip()
-    study.encodings = list(params.encodings)
+    study.encodings = list(dict.fromkeys(c.encoding for c in conditions))
     study.layouts = list(params.layouts)
     study.response_modes = list(params.response_modes)
     study.response_mode_params = params.mode_params()
@@ -300,6 +304,16 @@ def study_design(
         main_trials=study.trials_per_participant,
         target_present_share=study.target_present_share,
     )
+
+
+def set_encodings(loaded: LoadedStimulusSet, layouts: tuple[str, ...]) -> tuple[str, ...]:
+    """The encodings a set has main stimuli for in any of ``layouts``, in registry order."""
+    present = {
+        s["encoding"]
+        for s in loaded.stimuli.values()
+        if loaded.role(s) == "main" and s["layout"] in layouts
+    }
+    return tuple(name for name in ENCODINGS if name in present)
 
 
 def _slug_from(title: str) -> str:

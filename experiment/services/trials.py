@@ -2,15 +2,16 @@
 
 What the browser gets is built here and nowhere else, and it never contains truth:
 items are shown at shuffled display positions and named only by position; media are
-opaque per-participant URLs (``participant/media.py``); table trials carry the
-manifest's display strings in display order; plot trials carry the composite image only
-(clicks are mapped to the nearest point on the server). No stimulus id, dataset id,
+opaque per-participant URLs (``participant/media.py``); how a trial is shown is the
+encoding's declared :class:`~stimuli.encodings.Display`: item images, rows of the
+manifest's display strings in display order, or one composite image only (clicks are
+mapped to the nearest point on the server). No stimulus id, dataset id,
 item index, media name or attention-check flag is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from experiment.models import Participant, ParticipantStatus, Trial
 from experiment.services.callers import Caller
 from experiment.services.plans import Plan, PlannedTrial, StudyInfo, TrialState, trial_state
 from experiment.stimulus_sets import LoadedStimulusSet
+from stimuli.encodings import Display, display_of
 
 #: (trial, parts) -> what the browser loads for each part (URLs or data: URIs)
 MediaSources = Callable[[PlannedTrial, Sequence[str]], list[str]]
@@ -44,24 +46,28 @@ FINISH = (
 )
 
 
+def trial_display(trial: PlannedTrial) -> Display:
+    """How the runner shows ``trial`` (the encoding declares it for grids)."""
+    return display_of(trial.condition.encoding, trial.condition.layout)
+
+
 def trial_context(trial: PlannedTrial, stimulus_set: LoadedStimulusSet) -> TrialContext:
     """The server-side view of a trial that response modes parse against."""
     stimulus = stimulus_set.stimuli[trial.stimulus_id]
-    points = None
-    if display_kind(trial, stimulus) == "plot":
-        by_item = {
-            int(e["item"]): p
-            for e, p in zip(stimulus["items"], stimulus["plot"]["points"], strict=True)
-        }
-        points = tuple(
-            (float(by_item[i]["x"]), float(by_item[i]["y"])) for i in trial.display_order
+    if trial_display(trial) is not Display.COMPOSITE:
+        return TrialContext(
+            encoding=trial.condition.encoding,
+            layout=trial.condition.layout,
+            item_at_position=tuple(trial.display_order),
         )
+    view = stimulus[stimulus["encoding"]]
+    by_item = {int(e["item"]): p for e, p in zip(stimulus["items"], view["points"], strict=True)}
     return TrialContext(
         encoding=trial.condition.encoding,
         layout=trial.condition.layout,
         item_at_position=tuple(trial.display_order),
-        points=points,
-        point_radius=float(stimulus.get("plot", {}).get("radius", 6.0)),
+        points=tuple((float(by_item[i]["x"]), float(by_item[i]["y"])) for i in trial.display_order),
+        point_radius=float(view.get("radius", 6.0)),
     )
 
 
@@ -115,36 +121,25 @@ def trial_payload(
         "frame_ms": trial.frame_ms,
         "n_items": trial.n_items,
     }
-    kind = display_kind(trial, stimulus)
-    payload["display"] = kind
-    if kind == "plot":
-        payload["plot"] = {
+    display = trial_display(trial)
+    payload["display"] = display.value
+    if display is Display.COMPOSITE:
+        payload["composite"] = {
             "src": media_sources(trial, ["c"])[0],
             "width": stimulus.get("width"),
             "height": stimulus.get("height"),
         }
-    elif kind == "images":
+    elif display is Display.IMAGES:
         sources = media_sources(trial, [str(p) for p in range(trial.n_items)])
         payload["images"] = [{"position": p, "src": src} for p, src in enumerate(sources)]
     else:
+        view = stimulus[stimulus["encoding"]]
         manifest_row = {int(e["item"]): k for k, e in enumerate(stimulus["items"])}
-        rows = stimulus["table"]["rows"]
-        payload["table"] = {
-            "columns": stimulus["table"]["columns"],
-            "rows": [rows[manifest_row[i]] for i in trial.display_order],
+        payload["rows"] = {
+            "columns": view["columns"],
+            "rows": [view["rows"][manifest_row[i]] for i in trial.display_order],
         }
     return payload
-
-
-def display_kind(trial: PlannedTrial, stimulus: Mapping[str, Any]) -> str:
-    """How the runner shows a stimulus: ``plot`` (one composite image, answered by
-    clicks) and ``table`` (HTML rows) for those grids, else one image per item."""
-    if trial.condition.layout == "grid" and trial.condition.encoding == "plot":
-        return "plot"
-    items = stimulus.get("items", [])
-    if items and all("media" in entry for entry in items):
-        return "images"
-    return "table"
 
 
 def media_name(trial: Any, part: str, stimulus_set: LoadedStimulusSet) -> str:

@@ -19,8 +19,11 @@ Adding an encoding is one file and one registry line:
    ``__post_init__``, raise :class:`~stimuli.errors.StimulusError`) and a subclass of
    :class:`Encoding` setting ``name = "<name>"``, ``params_type`` and implementing
    ``draw`` and ``render`` (override ``grid`` when the composite is not a tiling of the
-   item images, as for tables and plots). Import heavy libraries (torch, matplotlib)
-   inside methods so ``import stimuli`` stays light.
+   item images, as for tables and plots). Declare what the site needs: ``label`` (what
+   researchers read in forms), ``display`` (how a grid is shown and answered, a
+   :class:`Display`) and ``bot_dprime`` (a plausible participant's sensitivity, for bots
+   and the demo). Import heavy libraries (torch, matplotlib) inside methods so ``import
+   stimuli`` stays light.
 2. ``"<name>": <Class>,`` in ``ENCODINGS`` in ``stimuli/encodings/__init__.py``.
 
 The contract test in ``tests/stimuli/test_encodings_contract.py`` then runs over it.
@@ -33,6 +36,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -81,12 +85,32 @@ class Rows:
         return self.values[:, self.columns.index(name)]
 
 
+class Display(StrEnum):
+    """How the site shows one grid stimulus and how it is answered (the encoding says).
+
+    - ``IMAGES``: one image per item (manifest ``items[].media``) at shuffled display
+      positions, answered by position (faces);
+    - ``ROWS``: an HTML table of display strings, ``manifest[<encoding>] = {"columns",
+      "rows"}`` (rows in manifest item order), answered by row position;
+    - ``COMPOSITE``: one image (manifest ``media``) with every item's pixel centre in
+      ``manifest[<encoding>]["points"]`` (item order), answered by clicks mapped to the
+      nearest point.
+
+    Sequences always show one image per frame (``IMAGES``).
+    """
+
+    IMAGES = "images"
+    ROWS = "rows"
+    COMPOSITE = "composite"
+
+
 @dataclass(frozen=True)
 class Grid:
     """A grid-layout composite: the image and the extra manifest fields it needs.
 
-    ``fields`` is merged into the stimulus entry of manifest.json, e.g. ``{"table":
-    {...}}`` or ``{"plot": {"points": [...], "radius": 6}}`` (see the BRIEF contract).
+    ``fields`` is merged into the stimulus entry of manifest.json under the encoding's
+    own name, e.g. ``{name: {"columns": [...], "rows": [...]}}`` for a ``ROWS`` display
+    or ``{name: {"points": [...], "radius": 6}}`` for a ``COMPOSITE`` one.
     """
 
     image: Image.Image
@@ -151,7 +175,7 @@ class Encoding(ABC, Generic[P, D]):
         images = enc.render(rows, params, draws)     # one PIL image per row, row order
         grid = enc.grid(rows, params, draws, order)  # composite, items in display order
 
-    and writes the grid image, ``grid.fields`` and (when ``per_item_media``) one image per
+    and writes the grid image, ``grid.fields`` and (for an ``IMAGES`` display) one image per
     item (``item_format``) into the manifest. Sequences show ``render`` images one per frame.
     """
 
@@ -159,9 +183,13 @@ class Encoding(ABC, Generic[P, D]):
     name: ClassVar[str]
     #: the frozen ``<Name>Params`` dataclass
     params_type: ClassVar[type]
-    #: True when each item gets its own image in grids (faces), so the site can lay
-    #: items out and let participants click them; False for table/plot grids.
-    per_item_media: ClassVar[bool] = True
+    #: what researchers read in forms and reports ("Chernoff faces")
+    label: ClassVar[str]
+    #: how a grid of this encoding is shown and answered; ``IMAGES`` grids store one
+    #: image per item so the site can lay items out and let participants click them
+    display: ClassVar[Display] = Display.IMAGES
+    #: d' of a plausible participant with this encoding (bots, the demo, load tests)
+    bot_dprime: ClassVar[float] = 1.5
 
     def item_format(self, params: Any) -> str:
         """File format of the per-item images (a key of ``stimuli.media.IMAGE_ENCODERS``):

@@ -65,6 +65,7 @@ class Chernoff(Encoding[ChernoffParams, np.ndarray]):
     """Chernoff (1973) faces with 11 features; draws = per-face feature noise."""
 
     name = "chernoff"
+    label = "Chernoff faces"
     params_type = ChernoffParams
 
     def draw(self, rows: Rows, params: ChernoffParams, *, rng: np.random.Generator) -> np.ndarray:

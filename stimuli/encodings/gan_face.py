@@ -118,7 +118,9 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
     """Neural faces from a latent generator; draws = the base latent (D,)."""
 
     name = "gan_face"
+    label = "Neural faces"
     params_type = GanFaceParams
+    bot_dprime = 2.0
 
     def __init__(self) -> None:
         self._generators: dict[tuple, Any] = {}

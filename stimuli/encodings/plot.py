@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stimuli.encodings.base import Encoding, Grid, Rows
+from stimuli.encodings.base import Display, Encoding, Grid, Rows
 from stimuli.errors import StimulusError
 
 KINDS = ("scatter", "splom")
@@ -59,8 +59,10 @@ class Plot(Encoding[PlotParams, None]):
     """Scatter plot / scatter-plot matrix with clickable item positions."""
 
     name = "plot"
+    label = "Scatter plot"
     params_type = PlotParams
-    per_item_media = False
+    display = Display.COMPOSITE
+    bot_dprime = 2.5
 
     def draw(self, rows: Rows, params: PlotParams, *, rng: np.random.Generator) -> None:
         return None
@@ -91,7 +93,7 @@ class Plot(Encoding[PlotParams, None]):
         fields = {"points": points(plot.points), "radius": params.radius_px}
         if params.kind == "splom":
             fields["panels"] = [points(p) for p in plot.panels]
-        return Grid(plot.image, {"plot": fields})
+        return Grid(plot.image, {self.name: fields})
 
 
 def _x_column(rows: Rows, params: PlotParams) -> str:

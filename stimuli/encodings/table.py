@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from stimuli.encodings.base import Encoding, Grid, Rows
+from stimuli.encodings.base import Display, Encoding, Grid, Rows
 from stimuli.errors import StimulusError
 
 INK = (20, 20, 20)
@@ -54,8 +54,10 @@ class Table(Encoding[TableParams, None]):
     """Numbers in a table; grid = the whole table, items = one-row tables (sequences)."""
 
     name = "table"
+    label = "Table"
     params_type = TableParams
-    per_item_media = False
+    display = Display.ROWS
+    bot_dprime = 1.0
 
     def draw(self, rows: Rows, params: TableParams, *, rng: np.random.Generator) -> None:
         return None
@@ -71,7 +73,7 @@ class Table(Encoding[TableParams, None]):
         header, cells = self.strings(rows, params)
         shown = [cells[i] for i in order]
         image = _table_image(header, shown, _widths(header, cells), params.font_px)
-        return Grid(image, {"table": {"columns": header, "rows": shown}})
+        return Grid(image, {self.name: {"columns": header, "rows": shown}})
 
     @staticmethod
     def strings(rows: Rows, params: TableParams) -> tuple[list[str], list[list[str]]]:

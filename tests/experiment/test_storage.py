@@ -59,12 +59,26 @@ def test_create_study_stores_conditions(db_session, make_study):
 
 
 def test_condition_without_stimuli_is_refused(db_session, researcher, stimulus_set):
-    params = small_study_params(layouts=("sequence",), response_modes=("keypress",))
+    params = small_study_params(
+        encodings=("gan_face", "chernoff", "table", "plot"),
+        layouts=("sequence",),
+        response_modes=("keypress",),
+    )
     with pytest.raises(DesignError, match=r"no main stimuli for gan_face/sequence, plot/seq"):
         create_study(
             db_session, researcher=researcher, stimulus_set_folder=stimulus_set, params=params
         )
     assert db_session.scalars(sa.select(Study)).all() == []
+
+
+def test_a_study_defaults_to_the_encodings_its_set_has_in_its_layouts(
+    db_session, researcher, stimulus_set
+):
+    params = small_study_params(layouts=("sequence",), response_modes=("keypress",))
+    study = create_study(
+        db_session, researcher=researcher, stimulus_set_folder=stimulus_set, params=params
+    )
+    assert study.encodings == ["chernoff", "table"]
 
 
 @pytest.mark.parametrize(

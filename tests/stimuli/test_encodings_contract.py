@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from stimuli.encodings import ENCODINGS, Rows
+from stimuli.encodings import ENCODINGS, Display, Rows
 from stimuli.errors import StimulusError
 
 from .helpers import small_rows
@@ -71,7 +71,8 @@ def test_grid_keeps_display_order(encoding, seed):
     forward = encoding.grid(rows, params, draws, order)
     backward = encoding.grid(rows, params, draws, order[::-1])
     assert forward.image.size == backward.image.size
-    assert forward.image.tobytes() != backward.image.tobytes() or not encoding.per_item_media
+    tiled = encoding.display is Display.IMAGES
+    assert forward.image.tobytes() != backward.image.tobytes() or not tiled
 
 
 def test_unknown_params_are_refused(encoding):
@@ -92,3 +93,22 @@ def test_rows_validate():
         Rows(np.zeros((3, 2)), ("a",))
     with pytest.raises(StimulusError, match="not among"):
         Rows(np.zeros((3, 2)), ("a", "b"), target="y")
+
+
+def test_declares_what_the_site_needs(encoding, seed):
+    """A label, a display kind, a bot's d'; non-image grids put their display data
+    under the encoding's own name: rows for a table view, points for click mapping."""
+    assert isinstance(encoding.label, str) and encoding.label.strip()
+    assert isinstance(encoding.display, Display) and encoding.bot_dprime > 0
+    rows = small_rows(seed)
+    params, draws, images = render(encoding, rows, seed)
+    order = list(range(rows.n_items))
+    fields = encoding.grid(rows, params, draws, order, images=images).fields
+    needed = {Display.IMAGES: set(), Display.ROWS: {"columns", "rows"}}
+    needed[Display.COMPOSITE] = {"points"}
+    if encoding.display is Display.IMAGES:
+        assert encoding.name not in fields
+    else:
+        assert set(fields) == {encoding.name} and needed[encoding.display] <= set(
+            fields[encoding.name]
+        )

@@ -130,10 +130,10 @@ function buildGrid(trial, images, multi) {
       button.addEventListener("click", () => toggle(position, button));
       root.append(button);
     }
-  } else if (trial.display === "table") {
-    const head = element("tr", {}, [element("th", { text: "" }), ...trial.table.columns.map((c) => element("th", { text: c }))]);
+  } else if (trial.display === "rows") {
+    const head = element("tr", {}, [element("th", { text: "" }), ...trial.rows.columns.map((c) => element("th", { text: c }))]);
     const body = element("tbody");
-    trial.table.rows.forEach((row, position) => {
+    trial.rows.rows.forEach((row, position) => {
       const button = element("button", { type: "button", class: "secondary", text: multi ? "Mark" : "Pick", "aria-label": `Row ${position + 1}` });
       const tr = element("tr", {}, [element("td", {}, [button]), ...row.map((cell) => element("td", { text: cell }))]);
       if (multi) tr.setAttribute("aria-pressed", "false");
@@ -145,7 +145,7 @@ function buildGrid(trial, images, multi) {
     });
     root = element("div", { class: "table-wrap" }, [element("table", { class: "stimulus-table" }, [element("thead", {}, [head]), body])]);
   } else {
-    const image = images.get(trial.plot.src).cloneNode();
+    const image = images.get(trial.composite.src).cloneNode();
     image.alt = "Scatter plot of the data. Click the points that do not fit, or use the arrow keys to move the cross and Enter to mark.";
     image.tabIndex = 0;
     root = element("div", { class: "plot-wrap" }, [image]);
@@ -206,8 +206,8 @@ function buildFrames(trial, images) {
   if (trial.display === "images") {
     for (const { src } of trial.images) frames.push(images.get(src).cloneNode());
   } else {
-    for (const row of trial.table.rows) {
-      const head = element("tr", {}, trial.table.columns.map((c) => element("th", { text: c })));
+    for (const row of trial.rows.rows) {
+      const head = element("tr", {}, trial.rows.columns.map((c) => element("th", { text: c })));
       const line = element("tr", {}, row.map((cell) => element("td", { text: cell })));
       frames.push(element("table", { class: "stimulus-table" }, [element("thead", {}, [head]), element("tbody", {}, [line])]));
     }
@@ -244,7 +244,7 @@ async function runTrial(trial) {
   const view = template.content.cloneNode(true);
   const slot = view.querySelector(".stimulus");
   const params = trial.params || {};
-  const urls = trial.display === "plot" ? [trial.plot.src] : (trial.images || []).map((i) => i.src);
+  const urls = trial.display === "composite" ? [trial.composite.src] : (trial.images || []).map((i) => i.src);
   const images = await preload(urls);
   for (const kbd of view.querySelectorAll("kbd[data-key]")) {
     const key = { yes: params.yes_key, no: params.no_key, press: params.key }[kbd.dataset.key] || "";
