@@ -26,6 +26,7 @@ Modes never see truth when parsing: the :class:`TrialContext` given to ``parse``
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -185,7 +186,8 @@ class ResponseMode(Protocol):
         """The keyboard keys the mode binds, by role (the ES module and the pages)."""
 
     def instructions(self, params: Any) -> str:
-        """One sentence for the instructions page (HTML allowed: ``<kbd>``)."""
+        """One sentence for the instructions page: trusted HTML (``<kbd>``, ``<strong>``),
+        so anything from ``params`` in it must be escaped (:func:`key_label` does)."""
 
     def parse(self, payload: Any, trial: TrialContext, params: Any) -> ParsedResponse: ...
 
@@ -358,8 +360,8 @@ def params_from_dict(cls: type, values: Mapping[str, Any] | None) -> Any:
 
 
 def key_label(key: str) -> str:
-    """How a key is written for people: ``" "`` -> ``Space``, ``"y"`` -> ``Y``."""
-    return "Space" if key == " " else key.upper()
+    """How a key is written for people, HTML-escaped: ``" "`` -> ``Space``, ``"y"`` -> ``Y``."""
+    return "Space" if key == " " else html.escape(key.upper())
 
 
 class ModeDefaults:

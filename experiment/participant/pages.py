@@ -22,7 +22,8 @@ from flask_babel import gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from analysis.response_modes import mode_named
+from analysis.response_modes import ResponseMode, mode_named
+from analysis.response_modes.base import params_from_dict
 from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
@@ -132,6 +133,7 @@ def consent(slug: str) -> Response:
             stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
             key=EnrolmentKey(**stored),
             now=site().clock(),
+            seed=site().plan_seed(),
         )
         db_session.commit()
         remember(study, participant)
@@ -163,8 +165,11 @@ def instructions(slug: str):
     study, participant = _enrolled(slug)
     if participant is None:
         return redirect(url_for("participant.entry", slug=slug))
-    modes = sorted({c.response_mode for c in study.conditions})
-    return render_template("participant/instructions.html", study=study, modes=modes)
+    answering = [
+        mode.instructions(params_from_dict(mode.Params, study.response_mode_params.get(mode.name)))
+        for mode in _modes(study)
+    ]
+    return render_template("participant/instructions.html", study=study, answering=answering)
 
 
 @bp.get("/run")
@@ -182,14 +187,20 @@ def run(slug: str):
         now=site().clock(),
     )
     db_session.commit()
-    modes = [mode_named(name) for name in sorted({c.response_mode for c in study.conditions})]
     return render_template(
         "participant/run.html",
         study=study,
         token=browser_session.token,
-        modes=modes,
+        modes=_modes(study),
         runner_texts=texts_for(study),
+        # the API's base path, whatever the slug (one starting with "next" included)
+        api_base=url_for("participant_api.next_trial", slug=slug).removesuffix("/next"),
     )
+
+
+def _modes(study: Study) -> list[ResponseMode]:
+    """The study's response modes, in name order."""
+    return [mode_named(name) for name in sorted({c.response_mode for c in study.conditions})]
 
 
 @bp.get("/debrief")

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from analysis.response_modes import TrialContext, mode_named
+from analysis.response_modes.base import params_from_dict
 from experiment.errors import NotFound
 from experiment.models import Participant, ParticipantStatus, Trial
 from experiment.services.callers import Caller
@@ -116,6 +117,7 @@ def trial_payload(
         "response_mode": mode.name,
         "response_mode_version": mode.version,
         "params": study.response_mode_params.get(mode.name, {}),
+        "keys": mode.keys(params_from_dict(mode.Params, study.response_mode_params.get(mode.name))),
         "deadline_ms": trial.deadline_ms,
         "time_left_ms": round(time_left),
         "frame_ms": trial.frame_ms,

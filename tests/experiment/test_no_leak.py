@@ -24,6 +24,7 @@ ALLOWED_TRIAL_KEYS = {
     "response_mode",
     "response_mode_version",
     "params",
+    "keys",
     "deadline_ms",
     "time_left_ms",
     "frame_ms",

@@ -4,9 +4,13 @@
 // image (Image.decode()) before onset, timing with requestAnimationFrame and
 // performance.now() (never setTimeout for anything on screen), showing sequences frame
 // by frame, the deadline, and posting each answer once with an idempotency key, resent
-// unchanged on network errors. The mode templates (templates/trials/<mode>.html) give
-// the prompt and the answer buttons; this file wires them. The browser never learns
-// which item is an outlier: it knows display positions only.
+// unchanged on network errors. It shows the stimulus as its encoding declares
+// (trial.display: item images, table rows or one composite image). What an answer is
+// belongs to the response mode: its template (templates/trials/<mode>.html) gives the
+// prompt and buttons, its ES module (modes/<mode>.js) says whether items are picked
+// ("none", "one", "many") and mounts its keys and buttons on the trial API below, calling
+// finish(answer) with the mode's answer JSON. The browser never learns which item is an
+// outlier: it knows display positions only.
 
 const api = document.querySelector('meta[name="glyphlab-api"]').content;
 const token = document.querySelector('meta[name="glyphlab-token"]').content;
@@ -14,6 +18,14 @@ const screen = document.getElementById("runner-screen");
 const phaseLabel = document.getElementById("runner-phase");
 const countLabel = document.getElementById("runner-count");
 const timeBar = document.getElementById("runner-time");
+const modesBase = document.querySelector('meta[name="glyphlab-modes"]').content;
+const modeModules = new Map();
+
+// A mode's ES module, loaded once; an unknown mode fails the import, loudly.
+function modeModule(name) {
+  if (!modeModules.has(name)) modeModules.set(name, import(`${modesBase}${encodeURIComponent(name)}.js`));
+  return modeModules.get(name);
+}
 
 let currentTrialId = null;
 
@@ -110,15 +122,18 @@ function columnsFor(n) {
   return Math.min(6, Math.max(2, Math.ceil(Math.sqrt(n))));
 }
 
-// Builds the stimulus for a grid: returns {root, selected(), onPick(callback)}.
-function buildGrid(trial, images, multi) {
-  const picks = new Set();
+// Builds the stimulus for a grid: returns {root, marked(), setOnPick(callback)}. A mark is
+// a display position, or a click {x, y} in image pixels on a composite image. ``picks``
+// (the mode's): "many" toggles marks, "one" reports each pick, "none" ignores clicks.
+function buildGrid(trial, images, picks) {
+  const multi = picks === "many";
+  const marks = new Set();
   let onPick = () => {};
   const toggle = (position, node) => {
     if (!multi) return onPick(position);
-    if (picks.has(position)) picks.delete(position);
-    else picks.add(position);
-    node.setAttribute("aria-pressed", String(picks.has(position)));
+    if (marks.has(position)) marks.delete(position);
+    else marks.add(position);
+    node.setAttribute("aria-pressed", String(marks.has(position)));
   };
   let root;
   if (trial.display === "images") {
@@ -194,24 +209,15 @@ function buildGrid(trial, images, multi) {
         pick(cx, cy);
       }
     });
-    return { root, answer: () => ({ clicks: clicks.map(({ x, y }) => ({ x, y })) }), setOnPick: (f) => (onPick = (p) => f({ click: p })) };
+    return { root, marked: () => clicks.map(({ x, y }) => ({ x, y })), setOnPick: (f) => (onPick = f) };
   }
-  return { root, answer: () => ({ positions: [...picks].sort((a, b) => a - b) }), setOnPick: (f) => (onPick = (p) => f({ position: p })) };
+  return { root, marked: () => [...marks].sort((a, b) => a - b), setOnPick: (f) => (onPick = f) };
 }
 
-// Frames of a sequence: images, or one-row tables.
+// Frames of a sequence: one image per frame (every encoding's sequences are images).
 function buildFrames(trial, images) {
   const frame = element("div", { class: "frame", "aria-live": "off" });
-  const frames = [];
-  if (trial.display === "images") {
-    for (const { src } of trial.images) frames.push(images.get(src).cloneNode());
-  } else {
-    for (const row of trial.rows.rows) {
-      const head = element("tr", {}, trial.rows.columns.map((c) => element("th", { text: c })));
-      const line = element("tr", {}, row.map((cell) => element("td", { text: cell })));
-      frames.push(element("table", { class: "stimulus-table" }, [element("thead", {}, [head]), element("tbody", {}, [line])]));
-    }
-  }
+  const frames = trial.images.map(({ src }) => images.get(src).cloneNode());
   return { root: frame, frames };
 }
 
@@ -240,18 +246,20 @@ function frameStats(presented, end, requested, deltas) {
 }
 
 async function runTrial(trial) {
+  const mode = await modeModule(trial.response_mode);
   const template = document.getElementById(`mode-${trial.response_mode}`);
+  if (!template) throw new Error(`this page has no template for response mode ${trial.response_mode}`);
   const view = template.content.cloneNode(true);
   const slot = view.querySelector(".stimulus");
-  const params = trial.params || {};
+  const keys = trial.keys || {};
   const urls = trial.display === "composite" ? [trial.composite.src] : (trial.images || []).map((i) => i.src);
   const images = await preload(urls);
   for (const kbd of view.querySelectorAll("kbd[data-key]")) {
-    const key = { yes: params.yes_key, no: params.no_key, press: params.key }[kbd.dataset.key] || "";
+    const key = keys[kbd.dataset.key] || "";
     kbd.textContent = key === " " ? "Space" : key.toUpperCase();
   }
   const sequence = trial.layout === "sequence";
-  const grid = sequence ? null : buildGrid(trial, images, trial.response_mode === "mark_outliers");
+  const grid = sequence ? null : buildGrid(trial, images, mode.picks);
   const seq = sequence ? buildFrames(trial, images) : null;
   slot.append((grid || seq).root);
   slot.classList.add("hidden");
@@ -264,7 +272,8 @@ async function runTrial(trial) {
     let finished = false;
     const presented = [];
     const deltas = [];
-    const presses = [];
+    const keyHandlers = [];
+    const endHandlers = [];
     let shownFrame = -1;
     let sequenceEnd = null;
     const deadline = Math.min(trial.deadline_ms, trial.time_left_ms);
@@ -285,26 +294,24 @@ async function runTrial(trial) {
     };
     const onKey = (event) => {
       if (event.repeat || onset === null) return;
-      const key = event.key.toLowerCase();
-      if (trial.response_mode === "yes_no" && (key === params.yes_key || key === params.no_key)) {
-        finish({ present: key === params.yes_key });
-      } else if (trial.response_mode === "keypress" && event.key === params.key && sequenceEnd === null) {
-        event.preventDefault();
-        presses.push({ frame: shownFrame, t_ms: Math.round((performance.now() - onset) * 10) / 10 });
-      }
+      for (const handler of keyHandlers) handler(event);
     };
     document.addEventListener("keydown", onKey);
-    for (const button of screen.querySelectorAll("[data-action]")) {
-      button.addEventListener("click", () => {
-        const action = button.dataset.action;
-        if (action === "submit") finish(grid.answer());
-        else if (action === "yes" || action === "no") finish({ present: action === "yes" });
-        else if (action === "press" && sequenceEnd === null && shownFrame >= 0) {
-          presses.push({ frame: shownFrame, t_ms: Math.round((performance.now() - onset) * 10) / 10 });
-        }
-      });
-    }
-    if (grid) grid.setOnPick((answer) => finish(answer));
+    // What a mode module sees of the trial (see the header comment).
+    mode.mount({
+      display: trial.display,
+      keys,
+      params: trial.params || {},
+      view: screen,
+      finish,
+      marked: () => (grid ? grid.marked() : []),
+      onPick: (callback) => grid && grid.setOnPick((mark) => onset !== null && callback(mark)),
+      onKey: (handler) => keyHandlers.push(handler),
+      onSequenceEnd: (handler) => endHandlers.push(handler),
+      frame: () => shownFrame,
+      sequenceEnded: () => sequenceEnd !== null,
+      now: () => Math.round((performance.now() - onset) * 10) / 10,
+    });
 
     let last = null;
     const tick = (t) => {
@@ -325,7 +332,8 @@ async function runTrial(trial) {
           if (due >= seq.frames.length) {
             sequenceEnd = t;
             seq.root.replaceChildren(element("p", { class: "message", text: "End of sequence." }));
-            if (trial.response_mode === "keypress") return finish({ presses });
+            for (const handler of endHandlers) handler();
+            if (finished) return;
           } else {
             seq.root.replaceChildren(seq.frames[due]);
             presented.push(t);
