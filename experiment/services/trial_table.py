@@ -10,11 +10,14 @@ progress counts show how many there are.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from analysis.trial_contract import dtypes, written_columns
+from analysis.response_modes import mode_named
+from analysis.trial_contract import Column, dtypes, written_columns
 from experiment.models import Condition, Participant, Response, Study, Trial
 
 #: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
@@ -102,7 +105,25 @@ def trial_table(session: Session, study_id: int, *, include_preview: bool = Fals
     frame["said_present"] = frame["said_present"].astype("boolean").mask(timed_out)
     frame["presented_at"] = iso_utc(frame["presented_at"])
     frame["answered_at"] = iso_utc(frame["answered_at"].fillna(frame["received_at"]))
-    return frame[list(COLUMNS)].astype(COLUMNS).reset_index(drop=True)
+    columns = dtypes(written_columns(_add_mode_columns(frame)))
+    return frame[list(columns)].astype(columns).reset_index(drop=True)
+
+
+def _add_mode_columns(frame: pd.DataFrame) -> list[Column]:
+    """Fill the columns the table's response modes add (``mode.columns``), from each
+    stored answer JSON by the mode's ``table_values``; empty in other modes' rows."""
+    added: list[Column] = []
+    for name in pd.unique(frame["response_mode"]):
+        mode = mode_named(name)
+        if not mode.columns:
+            continue
+        rows = frame["response_mode"] == name
+        stored = [json.loads(text) if text else {} for text in frame.loc[rows, "response"]]
+        values = [mode.table_values(answer.get("response")) for answer in stored]
+        for column in mode.columns:
+            frame.loc[rows, column.name] = [value.get(column.name) for value in values]
+            added.append(column)
+    return added
 
 
 def trial_table_csv(session: Session, study_id: int, *, include_preview: bool = False) -> str:
