@@ -8,6 +8,7 @@ static files in ``experiment/static/``. Views call ``experiment/services/`` with
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,11 +37,14 @@ csrf = CSRFProtect()
 class Site:
     """Per-app state the views need besides the database: settings, clock, set cache.
 
-    ``clock`` is injectable so tests can move time past a deadline.
+    ``clock`` is injectable so tests can move time past a deadline, and ``plan_seed``
+    (each new participant's plan seed) so a test's participants follow its ``--seed``
+    and a failing run can be replayed.
     """
 
     config: SiteConfig
     clock: Callable[[], datetime] = utcnow
+    plan_seed: Callable[[], int] = lambda: secrets.randbits(62)
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
     #: participants' plans and studies' settings (services/plans.py)
     plans: PlanCache = field(default_factory=PlanCache)
@@ -55,7 +59,10 @@ def site() -> Site:
 
 
 def create_app(
-    config: SiteConfig | None = None, *, clock: Callable[[], datetime] | None = None
+    config: SiteConfig | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    plan_seed: Callable[[], int] | None = None,
 ) -> Flask:
     """Build the site. ``config`` defaults to ``SiteConfig.from_env()``.
 
@@ -87,6 +94,8 @@ def create_app(
     app.extensions[SITE_KEY] = Site(
         config=config, clock=clock or utcnow, jobs=JobQueue(config, database)
     )
+    if plan_seed is not None:
+        app.extensions[SITE_KEY].plan_seed = plan_seed
     db.init_app(app, database)
     i18n.init_app(app, locale=config.locale, extra_dir=config.translations_dir)
     csrf.init_app(app)

@@ -229,7 +229,7 @@ def print_summary(result: DemoResult, *, keep_serving: bool) -> None:
         click.echo(f"  take the study    {result.study_url}")
         click.echo(f"  researcher login  {result.url}/login")
         click.echo(f"                    {result.email} / {result.password}")
-        click.echo("  the site stays up until you press Ctrl-C")
+        click.echo("  the site stays up until you press Ctrl-C (or send SIGTERM)")
     else:
         click.echo("  (run with --keep-serving to keep the site up and take the study yourself)")
 

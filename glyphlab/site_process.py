@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -100,10 +101,28 @@ class SiteProcess:
             self.kill()
 
     def __enter__(self) -> SiteProcess:
-        return self.start()
+        # The child runs in a session of its own (so a kill reaches its workers), so a
+        # SIGTERM to us does not reach it: turn ours into KeyboardInterrupt, as Ctrl-C,
+        # so that ``__exit__`` stops the child before we go.
+        self._previous_sigterm = None
+        if threading.current_thread() is threading.main_thread():  # only it gets signals
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return self.start()
+        except BaseException:
+            self.__exit__()
+            raise
 
     def __exit__(self, *_exc) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextlib.contextmanager

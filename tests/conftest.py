@@ -53,6 +53,16 @@ def missing(component: str, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def directions_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Computed face directions go to a folder of this test session (children such as
+    the demo's ``glyphlab serve`` inherit the setting), never the user's cache."""
+    folder = tmp_path_factory.mktemp("directions-cache")
+    with pytest.MonkeyPatch.context() as patch:  # stimuli.directions.CACHE_DIR_VARIABLE
+        patch.setenv("GLYPHLAB_DIRECTIONS_CACHE", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def seed(request: pytest.FixtureRequest) -> int:
     return request.config.getoption("--seed")

@@ -66,7 +66,15 @@ class DirectionsConfig:
             raise DirectionsError(f"target_change must be in (0, 0.5]; got {self.target_change}")
 
 
+#: the setting that names the directions cache folder explicitly (tests isolate it)
+CACHE_DIR_VARIABLE = "GLYPHLAB_DIRECTIONS_CACHE"
+
+
 def default_cache_dir() -> Path:
+    """``$GLYPHLAB_DIRECTIONS_CACHE`` when set, else the user cache folder's glyphlab/."""
+    explicit = os.environ.get(CACHE_DIR_VARIABLE)
+    if explicit:
+        return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "glyphlab" / "directions"
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from glyphlab.cli import main
+from glyphlab.site_process import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +91,41 @@ def test_demo_runs_without_the_face_weights_and_says_so(tmp_path, monkeypatch):
     trials = pd.read_csv(next(out.glob("trials-*.csv")))
     assert set(trials["encoding"]) == {"chernoff", "table", "plot"}
     assert (out / "report" / "report.html").is_file()
+
+
+def serve_processes(port: int) -> list[int]:
+    """Pids of live ``glyphlab serve --port <port>`` processes (from /proc)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            words = cmdline.read_bytes().split(b"\0")
+            if b"serve" in words and str(port).encode() in words:
+                pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def test_sigterm_stops_the_kept_site_too(tmp_path):
+    """``glyphlab demo --keep-serving`` stopped by SIGTERM (a service manager, ``kill``)
+    stops its ``glyphlab serve`` child, which runs in a process group of its own."""
+    port = free_port()
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "glyphlab", "demo", "--out", str(tmp_path / "demo"),
+         "--participants", "5", "--port", str(port), "--keep-serving"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while "stays up" not in (tmp_path / "demo.log").read_text():
+            assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+            assert time.monotonic() < deadline, "the demo did not finish in 10 minutes"
+            time.sleep(1)
+        assert serve_processes(port)
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 0
+        assert serve_processes(port) == []
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        for pid in serve_processes(port):
+            os.kill(pid, signal.SIGKILL)

@@ -11,10 +11,11 @@ savepoint. Concurrency tests build their own app on a throwaway PostgreSQL datab
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -30,6 +31,12 @@ from stimuli import StimulusSetConfig, generate_stimulus_set
 from tests.experiment.stimulus_fixture import make_stimulus_set
 
 TEST_SECRET_KEY = "glyphlab-test-secret-key-0123456789"
+
+
+def plan_seeds(seed: int) -> Callable[[], int]:
+    """Participants' plan seeds drawn from the run's ``--seed`` (replayable)."""
+    rng = np.random.default_rng([seed, 0x91A4])
+    return lambda: int(rng.integers(2**62))
 
 
 class FakeClock:
@@ -135,8 +142,10 @@ def site_config(migrated_url: str, data_dir: Path) -> SiteConfig:
 
 
 @pytest.fixture
-def app(site_config: SiteConfig, connection: sa.Connection, clock: FakeClock) -> Iterator[Flask]:
-    app = create_app(site_config, clock=clock)
+def app(
+    site_config: SiteConfig, connection: sa.Connection, clock: FakeClock, seed: int
+) -> Iterator[Flask]:
+    app = create_app(site_config, clock=clock, plan_seed=plan_seeds(seed))
     app.config["TESTING"] = True
     database = app.extensions[db.EXTENSION_KEY]
     database.sessionmaker = sessionmaker(

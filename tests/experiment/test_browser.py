@@ -16,18 +16,31 @@ from werkzeug.security import generate_password_hash
 from experiment import create_app, db
 from experiment.bot import Bot
 from experiment.config import SiteConfig
-from experiment.models import Researcher, Response, StudyStatus
+from experiment.models import Researcher, Response, Study, StudyStatus
 from experiment.services.studies import create_study, set_status
-from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
+from tests.experiment.conftest import TEST_SECRET_KEY, plan_seeds, small_study_params
 
 SCREENSHOT_NAME = "screenshot-trial-grid.png"
 
 
 @pytest.fixture
-def live_server(tmp_path, real_stimulus_set):
+def live_server(request, tmp_path, real_stimulus_set, seed):
+    """The site over real sockets with one open study: the short default one, or
+    ``request.param``'s settings (``indirect`` parametrisation)."""
+    settings = {
+        "encodings": ("chernoff", "table", "plot"),
+        "layouts": ("grid", "sequence"),
+        "response_modes": ("mark_outliers", "keypress"),
+        "trials_per_participant": 6,
+        "practice_trials": 1,
+        "attention_checks": 0,
+        "frame_ms": 100,
+        **getattr(request, "param", {}),
+    }
     url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     db.upgrade(url)
-    app = create_app(SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY))
+    config = SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY)
+    app = create_app(config, plan_seed=plan_seeds(seed))
     session = app.extensions[db.EXTENSION_KEY].sessionmaker()
     researcher = Researcher(
         email="r@example.org", password_hash=generate_password_hash("pw", "pbkdf2:sha256:1000")
@@ -36,15 +49,7 @@ def live_server(tmp_path, real_stimulus_set):
         session,
         researcher=researcher,
         stimulus_set_folder=real_stimulus_set,
-        params=small_study_params(
-            encodings=("chernoff", "table", "plot"),
-            layouts=("grid", "sequence"),
-            response_modes=("mark_outliers", "keypress"),
-            trials_per_participant=6,
-            practice_trials=1,
-            attention_checks=0,
-            frame_ms=100,
-        ),
+        params=small_study_params(**settings),
     )
     set_status(study, StudyStatus.open)
     session.commit()
@@ -56,6 +61,15 @@ def live_server(tmp_path, real_stimulus_set):
     server.close()
     thread.join(timeout=5)
     app.extensions[db.EXTENSION_KEY].dispose()
+
+
+def open_page(browser) -> tuple:
+    """A page that collects the browser's errors (script errors, console errors)."""
+    page = browser.new_page(viewport={"width": 1000, "height": 760})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return page, errors
 
 
 def click_and_wait_gone(locator) -> None:
@@ -105,10 +119,7 @@ def answer_screen(page, shots: list[str], screenshot: Path) -> None:
 def test_participant_completes_a_short_study(browser, live_server, screenshot_dir):
     screenshot = screenshot_dir / SCREENSHOT_NAME
     app, base = live_server
-    page = browser.new_page(viewport={"width": 1000, "height": 760})
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page, errors = open_page(browser)
     page.goto(f"{base}/s/site-test/?pid=browser-1")
     page.check("input[name=consent]")
     page.click("button[type=submit]")
@@ -151,3 +162,48 @@ def test_bot_takes_the_study_over_real_http(live_server, real_stimulus_set):
     assert len(run.latencies_ms["answer"]) == 7
     with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(Response)).scalar() == 7
+
+
+NEXT_GEN = {
+    "title": "Next-gen faces",
+    "slug": None,
+    "encodings": ("chernoff",),
+    "layouts": ("grid",),
+    "response_modes": ("yes_no",),
+    "response_mode_params": {"yes_no": {"yes_key": "j", "no_key": "f"}},
+    "trials_per_participant": 2,
+    "practice_trials": 0,
+    "attention_checks": 0,
+}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("live_server", [NEXT_GEN], indirect=True)
+def test_a_study_whose_address_starts_with_next_runs(browser, live_server):
+    """ "Next-gen faces" gets the address /s/next-gen-faces-...: the runner's API base
+    used to lose its "/next" (it stripped the first "/next" from the next-trial URL).
+    Answered with the mode's own keys (J = yes), which the instructions name."""
+    app, base = live_server
+    with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
+        slug = connection.execute(sa.select(Study.slug)).scalar_one()
+    assert slug.startswith("next-gen-faces-")
+    page, errors = open_page(browser)
+    page.goto(f"{base}/s/{slug}/?pid=browser-next")
+    page.check("input[name=consent]")
+    page.click("button[type=submit]")
+    assert [k.text_content() for k in page.locator("main kbd").all()] == ["J", "F"]
+    page.get_by_role("link", name="Start").click()
+    click_and_wait_gone(page.get_by_role("button", name="Start"))
+    for _ in range(2):
+        page.locator("#runner-screen [data-action=yes]").wait_for(timeout=15_000)
+        assert page.locator("#runner-screen kbd").first.text_content() == "J"
+        page.locator("#runner-screen .stimulus:not(.hidden)").wait_for(timeout=15_000)
+        page.keyboard.press("j")
+        page.locator("#runner-screen [data-action=yes]").wait_for(state="detached")
+    page.wait_for_url(re.compile(r"/debrief$"), timeout=15_000)
+    assert errors == []
+    with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
+        said = connection.execute(sa.select(Response.said_present)).scalars().all()
+    assert said == [True, True]
+    page.close()

@@ -14,6 +14,7 @@ from experiment.models import (
     Trial,
 )
 from experiment.services.studies import set_status
+from tests.experiment.conftest import plan_seeds
 from tests.experiment.participant_client import CSRF, some_answer
 from tests.experiment.participant_client import Participant as Browser
 
@@ -141,3 +142,13 @@ def test_latin_square_rows_rotate_across_participants(app, study, db_session, st
         main = [t for t in participant.trials if not t.is_practice]
         blocks.append(next(t.condition.encoding for t in main))
     assert len(set(blocks)) == 4  # each row starts with a different encoding
+
+
+def test_participants_plans_come_from_the_runs_seed(client, study, db_session, seed):
+    """Plans are drawn from the pytest ``--seed`` (not the OS), so a run replays."""
+    for k in range(2):
+        Browser(client).consent(f"?pid=seeded-{k}")
+        client.delete_cookie("glyphlab_session")
+    expected = plan_seeds(seed)
+    stored = db_session.scalars(sa.select(Participant.seed).order_by(Participant.id)).all()
+    assert stored == [expected(), expected()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -156,3 +158,11 @@ def test_a_direction_step_changes_the_face(generator, rng):
     with torch.inference_mode():
         change = (generator.generate(base + step) - generator.generate(base)).abs().mean()
     assert change > 0.02
+
+
+def test_the_cache_folder_is_the_explicit_setting(directions_cache):
+    from stimuli.directions import CACHE_DIR_VARIABLE, default_cache_dir
+
+    assert CACHE_DIR_VARIABLE == "GLYPHLAB_DIRECTIONS_CACHE"
+    assert default_cache_dir() == directions_cache
+    assert not str(directions_cache).startswith(str(Path.home() / ".cache"))
