@@ -26,7 +26,6 @@ MODES, ENCODING_NAMES = set(RESPONSE_MODES), set(ENCODINGS)
 ANALYSIS_ENCODING_DEFAULTS = {
     "analysis/simulate.py",
     "analysis/power.py",
-    "analysis/cli.py",
     "analysis/models/study.py",
 }
 
