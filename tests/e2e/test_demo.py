@@ -108,16 +108,17 @@ def test_sigterm_stops_the_kept_site_too(tmp_path):
     """``glyphlab demo --keep-serving`` stopped by SIGTERM (a service manager, ``kill``)
     stops its ``glyphlab serve`` child, which runs in a process group of its own."""
     port = free_port()
-    log = (tmp_path / "demo.log").open("wb")
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "glyphlab", "demo", "--out", str(tmp_path / "demo"),
-         "--participants", "5", "--port", str(port), "--keep-serving"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    log_path = tmp_path / "demo.log"
+    with log_path.open("wb") as log:  # the child keeps its own copy of the handle
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "glyphlab", "demo", "--out", str(tmp_path / "demo"),
+             "--participants", "5", "--port", str(port), "--keep-serving"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 600
-        while "stays up" not in (tmp_path / "demo.log").read_text():
-            assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+        while "stays up" not in log_path.read_text():
+            assert demo.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "the demo did not finish in 10 minutes"
             time.sleep(1)
         assert serve_processes(port)
