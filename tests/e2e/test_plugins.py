@@ -75,7 +75,7 @@ def test_plugins_run_end_to_end(plugins, tmp_path, seed):
             "seed": seed % 1000,
             "datasets": [
                 {"role": "main", "count": 4, "n_items": 6, "n_outliers": 1, "magnitude_sd": 5.0},
-                {"role": "main", "count": 2, "n_items": 6, "n_outliers": 0},
+                {"role": "main", "count": 4, "n_items": 6, "n_outliers": 0},
                 {"role": "practice", "count": 1, "n_items": 6, "n_outliers": 1},
                 {"role": "attention_check", "n_items": 6},
             ],
@@ -111,6 +111,7 @@ def test_plugins_run_end_to_end(plugins, tmp_path, seed):
                 slug="plugins",
                 response_modes=("rate_1_7",),
                 trials_per_participant=6,
+                target_present_share=0.5,
                 practice_trials=1,
                 attention_checks=1,
             ),

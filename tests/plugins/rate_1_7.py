@@ -48,6 +48,7 @@ class Rate17(ModeDefaults):
     label = "Rate 1-7: how odd does the display look?"
     layouts = ("grid", "sequence")
     decision = Decision.PRESENCE
+    needs_target_absent = True
     columns = (
         Column(
             "rating",
