@@ -87,6 +87,9 @@ def _generator(backend: str, model: Path | None, latent_dim: int, threads: int):
     help="labelled: resumable face bank folder (default: the user cache folder)",
 )
 @click.option(
+    "--strip-bases", default=2, show_default=True, help="labelled: base faces per strip sheet"
+)
+@click.option(
     "--no-generate",
     is_flag=True,
     help="labelled: fit on the faces the bank already holds (labelled so far)",
@@ -109,7 +112,8 @@ def _generator(backend: str, model: Path | None, latent_dim: int, threads: int):
 )
 @with_generator_options
 def directions(
-    method, path, n_components, n_faces, validate_faces, step_sd, bank_dir, no_generate,
+    method, path, n_components, n_faces, validate_faces, step_sd, bank_dir, strip_bases,
+    no_generate,
     seed, orthogonalise, no_calibrate, label_sheet, out, backend, model, latent_dim, threads,
 ) -> None:  # fmt: skip
     """Compute latent directions and write direction strips (-3..+3 SD) to look at."""
@@ -124,6 +128,7 @@ def directions(
             seed=seed,
             bank_dir=bank_dir,
             generate=not no_generate,
+            strip_bases=strip_bases,
             out=out,
         )
         return
@@ -175,7 +180,9 @@ def directions(
         click.echo(str(path_written))
 
 
-def _labelled(generator, *, n_faces, validate_faces, step_sd, seed, bank_dir, generate, out):
+def _labelled(
+    generator, *, n_faces, validate_faces, step_sd, seed, bank_dir, generate, strip_bases, out
+):
     from stimuli.directions import default_cache_dir
     from stimuli.directions.pipeline import DEFAULT_FACES, run_labelled
 
@@ -188,6 +195,7 @@ def _labelled(generator, *, n_faces, validate_faces, step_sd, seed, bank_dir, ge
         cache_dir=bank_dir or default_cache_dir().parent / "faces",
         out=out,
         generate=generate,
+        strip_bases=strip_bases,
     )
     click.echo(f"fitted on {run.n_labelled} labelled faces ({run.n_measured} fully measured)")
     for r in results:
@@ -203,7 +211,17 @@ def _labelled(generator, *, n_faces, validate_faces, step_sd, seed, bank_dir, ge
 @click.argument("photo", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--steps", default=300, show_default=True, help="Adam steps")
 @click.option("--lr", default=0.05, show_default=True, help="Adam learning rate")
-@click.option("--prior-weight", default=0.01, show_default=True, help="weight of ||z||^2/D")
+@click.option(
+    "--prior-weight", default=0.01, show_default=True, help="weight of ||latent - mean||^2/D"
+)
+@click.option("--starts", default=16, show_default=True, help="latents scored before fitting")
+@click.option("--fit-px", default=256, show_default=True, help="side the images are compared at")
+@click.option(
+    "--align/--no-align",
+    default=True,
+    show_default=True,
+    help="crop and rotate the face FFHQ-style first (MediaPipe; labellers extra)",
+)
 @click.option("--seed", default=0, show_default=True, help="seed of the random starts")
 @click.option(
     "--out",
@@ -215,22 +233,42 @@ def _labelled(generator, *, n_faces, validate_faces, step_sd, seed, bank_dir, ge
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @with_generator_options
 def encode_photo(
-    photo, steps, lr, prior_weight, seed, out, quiet, backend, model, latent_dim, threads
-) -> None:
-    """Fit a latent to PHOTO to use as the base face (gan_face base_latent_path)."""
+    photo, steps, lr, prior_weight, starts, fit_px, align, seed, out, quiet, backend, model,
+    latent_dim, threads,
+) -> None:  # fmt: skip
+    """Fit a latent to PHOTO to use as the base face (gan_face base_latent_path).
+
+    Generators that cannot be differentiated (MobileStyleGAN on OpenVINO) are fitted
+    through their torch twin (same weights and latent space), so the latent works with
+    either.
+    """
     import numpy as np
 
-    from stimuli.photo import PhotoFitConfig, before_after, fit_photo, load_photo
+    from stimuli.generators import load_generator
+    from stimuli.photo import (
+        PhotoFitConfig,
+        align_face,
+        before_after,
+        fit_photo,
+        fit_size,
+        load_photo,
+    )
 
     generator = _generator(backend, model, latent_dim, threads)
-    target = load_photo(photo, generator.image_size)
-    config = PhotoFitConfig(steps=steps, lr=lr, prior_weight=prior_weight)
+    twin = getattr(generator, "gradient_backend", None)
+    if twin is not None:
+        generator = load_generator(twin)
+    config = PhotoFitConfig(
+        steps=steps, lr=lr, prior_weight=prior_weight, starts=starts, fit_px=fit_px
+    )
+    side = fit_size(generator, config)
+    target = align_face(photo, side) if align else load_photo(photo, side)
     fit = fit_photo(generator, target, config, rng=np.random.default_rng(seed), progress=not quiet)
     out.mkdir(parents=True, exist_ok=True)
     latent_path = out / f"{photo.stem}_latent.npy"
     np.save(latent_path, fit.latent)
     pair_path = out / f"{photo.stem}_before_after.png"
     before_after(generator, fit).save(pair_path)
-    click.echo(f"loss {fit.losses[0]:.4f} -> {fit.losses[-1]:.4f}")
+    click.echo(f"loss {fit.losses[0]:.4f} -> {fit.losses[-1]:.4f}, PSNR {fit.psnr:.1f} dB")
     click.echo(f"{latent_path}\n{pair_path}")
     click.echo(f'use it: [encoding_params.gan_face] base_latent_path = "{latent_path}"')

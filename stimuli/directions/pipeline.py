@@ -22,7 +22,7 @@ import numpy as np
 from stimuli.directions.base import Directions, DirectionsError
 from stimuli.directions.facebank import bank_dir, fill_bank, iter_bank
 from stimuli.directions.labelling import label_bank, labels_path
-from stimuli.directions.named import named_directions
+from stimuli.directions.named import AXIS_NAMES, named_directions
 from stimuli.directions.wpca import w_pca_directions
 from stimuli.generators.base import FaceGenerator, manifest_entry, sample_latents
 
@@ -102,8 +102,13 @@ def write_outputs(
     n_validation: int,
     step_sd: float,
     seed: int,
+    strip_bases: int = 2,
 ) -> list[Path]:
-    """Write every output into a temporary folder, then move the files into ``out``."""
+    """Write every output into a temporary folder, then move the files into ``out``.
+
+    Direction strips (-3..+3 SD) of the named axes on ``strip_bases`` base faces; the
+    PCA components' strips come from ``glyphlab stimuli directions`` (method default).
+    """
     from stimuli.directions.sheets import direction_strips
     from stimuli.directions.validation import write_validation
 
@@ -122,13 +127,10 @@ def write_outputs(
         )
         if results is not None:
             write_validation(results, work, n_faces=n_validation, step_sd=step_sd)
-        bases = sample_latents(generator, 2, rng=np.random.default_rng([seed, 11]))
+        named = directions.select([n for n in directions.names if n in AXIS_NAMES])
+        bases = sample_latents(generator, strip_bases, rng=np.random.default_rng([seed, 11]))
         for b, base in enumerate(bases):
-            for start in range(0, len(directions), 9):
-                part = directions.select(list(directions.names[start : start + 9]))
-                direction_strips(generator, part, base, face_px=112).save(
-                    work / f"strips_base{b}_{start // 9}.png"
-                )
+            direction_strips(generator, named, base, face_px=112).save(work / f"strips_base{b}.png")
         written = []
         for path in sorted(work.iterdir()):
             target = out / path.name
@@ -150,6 +152,7 @@ def run_labelled(
     out: Path,
     generate: bool = True,
     progress: bool = True,
+    strip_bases: int = 2,
 ) -> tuple[LabelledRun, list, list[Path]]:
     """The whole command: labellers are loaded first, so a missing one fails at once."""
     from stimuli.directions.labellers import FaceLabeller, IdentityDescriptor
@@ -188,5 +191,6 @@ def run_labelled(
         n_validation=n_validation,
         step_sd=step_sd,
         seed=seed,
+        strip_bases=strip_bases,
     )
     return run, results or [], written

@@ -63,6 +63,8 @@ class MobileStyleGAN:
     latent_dim = LATENT_DIM
     image_size = IMAGE_SIZE
     shipped_directions_path = SHIPPED_DIRECTIONS
+    #: the differentiable twin photo encoding descends through (same weights and w)
+    gradient_backend = "mobilestylegan_torch"
 
     def __init__(self, *, psi: float = DEFAULT_PSI, threads: int | None = None) -> None:
         folder = ir_folder()

@@ -49,6 +49,7 @@ def test_encode_photo_writes_latent_and_pair(runner, tmp_path):
             str(photo),
             "--backend",
             "dcgan64",
+            "--no-align",
             "--steps",
             "5",
             "--quiet",
@@ -60,3 +61,19 @@ def test_encode_photo_writes_latent_and_pair(runner, tmp_path):
     assert np.load(tmp_path / "me_latent.npy").shape == (100,)
     with Image.open(tmp_path / "me_before_after.png") as pair:
         assert pair.size == (512, 256 + 22)
+
+
+def test_encode_photo_without_the_aligner_says_how_and_writes_nothing(
+    runner, tmp_path, monkeypatch
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mediapipe", None)
+    photo = tmp_path / "me.png"
+    Image.new("RGB", (80, 100), (180, 140, 120)).save(photo)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        main, ["stimuli", "encode-photo", str(photo), "--backend", "dcgan64", "--out", str(out)]
+    )
+    assert result.exit_code != 0 and "--no-align" in result.output
+    assert "Traceback" not in result.output and not out.exists()

@@ -56,3 +56,25 @@ def test_non_square_photos_are_centre_cropped(tmp_path):
     Image.fromarray(wide).save(tmp_path / "wide.png")
     target = load_photo(tmp_path / "wide.png", 16)
     assert target.shape == (1, 3, 16, 16) and target.mean() > 0.9
+
+
+def test_ffhq_crop_is_level_centred_and_scaled_to_the_face():
+    from stimuli.photo import ffhq_quad
+
+    quad = ffhq_quad(
+        np.array([40.0, 50.0]), np.array([80.0, 50.0]), *np.array([[45.0, 90.0], [75.0, 90.0]])
+    )
+    top_left, bottom_left, _, top_right = quad
+    assert np.allclose(top_left[1], top_right[1]) and np.allclose(top_left[0], bottom_left[0])
+    side = top_right[0] - top_left[0]
+    assert np.isclose(side, 2 * max(40 * 2.0, 40 * 1.8))  # 2x the half-width
+    assert np.allclose(quad.mean(axis=0), [60.0, 54.0])  # a little below the eyes
+
+
+def test_a_photo_without_a_face_is_a_clear_error(tmp_path):
+    pytest.importorskip("mediapipe", reason="alignment uses MediaPipe (labellers extra)")
+    from stimuli.photo import align_face
+
+    Image.new("RGB", (200, 200), (90, 140, 200)).save(tmp_path / "sky.png")
+    with pytest.raises(PhotoError, match="no face found"):
+        align_face(tmp_path / "sky.png", 64)
