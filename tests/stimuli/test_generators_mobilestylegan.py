@@ -152,3 +152,22 @@ def test_a_stimulus_set_with_the_default_neural_faces(tmp_path):
     faces = [np.asarray(Image.open(folder / item["media"]).convert("RGB")) for item in items]
     assert all(face.shape == (64, 64, 3) for face in faces)
     assert not np.array_equal(faces[0], faces[1])
+
+
+def test_the_seed_faithful_example_maps_y_to_smile_and_informative_x_to_age():
+    from pathlib import Path
+
+    from stimuli import StimulusSetConfig
+    from stimuli.datasets import iter_datasets
+    from stimuli.encodings.gan_face import GanFace
+
+    example = Path(__file__).parents[2] / "stimuli" / "examples" / "neural_faces.toml"
+    config = StimulusSetConfig.from_toml(example)
+    encoding = GanFace()
+    params = encoding.params(config.encoding_params["gan_face"])
+    rows = next(iter_datasets(config)).rows
+    mapped = dict(zip(rows.columns, encoding.mapped(rows, params).names, strict=True))
+    assert mapped[rows.target] == "smile"
+    assert [mapped[c] for c in rows.informative] == ["age"]
+    others = [mapped[c] for c in rows.columns if c != rows.target and c not in rows.informative]
+    assert others == ["gender", "eye_size", "hair_black", "hair_red"]

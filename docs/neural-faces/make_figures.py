@@ -1,0 +1,122 @@
+"""Make the MobileStyleGAN figures in docs/neural-faces/ (run from the repository root).
+
+    PYTHONPATH=. .venv/bin/python docs/neural-faces/make_figures.py [--only NAME ...]
+
+- ``seed-faithful-*``: the first main dataset of stimuli/examples/neural_faces.toml
+  (y -> smile, informative x -> age, others -> gender, eye size, black hair, red hair),
+  rendered once by the ``gan_face`` encoding and laid out as participants see it: a grid
+  unsorted and sorted by y, and the sorted sequence as animated WebP and MP4;
+- ``projection-*``: the same data projected straight into w (PCA and random basis);
+- ``anti-face``: base faces beside their reflections through the mean w;
+- ``pca-strips``: GANSpace components pc01..pc08 on one base face.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from stimuli import StimulusSetConfig
+from stimuli.datasets import iter_datasets
+from stimuli.directions import shipped_directions
+from stimuli.directions.sheets import direction_strips
+from stimuli.encodings.gan_face import GanFace
+from stimuli.generators import generate_batched, sample_latents, to_display
+from stimuli.layouts.grid import display_order, tile
+from stimuli.layouts.sequence import mp4_bytes, webp_bytes
+
+HERE = Path(__file__).resolve().parent
+EXAMPLE = HERE.parents[1] / "stimuli" / "examples" / "neural_faces.toml"
+
+
+def first_main_rows(config: StimulusSetConfig):
+    return next(d for d in iter_datasets(config) if d.role == "main").rows
+
+
+def captioned(image: Image.Image, text: str) -> Image.Image:
+    sheet = Image.new("RGB", (image.width, image.height + 26), (255, 255, 255))
+    ImageDraw.Draw(sheet).text((8, 5), text, (20, 20, 20), ImageFont.load_default(size=15))
+    sheet.paste(image, (0, 26))
+    return sheet
+
+
+def seed_faithful(encoding: GanFace, config: StimulusSetConfig) -> None:
+    params = encoding.params(config.encoding_params["gan_face"] | {"size_px": 192})
+    rows = first_main_rows(config)
+    draws = encoding.draw(rows, params, rng=np.random.default_rng(0))
+    faces = encoding.render(rows, params, draws)
+    y = rows.column(rows.target)
+    unsorted = display_order(rows.n_items, "random", y=y, rng=np.random.default_rng(1))
+    ordered = display_order(rows.n_items, "sorted_y", y=y, rng=np.random.default_rng(1))
+    mapping = ", ".join(
+        f"{c} -> {n}"
+        for c, n in zip(rows.columns, encoding.mapped(rows, params).names, strict=True)
+    )
+    for name, order in (("unsorted", unsorted), ("sorted", ordered)):
+        grid = tile([faces[i] for i in order], columns=6)
+        captioned(grid, f"{name} by y; {mapping}").save(HERE / f"seed-faithful-grid-{name}.png")
+    frames = [faces[i] for i in ordered]
+    (HERE / "seed-faithful-sequence-sorted.webp").write_bytes(webp_bytes(frames, 700))
+    (HERE / "seed-faithful-sequence-sorted.mp4").write_bytes(mp4_bytes(frames, 700))
+
+
+def projection(encoding: GanFace, config: StimulusSetConfig) -> None:
+    rows = first_main_rows(config)
+    bands = []
+    for basis in ("pca", "random"):
+        params = encoding.params(
+            {"directions": "projection", "projection_basis": basis, "base_seed": 7, "size_px": 128}
+        )
+        faces = encoding.render(rows, params, encoding.draw(rows, params, rng=None))
+        bands.append(
+            captioned(tile(faces, columns=12), f"direct projection, {basis} basis, strength 1")
+        )
+    tile(bands, columns=1).save(HERE / "projection-pca-random.png")
+
+
+def anti_faces(encoding: GanFace, config: StimulusSetConfig) -> None:
+    generator = encoding.generator(encoding.params({}))
+    latents = []
+    for seed in (3, 7, 11):
+        for anti in (False, True):
+            params = encoding.params({"base_seed": seed, "anti_face": anti})
+            latents.append(encoding.draw(None, params, rng=None))
+    faces = to_display(generate_batched(generator, np.array(latents), size=160))
+    caption = "base face | its anti-face (w reflected through the mean w), three bases"
+    captioned(tile([Image.fromarray(f) for f in faces], columns=6), caption).save(
+        HERE / "anti-face.png"
+    )
+
+
+def pca_strips(encoding: GanFace, config: StimulusSetConfig) -> None:
+    generator = encoding.generator(encoding.params({}))
+    directions = shipped_directions(generator)
+    pcs = directions.select([n for n in directions.names if n.startswith("pc")][:8])
+    base = sample_latents(generator, 1, rng=np.random.default_rng([0, 11]))[0]
+    direction_strips(generator, pcs, base, face_px=112).save(HERE / "pca-strips.png")
+
+
+FIGURES = {
+    "seed-faithful": seed_faithful,
+    "projection": projection,
+    "anti-face": anti_faces,
+    "pca-strips": pca_strips,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(FIGURES), default=sorted(FIGURES))
+    args = parser.parse_args()
+    encoding = GanFace()
+    config = StimulusSetConfig.from_toml(EXAMPLE)
+    for name in args.only:
+        FIGURES[name](encoding, config)
+        print("made", name)
+
+
+if __name__ == "__main__":
+    main()
