@@ -36,21 +36,23 @@ class Cell:
 @dataclass(frozen=True)
 class Slot:
     cell: Cell
-    target_present: bool
+    #: None: any dataset the mode can answer (modes that do not detect presence)
+    target_present: bool | None
     dataset_id: str
 
 
 @dataclass(frozen=True)
 class Need:
-    """What kind of dataset a slot asks for (``target_present`` and the mode's rule)."""
+    """What kind of dataset a slot asks for (``target_present``, None for either, and the
+    mode's rule)."""
 
-    target_present: bool
+    target_present: bool | None
     response_mode: str
     layout: str
 
     def describe(self) -> str:
-        kind = "with an outlier" if self.target_present else "without an outlier"
-        return f"{kind} for {self.response_mode} ({self.layout})"
+        kind = {True: "with an outlier", False: "without an outlier", None: "of any kind"}
+        return f"{kind[self.target_present]} for {self.response_mode} ({self.layout})"
 
 
 def present_count(share: float, trials: int) -> int:
@@ -71,16 +73,17 @@ def needs(
     for cell in cells:
         detects = mode_named(cell.response_mode).needs_target_absent
         total = n_encodings * per_condition
-        present = present_count(target_present_share, total) if detects else total
+        present = present_count(target_present_share, total)
         for index in range(total):
-            groups[index % n_encodings].append(
-                Need(index < present, cell.response_mode, cell.layout)
-            )
+            kind = (index < present) if detects else None
+            groups[index % n_encodings].append(Need(kind, cell.response_mode, cell.layout))
     return groups
 
 
 def candidates(stimulus_set: LoadedStimulusSet, need: Need, encodings: list[str]) -> list[str]:
-    """Main datasets that fit ``need`` and have a stimulus in every encoding (sorted)."""
+    """Main datasets that fit ``need`` and have a stimulus in every encoding, those with an
+    outlier first (a mode that takes either kind gets target-present data while there
+    is enough)."""
     shown = {
         (s["dataset_id"], s["encoding"])
         for s in stimulus_set.stimuli.values()
@@ -92,12 +95,12 @@ def candidates(stimulus_set: LoadedStimulusSet, need: Need, encodings: list[str]
         n_outliers = len(stimulus_set.true_outliers(dataset_id))
         if (
             info.get("role", "main") == "main"
-            and (n_outliers > 0) == need.target_present
+            and need.target_present in (None, n_outliers > 0)
             and mode.eligible(n_outliers)
             and all((dataset_id, e) in shown for e in encodings)
         ):
             found.append(dataset_id)
-    return found
+    return sorted(found, key=lambda d: not stimulus_set.true_outliers(d))
 
 
 def assign(

@@ -150,7 +150,7 @@ class DesignSummary:
 
     @property
     def target_absent(self) -> int:
-        return sum(not slot.target_present for group in self.design.groups for slot in group)
+        return sum(slot.target_present is False for group in self.design.groups for slot in group)
 
 
 def design_summary(study: Study, loaded: LoadedStimulusSet) -> DesignSummary:

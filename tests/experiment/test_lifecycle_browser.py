@@ -47,11 +47,11 @@ def test_refused_study_and_preview_in_chromium(
     page.click("text=Register stimulus set")
     page.goto(f"{live_url}/dashboard/studies/new")
     page.fill("#title", "Too many trials")
-    page.fill("#trials_per_participant", "40")  # 4 encodings x 10: the set has 8 with
+    page.fill("#trials_per_participant", "40")  # 4 encodings x 10: the set has 12
     page.click("input[type=submit][value='Create study']")
     summary = page.locator("#error-summary")
     summary.wait_for()
-    assert "40 with an outlier for mark_outliers (grid) (8 available, 32 missing)" in (
+    assert "40 of any kind for mark_outliers (grid) (12 available, 28 missing)" in (
         summary.inner_text()
     )
     page.screenshot(path=str(screenshot_dir / "dashboard-refused.png"), full_page=True)
