@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import click
 
@@ -34,7 +35,7 @@ from experiment.jobs.queue import JobQueue, reaper_thread
 def worker(workers: int) -> None:
     """Run background jobs from the site's queue until stopped (Ctrl-C)."""
     config = SiteConfig.from_env()
-    _require_current_schema(config)
+    _check_schema(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     database = db.Database(config.database_url)
     queue = JobQueue(config, database)
@@ -48,6 +49,22 @@ def worker(workers: int) -> None:
     finally:
         stop.set()
         database.dispose()
+
+
+def _check_schema(config: SiteConfig, *, patience_s: float = 60.0) -> None:
+    """The schema check, waiting out a busy SQLite file: started beside ``glyphlab serve``
+    on a loaded machine, the site's own start can hold the write lock for a while."""
+    import sqlalchemy as sa
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            _require_current_schema(config)
+            return
+        except sa.exc.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def _safe(url: str) -> str:

@@ -45,10 +45,14 @@ def encodings() -> list[EncodingChoice]:
 
     out = []
     for name, cls in ENCODINGS.items():
-        if not issubclass(cls.params_type, MappedParams) or cls.unavailable_reason():
+        if not issubclass(cls.params_type, MappedParams):
             continue
-        latent = is_latent(name)
-        out.append(EncodingChoice(name, latent, generators(name) if latent else ()))
+        if is_latent(name):
+            usable = generators(name)  # the default one may be missing, another not
+            if usable:
+                out.append(EncodingChoice(name, True, usable))
+        elif cls.unavailable_reason() is None:
+            out.append(EncodingChoice(name, False, ()))
     return out
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -117,9 +118,26 @@ def _table(data: dict[str, Any]) -> list[str]:
     return [f"{_key(k)} = {_value(v)}" for k, v in data.items() if v is not None]
 
 
+def _non_default(spec: dict[str, Any], cls: type) -> dict[str, Any]:
+    """``spec`` without the values its dataclass would fill in anyway (a CSV dataset then
+    shows no synthetic settings); reading it back gives the same config."""
+    defaults = json.loads(json.dumps(asdict(cls(**_required(cls, spec)))))
+    return {k: v for k, v in spec.items() if k in _required(cls, spec) or defaults[k] != v}
+
+
+def _required(cls: type, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        f.name: spec[f.name]
+        for f in fields(cls)
+        if f.default is MISSING and f.default_factory is MISSING
+    }
+
+
 def toml_text(config) -> str:
     """``config`` as TOML that ``StimulusSetConfig.from_toml`` reads back to the same set
     id (absent values are left out: TOML has no null, and absent means the default)."""
+    from stimuli.config import ConditionSpec, DatasetSpec
+
     data = config.to_dict()
     datasets, conditions = data.pop("datasets"), data.pop("conditions")
     params = data.pop("encoding_params")
@@ -127,7 +145,7 @@ def toml_text(config) -> str:
     for name, options in params.items():
         lines += ["", f"[encoding_params.{_key(name)}]", *_table(options)]
     for spec in datasets:
-        lines += ["", "[[datasets]]", *_table(spec)]
+        lines += ["", "[[datasets]]", *_table(_non_default(spec, DatasetSpec))]
     for spec in conditions:
-        lines += ["", "[[conditions]]", *_table(spec)]
+        lines += ["", "[[conditions]]", *_table(_non_default(spec, ConditionSpec))]
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Error as PlaywrightError
 
 from experiment.models import Job, JobStatus, Response
 from glyphlab.site_process import SiteProcess, site_environment, site_session
@@ -127,10 +128,14 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
     page.wait_for_url("**/jobs/*")
     seen = set()
     for _ in range(600):
-        state = page.evaluate(
-            "() => [document.querySelector('.job-status')?.textContent,"
-            " document.querySelector('.job-bar')?.value]"
-        )
+        try:
+            state = page.evaluate(
+                "() => [document.querySelector('.job-status')?.textContent,"
+                " document.querySelector('.job-bar')?.value]"
+            )
+        except PlaywrightError:  # the page reloads itself when the job finishes
+            page.wait_for_load_state()
+            continue
         seen.add((state[0], round(state[1] or 0, 2)))
         if state[0] == "running" and 0 < state[1] < 1 and "progress" not in {s for s, _ in seen}:
             page.screenshot(path=str(screenshot_dir / "studio-job.png"), full_page=True)
@@ -180,4 +185,14 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
     assert participant.url.endswith("/debrief"), participant.text_content("main")
     with site_session(database_url) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Response)) == 1
+
+    page.goto(f"{site.url}/studio/axes?n=12&seed=2")
+    faces = page.locator(".face-picker img")
+    assert faces.count() == 12
+    for k in range(12):
+        assert faces.nth(k).evaluate("img => img.decode().then(() => img.naturalWidth)") == 128
+    for k in (1, 4, 7):
+        page.locator(".face-picker input").nth(k).check()
+    page.fill("#name", "glasses")
+    page.screenshot(path=str(screenshot_dir / "studio-axes.png"), full_page=True)
     assert errors == []

@@ -1,7 +1,10 @@
 """CSV loading: transforms, and one clear error naming line/column for each bad input."""
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stimuli.data import csv_source, transforms
 from stimuli.data.csv_source import load_csv
@@ -114,3 +117,26 @@ def test_huge_file_is_refused(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(StimulusError, match="does not exist"):
         load_csv(tmp_path / "nope.csv")
+
+
+SHAPING = ["log1p", "shift(2)", "clip(-1, 50)", "rank", "flip", "scale(-3)", "scale(0.5)"]
+
+
+@given(st.lists(st.sampled_from(SHAPING), max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_without_a_standardising_step_the_column_ends_in_sd_units(steps):
+    """Whatever shaping steps come first, the default z-score is applied before trailing
+    scale/flip steps: the result is mean 0 with SD = the product of the trailing factors
+    (or a refusal that names the column)."""
+    values = pd.Series(np.arange(1.0, 9.0) ** 2, name="a")
+    try:
+        out = transforms.transform_column(values, steps)
+    except StimulusError as error:  # e.g. log1p after a flip: a clear refusal, naming the column
+        assert str(error).startswith("column 'a'")
+        return
+    effective = transforms.effective_steps(steps)
+    factor = 1.0
+    for step in effective[effective.index("zscore") + 1 :]:
+        name, args = transforms.parse_step(step)
+        factor *= -1.0 if name == "flip" else args[0]
+    assert abs(out.mean()) < 1e-9 and np.isclose(out.std(ddof=0), abs(factor))
