@@ -23,12 +23,12 @@ from glyphlab.site_process import SiteProcess, site_environment, site_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CSV = "x,y,z\n" + "".join(
-    f"{x},{y},{z}\n"
-    for x, y, z in [
+CSV = "x,y,z,outlier\n" + "".join(
+    f"{x},{y},{z},{int(k == 3)}\n"
+    for k, (x, y, z) in enumerate([
         (1.2, 3.1, 7), (8.5, 2.2, 1), (3.3, 5.9, 4), (20.0, 1.1, 9), (5.1, 4.4, 2),
         (2.7, 6.3, 8), (12.9, 3.8, 5), (4.4, 2.9, 3), (0.8, 5.2, 6), (9.6, 4.1, 0),
-    ]
+    ])
 )  # fmt: skip
 
 
@@ -161,7 +161,10 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
     page.fill("#practice_trials", "0")
     page.fill("#attention_checks", "0")
     page.get_by_role("button", name="Create study").click()
-    page.get_by_role("button", name="Open the study").click()
+    page.wait_for_load_state()
+    opening = page.get_by_role("button", name="Open the study")
+    assert opening.count(), f"the study was not created: {page.text_content('main')}"
+    opening.click()
     entry = page.locator("code.entry-url").first.text_content()
 
     participant = browser.new_page(viewport={"width": 1100, "height": 820})
