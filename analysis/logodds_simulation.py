@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.response_modes.m_afc import MODE as FORCED_CHOICE
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class LogOddsStudy:
 
 
 def simulate_logodds_trials(study: LogOddsStudy, *, rng: np.random.Generator) -> pd.DataFrame:
-    """One study's trial table (the trial contract's core columns, m_afc mode)."""
+    """One study's trial table (the trial contract's core columns, answered as a forced choice)."""
     encodings = study.encodings
     n_p, n_d, n_e, n_t = (
         study.n_participants,
@@ -129,8 +130,8 @@ def simulate_logodds_trials(study: LogOddsStudy, *, rng: np.random.Generator) ->
             "study": "logodds",
             "encoding": np.asarray(encodings)[e],
             "layout": "grid",
-            "response_mode": "m_afc",
-            "response_mode_version": "1",
+            "response_mode": FORCED_CHOICE.name,
+            "response_mode_version": FORCED_CHOICE.version,
             "is_attention_check": False,
             "dataset_id": [f"d{i:02d}" for i in d],
             "stimulus_id": [f"s{i:06d}" for i in range(eta.size)],

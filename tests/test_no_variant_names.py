@@ -25,6 +25,7 @@ MODES, ENCODING_NAMES = set(RESPONSE_MODES), set(ENCODINGS)
 #: (faces against a table) for simulations and the report's reference level
 ANALYSIS_ENCODING_DEFAULTS = {
     "analysis/simulate.py",
+    "analysis/logodds_simulation.py",
     "analysis/power.py",
     "analysis/models/study.py",
 }

@@ -15,23 +15,15 @@ from typing import Any
 import numpy as np
 
 from analysis.response_modes.base import (
-    Decision,
-    Decisions,
-    ModeDefaults,
-    ObserverRules,
     ParsedResponse,
     ResponseError,
-    Score,
     TrialContext,
-    count_fact,
-    item_evidence,
     key_label,
-    lapse_and_threshold,
     number,
     require_list,
     require_object,
-    score_items,
 )
+from analysis.response_modes.item_marking import ItemMarkingMode
 
 
 @dataclass(frozen=True)
@@ -41,12 +33,11 @@ class KeypressParams:
     key: str = " "
 
 
-class Keypress(ModeDefaults):
+class Keypress(ItemMarkingMode):
     name = "keypress"
     version = "1.0"
     label = "Key press during a sequence"
     layouts = ("sequence",)
-    decision = Decision.ITEMS
     needs_target_absent = True
     Params = KeypressParams
 
@@ -69,27 +60,6 @@ class Keypress(ModeDefaults):
                 number(press["t_ms"], "press t_ms")
             items.add(trial.item(press["frame"]))
         return ParsedResponse(selected=sorted(items))
-
-    def score(self, *, truth, selected, said_present, n_items, timed_out) -> Score:
-        return score_items(truth, selected, n_items, timed_out)
-
-    def feedback(self, truth: Sequence[int], score: Score) -> str:
-        return count_fact(truth)
-
-    def decide(
-        self,
-        outliers: np.ndarray,
-        d_prime: np.ndarray,
-        *,
-        observer: ObserverRules,
-        rng: np.random.Generator,
-    ) -> Decisions:
-        """Press on every frame whose evidence exceeds ``k = d'/2 + c``."""
-        effective, threshold = lapse_and_threshold(d_prime, observer, rng)
-        return Decisions(item_evidence(outliers, effective, rng) > threshold[:, None])
-
-    def ideal(self, item_scores: np.ndarray, threshold: float) -> ParsedResponse:
-        return ParsedResponse(np.flatnonzero(item_scores > threshold).tolist())
 
     def answer(
         self,

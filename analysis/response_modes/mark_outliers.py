@@ -15,22 +15,14 @@ from typing import Any
 import numpy as np
 
 from analysis.response_modes.base import (
-    Decision,
-    Decisions,
-    ModeDefaults,
-    ObserverRules,
     ParsedResponse,
-    Score,
     TrialContext,
     clicks_or_positions,
-    count_fact,
-    item_evidence,
-    lapse_and_threshold,
     random_click,
     require_list,
     require_object,
-    score_items,
 )
+from analysis.response_modes.item_marking import ItemMarkingMode
 
 
 @dataclass(frozen=True)
@@ -40,12 +32,11 @@ class MarkOutliersParams:
     max_marks: int = 0
 
 
-class MarkOutliers(ModeDefaults):
+class MarkOutliers(ItemMarkingMode):
     name = "mark_outliers"
     version = "1.0"
     label = "Mark the outliers (click, then submit)"
     layouts = ("grid",)
-    decision = Decision.ITEMS
     Params = MarkOutliersParams
 
     def instructions(self, params: MarkOutliersParams) -> str:
@@ -65,27 +56,6 @@ class MarkOutliers(ModeDefaults):
         else:
             items = {trial.item(p) for p in require_list(payload, "positions", limit)}
         return ParsedResponse(selected=sorted(items))
-
-    def score(self, *, truth, selected, said_present, n_items, timed_out) -> Score:
-        return score_items(truth, selected, n_items, timed_out)
-
-    def feedback(self, truth: Sequence[int], score: Score) -> str:
-        return count_fact(truth)
-
-    def decide(
-        self,
-        outliers: np.ndarray,
-        d_prime: np.ndarray,
-        *,
-        observer: ObserverRules,
-        rng: np.random.Generator,
-    ) -> Decisions:
-        """Mark every item whose evidence exceeds ``k = d'/2 + c``."""
-        effective, threshold = lapse_and_threshold(d_prime, observer, rng)
-        return Decisions(item_evidence(outliers, effective, rng) > threshold[:, None])
-
-    def ideal(self, item_scores: np.ndarray, threshold: float) -> ParsedResponse:
-        return ParsedResponse(np.flatnonzero(item_scores > threshold).tolist())
 
     def answer(
         self,
