@@ -16,7 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from experiment.errors import Conflict, Forbidden
-from experiment.models import BrowserSession, Participant, ParticipantStatus, Study, Trial
+from experiment.models import (
+    BrowserSession,
+    Participant,
+    ParticipantStatus,
+    Study,
+    StudyStatus,
+    Trial,
+)
 from experiment.services.participants import find_study
 from experiment.services.plans import Plan, PlanCache, StudyInfo, TrialState
 
@@ -46,6 +53,7 @@ CALLER = (
         PARTICIPANTS.c.study_id,
         PARTICIPANTS.c.status,
         STUDIES.c.slug,
+        STUDIES.c.status,
         TRIALS.c.id,
         TRIALS.c.served_at,
         TRIALS.c.presented_at,
@@ -78,12 +86,13 @@ def authenticate(session: Session, cache: PlanCache, *, slug: str, token: str | 
         raise Conflict(
             "The study was opened again in another tab or reloaded; continue in the newest tab."
         )
-    upcoming = tuple(TrialState(*row[6:]) for row in rows if row[6] is not None)
+    draft = rows[0][6] == StudyStatus.draft
+    upcoming = tuple(TrialState(*row[7:]) for row in rows if row[7] is not None)
     return Caller(
-        study=cache.study(session, study_id),
+        study=cache.study(session, study_id, draft=draft),
         browser_session_id=session_id,
         participant_id=participant_id,
         finished=status == ParticipantStatus.finished,
         upcoming=upcoming,
-        plan=cache.plan(session, participant_id),
+        plan=cache.plan(session, participant_id, token=token),
     )

@@ -92,29 +92,35 @@ class TrialState:
 
 
 class PlanCache:
-    """Plans by participant id and study settings by study id, for one process."""
+    """Plans by tab token and study settings by study id, for one process."""
 
     def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
         self.size = size
-        self._plans: dict[int, Plan] = {}
+        self._plans: dict[str, Plan] = {}
         self._studies: dict[int, StudyInfo] = {}
         self._lock = threading.Lock()
 
-    def plan(self, session: Session, participant_id: int) -> Plan:
-        plan = self._plans.get(participant_id)
+    def plan(self, session: Session, participant_id: int, *, token: str) -> Plan:
+        """The participant's plan, kept under the tab token that asked: tokens are random
+        and never reused, while a deleted preview participant's id can come back (SQLite
+        reuses row ids), so an id alone could find someone else's plan."""
+        plan = self._plans.get(token)
         if plan is None:
             plan = _load_plan(session, participant_id)
             with self._lock:
                 if len(self._plans) >= self.size:
                     self._plans.clear()
-                self._plans[participant_id] = plan
+                self._plans[token] = plan
         return plan
 
-    def study(self, session: Session, study_id: int) -> StudyInfo:
+    def study(self, session: Session, study_id: int, *, draft: bool) -> StudyInfo:
+        """The study's settings; a draft's are read afresh each time (a draft can be
+        edited, and deleted); a study that has been open never changes them."""
         info = self._studies.get(study_id)
-        if info is None:
+        if info is None or draft:
             info = _load_study(session, study_id)
-            self._studies[study_id] = info
+            if not draft:
+                self._studies[study_id] = info
         return info
 
 
