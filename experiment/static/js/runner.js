@@ -1,16 +1,19 @@
 // glyphlab trial runner: one small ES module, no build step (docs/participant-api.md).
 //
-// It owns what every response mode shares: fetching the next trial, preloading every
-// image (Image.decode()) before onset, timing with requestAnimationFrame and
-// performance.now() (never setTimeout for anything on screen), showing sequences frame
-// by frame, the deadline, and posting each answer once with an idempotency key, resent
-// unchanged on network errors. It shows the stimulus as its encoding declares
-// (trial.display: item images, table rows or one composite image). What an answer is
-// belongs to the response mode: its template (templates/trials/<mode>.html) gives the
-// prompt and buttons, its ES module (modes/<mode>.js) says whether items are picked
-// ("none", "one", "many") and mounts its keys and buttons on the trial API below, calling
-// finish(answer) with the mode's answer JSON. The browser never learns which item is an
+// It owns what every response mode shares: preloading every image (Image.decode())
+// before onset, timing with requestAnimationFrame and performance.now() (never
+// setTimeout for anything on screen), showing sequences frame by frame, and the
+// deadline. The network side (fetching trials, posting each answer once with an
+// idempotency key, resent unchanged on network errors) is trial_client.js. It shows the
+// stimulus as its encoding declares (trial.display: item images, table rows or one
+// composite image). What an answer is belongs to the response mode: its template
+// (templates/trials/<mode>.html) gives the prompt and buttons, its ES module
+// (modes/<mode>.js) says whether items are picked ("none", "one", "many") and mounts its
+// keys and buttons on the trial API below, calling finish(answer) with the mode's answer
+// JSON. The browser never learns which item is an
 // outlier: it knows display positions only.
+
+import { createTrialClient, newIdempotencyKey } from "./trial_client.js";
 
 const api = document.querySelector('meta[name="glyphlab-api"]').content;
 const token = document.querySelector('meta[name="glyphlab-token"]').content;
@@ -28,44 +31,10 @@ function modeModule(name) {
 }
 
 let currentTrialId = null;
-
-async function call(method, path, body) {
-  const response = await fetch(api + path, {
-    method,
-    credentials: "same-origin",
-    headers: { "X-Glyphlab-Token": token, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let json = {};
-  try {
-    json = await response.json();
-  } catch {
-    json = { error: `The server answered ${response.status}.` };
-  }
-  return { status: response.status, json };
-}
-
-function wait(ms) {
-  // Only for retry back-off between network attempts, never for anything on screen.
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function postAnswer(trialId, body) {
-  // Same body, same idempotency key on every attempt: the server stores it once.
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const result = await call("POST", `/trials/${trialId}/answer`, body);
-      if (result.status < 500) return result;
-    } catch {
-      // network error: fall through to retry
-    }
-    if (attempt >= 6) throw new Error("Your answer could not be saved. Check the connection and reload.");
-    await wait(250 * 2 ** attempt);
-  }
-}
+const client = createTrialClient({ api, token });
 
 function report(kind) {
-  call("POST", "/events", { kind, trial_id: currentTrialId, t_ms: performance.now() }).catch(() => {});
+  client.report(kind, currentTrialId);
 }
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
@@ -284,7 +253,7 @@ async function runTrial(trial) {
       const now = performance.now();
       document.removeEventListener("keydown", onKey);
       const body = {
-        idempotency_key: crypto.randomUUID(),
+        idempotency_key: newIdempotencyKey(),
         rt_ms: Math.round((now - onset) * 10) / 10,
         timed_out: answer === null,
         frame_stats: sequence ? frameStats(presented, sequenceEnd, trial.frame_ms, deltas) : null,
@@ -321,7 +290,7 @@ async function runTrial(trial) {
       if (onset === null) {
         onset = t;
         slot.classList.remove("hidden");
-        call("POST", `/trials/${trial.id}/start`, {}).catch(() => {});
+        client.start(trial.id);
       }
       const elapsed = t - onset;
       if (sequence && sequenceEnd === null) {
@@ -362,7 +331,7 @@ async function main() {
     let trial = upcoming;
     upcoming = null;
     if (trial === null) {
-      const next = await call("GET", "/next");
+      const next = await client.next();
       if (next.status !== 200) return message(next.json.error, "alert");
       if (next.json.done) return window.location.assign(next.json.next_url);
       trial = next.json.trial;
@@ -378,7 +347,7 @@ async function main() {
     message("Saving…");
     let saved;
     try {
-      saved = await postAnswer(trial.id, body);
+      saved = await client.postAnswer(trial.id, body);
     } catch (error) {
       return message(error.message, "alert");
     }
