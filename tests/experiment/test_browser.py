@@ -198,7 +198,7 @@ def test_a_study_whose_address_starts_with_next_runs(browser, live_server):
     for _ in range(2):
         page.locator("#runner-screen [data-action=yes]").wait_for(timeout=15_000)
         assert page.locator("#runner-screen kbd").first.text_content() == "J"
-        page.locator("#runner-screen .stimulus:not(.hidden)").wait_for(timeout=15_000)
+        page.locator("#runner-screen .stimulus:not(.pending)").wait_for(timeout=15_000)
         page.keyboard.press("j")
         page.locator("#runner-screen [data-action=yes]").wait_for(state="detached")
     page.wait_for_url(re.compile(r"/debrief$"), timeout=15_000)

@@ -13,6 +13,7 @@
 // JSON. The browser never learns which item is an
 // outlier: it knows display positions only.
 
+import { buildFrames, buildGrid, element, fitTo, showFeedback, text } from "./display.js";
 import { createTrialClient, newIdempotencyKey } from "./trial_client.js";
 
 const api = document.querySelector('meta[name="glyphlab-api"]').content;
@@ -31,6 +32,7 @@ function modeModule(name) {
 }
 
 let currentTrialId = null;
+let shown = null; // the display of the trial last shown (practice feedback marks it)
 const client = createTrialClient({ api, token });
 
 function report(kind) {
@@ -66,16 +68,6 @@ async function preload(urls) {
   return images;
 }
 
-function element(tag, attributes = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
 function message(text, role = "status") {
   screen.replaceChildren(element("p", { class: "message", role, text }));
 }
@@ -85,109 +77,6 @@ async function pause(text, label) {
   screen.replaceChildren(element("p", { class: "message", text }), button);
   button.focus();
   await new Promise((resolve) => button.addEventListener("click", resolve, { once: true }));
-}
-
-function columnsFor(n) {
-  return Math.min(6, Math.max(2, Math.ceil(Math.sqrt(n))));
-}
-
-// Builds the stimulus for a grid: returns {root, marked(), setOnPick(callback)}. A mark is
-// a display position, or a click {x, y} in image pixels on a composite image. ``picks``
-// (the mode's): "many" toggles marks, "one" reports each pick, "none" ignores clicks.
-function buildGrid(trial, images, picks) {
-  const multi = picks === "many";
-  const marks = new Set();
-  let onPick = () => {};
-  const toggle = (position, node) => {
-    if (!multi) return onPick(position);
-    if (marks.has(position)) marks.delete(position);
-    else marks.add(position);
-    node.setAttribute("aria-pressed", String(marks.has(position)));
-  };
-  let root;
-  if (trial.display === "images") {
-    root = element("div", { class: `items-grid cols-${columnsFor(trial.n_items)}` });
-    for (const { position, src } of trial.images) {
-      const button = element("button", { type: "button", class: "item", "aria-label": `Item ${position + 1}` });
-      if (multi) button.setAttribute("aria-pressed", "false");
-      button.append(images.get(src).cloneNode());
-      button.addEventListener("click", () => toggle(position, button));
-      root.append(button);
-    }
-  } else if (trial.display === "rows") {
-    const head = element("tr", {}, [element("th", { text: "" }), ...trial.rows.columns.map((c) => element("th", { text: c }))]);
-    const body = element("tbody");
-    trial.rows.rows.forEach((row, position) => {
-      const button = element("button", { type: "button", class: "secondary", text: multi ? "Mark" : "Pick", "aria-label": `Row ${position + 1}` });
-      const tr = element("tr", {}, [element("td", {}, [button]), ...row.map((cell) => element("td", { text: cell }))]);
-      if (multi) tr.setAttribute("aria-pressed", "false");
-      button.addEventListener("click", () => {
-        toggle(position, tr);
-        if (multi) button.setAttribute("aria-pressed", tr.getAttribute("aria-pressed"));
-      });
-      body.append(tr);
-    });
-    root = element("div", { class: "table-wrap" }, [element("table", { class: "stimulus-table" }, [element("thead", {}, [head]), body])]);
-  } else {
-    const image = images.get(trial.composite.src).cloneNode();
-    image.alt = "Scatter plot of the data. Click the points that do not fit, or use the arrow keys to move the cross and Enter to mark.";
-    image.tabIndex = 0;
-    root = element("div", { class: "plot-wrap" }, [image]);
-    const clicks = [];
-    const place = (node, x, y) => {
-      node.style.left = `${(100 * x) / image.naturalWidth}%`;
-      node.style.top = `${(100 * y) / image.naturalHeight}%`;
-    };
-    const pick = (x, y) => {
-      if (!multi) return onPick({ x, y });
-      const near = clicks.findIndex((c) => Math.hypot(c.x - x, c.y - y) < 12);
-      if (near >= 0) {
-        clicks[near].mark.remove();
-        clicks.splice(near, 1);
-        return;
-      }
-      const mark = element("span", { class: "plot-mark" });
-      place(mark, x, y);
-      root.append(mark);
-      clicks.push({ x, y, mark });
-    };
-    image.addEventListener("click", (event) => {
-      const box = image.getBoundingClientRect();
-      pick(((event.clientX - box.left) * image.naturalWidth) / box.width, ((event.clientY - box.top) * image.naturalHeight) / box.height);
-    });
-    // Keyboard: a cross moved with the arrow keys (Shift = fine steps), Enter/Space marks.
-    const cursor = element("span", { class: "plot-cursor hidden" });
-    root.append(cursor);
-    let cx = image.naturalWidth / 2;
-    let cy = image.naturalHeight / 2;
-    image.addEventListener("focus", () => {
-      cursor.classList.remove("hidden");
-      place(cursor, cx, cy);
-    });
-    image.addEventListener("blur", () => cursor.classList.add("hidden"));
-    image.addEventListener("keydown", (event) => {
-      const step = event.shiftKey ? 2 : 12;
-      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
-      if (moves[event.key]) {
-        event.preventDefault();
-        cx = Math.min(image.naturalWidth, Math.max(0, cx + moves[event.key][0]));
-        cy = Math.min(image.naturalHeight, Math.max(0, cy + moves[event.key][1]));
-        place(cursor, cx, cy);
-      } else if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        pick(cx, cy);
-      }
-    });
-    return { root, marked: () => clicks.map(({ x, y }) => ({ x, y })), setOnPick: (f) => (onPick = f) };
-  }
-  return { root, marked: () => [...marks].sort((a, b) => a - b), setOnPick: (f) => (onPick = f) };
-}
-
-// Frames of a sequence: one image per frame (every encoding's sequences are images).
-function buildFrames(trial, images) {
-  const frame = element("div", { class: "frame", "aria-live": "off" });
-  const frames = trial.images.map(({ src }) => images.get(src).cloneNode());
-  return { root: frame, frames };
 }
 
 // Durations of the frames that were shown in full: a frame cut short by an answer
@@ -230,11 +119,13 @@ async function runTrial(trial) {
   const sequence = trial.layout === "sequence";
   const grid = sequence ? null : buildGrid(trial, images, mode.picks);
   const seq = sequence ? buildFrames(trial, images) : null;
-  slot.append((grid || seq).root);
-  slot.classList.add("hidden");
+  shown = grid || seq;
+  slot.append(shown.root);
+  slot.classList.add("pending"); // laid out (and sized) but not visible before onset
   screen.replaceChildren(view);
-  phaseLabel.textContent = trial.phase === "practice" ? "Practice" : "Main part";
-  countLabel.textContent = `Screen ${trial.number} of ${trial.of}`;
+  const stopFitting = fitTo(slot, shown.fit);
+  phaseLabel.textContent = trial.phase === "practice" ? text("phase_practice") : text("phase_main");
+  countLabel.textContent = text("screen_count").replace("{number}", trial.number).replace("{of}", trial.of);
 
   return new Promise((resolve) => {
     let onset = null;
@@ -251,6 +142,7 @@ async function runTrial(trial) {
       if (finished || onset === null) return;
       finished = true;
       const now = performance.now();
+      stopFitting();
       document.removeEventListener("keydown", onKey);
       const body = {
         idempotency_key: newIdempotencyKey(),
@@ -289,7 +181,7 @@ async function runTrial(trial) {
       last = t;
       if (onset === null) {
         onset = t;
-        slot.classList.remove("hidden");
+        slot.classList.remove("pending");
         client.start(trial.id);
       }
       const elapsed = t - onset;
@@ -300,7 +192,7 @@ async function runTrial(trial) {
         if (due !== shownFrame) {
           if (due >= seq.frames.length) {
             sequenceEnd = t;
-            seq.root.replaceChildren(element("p", { class: "message", text: "End of sequence." }));
+            seq.root.replaceChildren(element("p", { class: "message", text: text("end_of_sequence") }));
             for (const handler of endHandlers) handler();
             if (finished) return;
           } else {
@@ -353,14 +245,7 @@ async function main() {
     }
     if (saved.status === 409) continue; // answered elsewhere or out of order: /next decides
     if (saved.status >= 400) return message(saved.json.error, "alert");
-    if (saved.json.feedback) {
-      const { correct, message: text } = saved.json.feedback;
-      const note = element("p", { class: `feedback ${correct ? "correct" : "wrong"}`, role: "status", text });
-      const button = element("button", { type: "button", text: "Next" });
-      screen.replaceChildren(note, button);
-      button.focus();
-      await new Promise((resolve) => button.addEventListener("click", resolve, { once: true }));
-    }
+    if (saved.json.feedback) await showFeedback(screen, saved.json.feedback, shown);
     if (saved.json.finished) return window.location.assign(saved.json.next_url);
     upcoming = saved.json.next || null;
   }
