@@ -4,8 +4,9 @@ One setting, ``SiteConfig.queue_url``, picks the backend: ``sqlite:///<file>`` n
 server (the site and ``glyphlab worker`` on one machine share the file), ``redis://``
 lets workers on several machines take jobs, ``memory://`` keeps the queue inside one
 process (tests). The queue carries only a job's id; the job's state lives in the
-site's database (``experiment.models.Job``), so pages read the same on every backend
-and a lost message is recovered by the reaper (``runner.reap_lost``).
+site's database (``experiment.models.Job``), so pages read the same on every backend,
+and the reaper (``JobQueue.reap``, every worker, every heartbeat) recovers both a lost
+worker (``runner.reap_lost``) and a lost message (``runner.lost_messages``).
 """
 
 from __future__ import annotations
@@ -84,11 +85,22 @@ class JobQueue:
         return ran
 
     def reap(self) -> list[int]:
-        """Retry or fail jobs whose worker stopped (see ``runner.reap_lost``)."""
+        """Retry or fail jobs whose worker stopped (see ``runner.reap_lost``), then send
+        again the queued jobs whose message the queue lost (``runner.lost_messages``).
+
+        Returns the ids enqueued again, retries first.
+        """
         requeue = runner.reap_lost(self.database.sessionmaker, self.config)
         for job_id in requeue:
             self.enqueue(job_id)
-        return requeue
+        resend = runner.lost_messages(self.database.sessionmaker, self.config, self.pending())
+        for job_id in resend:
+            self.enqueue(job_id)
+        return requeue + resend
+
+    def pending(self) -> set[int]:
+        """Ids of the jobs whose messages wait in the queue (not yet taken by a worker)."""
+        return {int(task.args[0]) for task in self.huey.pending() if task.args}
 
     def consumer(self, workers: int) -> Consumer:
         """Huey's consumer with ``workers`` threads (each runs one job at a time)."""

@@ -4,7 +4,10 @@ A job is claimed by one conditional UPDATE (``queued`` -> ``running``), so a mes
 delivered twice runs once. While it runs, a heartbeat thread renews ``heartbeat_at``;
 a worker killed mid-job (SIGKILL, out of memory, a machine gone) stops renewing it, and
 :func:`reap_lost`, run by every worker, puts the job back in the queue or, after its
-last attempt, marks it failed with the reason. Jobs write their files into a temporary
+last attempt, marks it failed with the reason. A job still ``queued`` whose message the
+queue no longer holds (Redis or the worker's queue file restarted empty) is found by
+:func:`lost_messages` and sent again; a duplicate message is harmless, because only one
+delivery can claim the job. Jobs write their files into a temporary
 folder and rename it into place (``stimuli.generate``), so a killed job leaves nothing
 half-made behind. An error the user caused (:class:`GlyphlabError`) fails the job with
 its message and is not retried: the same input would fail again.
@@ -213,3 +216,33 @@ def reap_lost(make_session: sessionmaker[Session], config: SiteConfig) -> list[i
                 job.log = (job.log + f"{utcnow():%H:%M:%S} {line}; giving up\n")[-MAX_LOG_CHARS:]
         session.commit()
     return requeue
+
+
+def lost_messages(
+    make_session: sessionmaker[Session], config: SiteConfig, pending: set[int]
+) -> list[int]:
+    """Queued jobs whose message is gone: not in ``pending`` (the ids the queue holds) and
+    waiting longer than a lost worker's grace time. Returns their ids to enqueue again.
+
+    A job waits from its creation, or from its last heartbeat when it was put back after
+    a lost worker (that requeue sends a message of its own). Jobs are checked oldest
+    first; each resend is written to the job's log.
+    """
+    cutoff = utcnow() - timedelta(seconds=STALE_HEARTBEATS * config.job_heartbeat_s)
+    waiting_since = sa.func.coalesce(Job.heartbeat_at, Job.created_at)
+    resend = []
+    with make_session() as session:
+        queued = session.scalars(
+            sa.select(Job)
+            .where(Job.status == JobStatus.queued, waiting_since < cutoff)
+            .order_by(Job.id)
+        ).all()
+        for job in queued:
+            if job.id in pending:
+                continue
+            line = "the queue no longer held this job's message (queue restarted?); sent again"
+            job.log = (job.log + f"{utcnow():%H:%M:%S} {line}\n")[-MAX_LOG_CHARS:]
+            job.heartbeat_at = utcnow()  # waits a full grace time before another resend
+            resend.append(job.id)
+        session.commit()
+    return resend

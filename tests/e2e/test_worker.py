@@ -206,3 +206,21 @@ def test_jobs_run_through_redis(make_site, redis_url, seed):
     job = site.wait(job_id, lambda job: job.status is JobStatus.done, timeout_s=120)
     assert (Path(job.result["folder"]) / "manifest.json").is_file()
     assert len(site.queue.huey) == 0
+
+
+def test_a_job_whose_message_redis_lost_is_sent_again_by_the_worker(make_site, redis_url, seed):
+    site = make_site(redis_url)
+    config = StimulusSetConfig.from_dict(
+        {
+            "seed": seed,
+            "datasets": [{"count": 1, "n_items": 6, "n_features": 3, "n_outliers": 1}],
+            "conditions": [{"encoding": "chernoff"}],
+        }
+    )
+    job_id = site.submit(config)
+    site.queue.huey.flush()  # Redis restarted empty while the job was queued
+    assert site.queue.pending() == set()
+    site.start_worker()  # its reaper finds the job after the grace time and sends it again
+    job = site.wait(job_id, lambda job: job.status is JobStatus.done, timeout_s=120)
+    assert job.attempts == 1 and "sent again" in job.log
+    assert (Path(job.result["folder"]) / "manifest.json").is_file()

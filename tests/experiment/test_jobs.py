@@ -116,6 +116,31 @@ def test_a_job_whose_worker_died_is_retried_then_failed_with_the_reason(
     assert "attempt 2 of 2" in failed.error and test_kind == []
 
 
+def test_a_queued_job_whose_message_was_lost_is_sent_again_once(
+    db_session, researcher, queue, test_kind, site_config
+):
+    job = submit(db_session, queue, kind="probe", params={}, researcher_id=researcher.id)
+    fresh = submit(db_session, queue, kind="probe", params={}, researcher_id=researcher.id)
+    assert queue.pending() == {job.id, fresh.id}
+    assert queue.reap() == [], "messages still in the queue are not sent twice"
+    queue.huey.flush()  # Redis (or the worker's queue file) restarted empty
+    assert queue.reap() == [], "a job that has waited less than the grace time is left"
+    old = utcnow() - timedelta(seconds=4 * site_config.job_heartbeat_s)
+    db_session.execute(sa.update(Job).where(Job.id == job.id).values(created_at=old))
+    db_session.commit()
+    assert queue.reap() == [job.id]
+    assert queue.pending() == {job.id}
+    assert queue.reap() == [], "sent once: the new message is in the queue"
+    queue.huey.flush()
+    assert queue.reap() == [], "after a resend the job waits a full grace time again"
+    queue.enqueue(job.id)
+    assert queue.run_pending() == 1 and test_kind == [1]
+    db_session.expire_all()
+    done = db_session.get(Job, job.id)
+    assert done.status is JobStatus.done and "sent again" in done.log
+    assert db_session.get(Job, fresh.id).status is JobStatus.queued
+
+
 def test_a_live_job_is_left_alone(db_session, researcher, queue, test_kind):
     job = submit(db_session, queue, kind="probe", params={}, researcher_id=researcher.id)
     db_session.execute(
