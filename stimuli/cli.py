@@ -33,7 +33,13 @@ def stimuli() -> None:
     help="folder that receives <set_id>/ (manifest.json, truth.json, data/, media/)",
 )
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def generate(config: Path, out: Path, quiet: bool) -> None:
+@click.option(
+    "--base-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="folder the config's relative paths start from (default: the config's folder; "
+    "the site's data folder for a config saved in the studio)",
+)
+def generate(config: Path, out: Path, quiet: bool, base_dir: Path | None) -> None:
     """Generate the stimulus set described by CONFIG (a TOML file) under --out.
 
     Each CSV column's transforms are printed as they apply (the default z-score stays
@@ -42,7 +48,7 @@ def generate(config: Path, out: Path, quiet: bool) -> None:
     from stimuli.datasets import column_report
     from stimuli.generate import generate_stimulus_set
 
-    parsed = _config(config)
+    parsed = StimulusSetConfig.from_toml(config, base_dir=base_dir)
     if not quiet:
         for line in column_report(parsed):
             click.echo(line, err=True)

@@ -4,6 +4,11 @@ Built from a TOML file (``from_toml``, see ``stimuli/examples/demo.toml``) or a 
 (``from_dict``; the web side builds the same object). Its canonical JSON (sorted keys,
 every default spelled out) is what ``set_id`` hashes, so the same config always names
 and generates the same set, and any change names a new one.
+
+File paths in a config (a dataset's ``csv``, an encoding's ``*_path`` options) stay as
+written: a relative path starts from the config's ``base_dir`` (a TOML file's folder, the
+site's data folder for the studio), which is not part of the set's identity, so the same
+files give the same set wherever the folder is; a CSV is pinned by its sha256.
 """
 
 from __future__ import annotations
@@ -129,6 +134,24 @@ class StimulusSetConfig:
     encoding_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     name: str = ""
 
+    @property
+    def base_dir(self) -> Path | None:
+        """Where relative paths start (set by ``from_dict``; not in the canonical form)."""
+        return getattr(self, "_base_dir", None)
+
+    def resolve(self, path: str | Path) -> Path:
+        """``path`` as the files are found: relative ones under ``base_dir``."""
+        path = Path(path)
+        return path if path.is_absolute() or self.base_dir is None else self.base_dir / path
+
+    def encoding_options(self, name: str) -> dict[str, Any]:
+        """``encoding_params[name]`` with its relative ``*_path`` options resolved."""
+        options = dict(self.encoding_params.get(name, {}))
+        for key, value in options.items():
+            if key.endswith("_path") and isinstance(value, str) and value:
+                options[key] = str(self.resolve(value))
+        return options
+
     def __post_init__(self) -> None:
         from stimuli.encodings import ENCODINGS
 
@@ -158,7 +181,8 @@ class StimulusSetConfig:
     def from_dict(
         cls, data: Mapping[str, Any], *, base_dir: Path | None = None
     ) -> StimulusSetConfig:
-        """Validate plain values (TOML/JSON); CSV paths resolve against ``base_dir``."""
+        """Validate plain values (TOML/JSON); relative paths start from ``base_dir`` (kept
+        as written: see the module doc)."""
         data = dict(data)
         _known(cls, data, "stimulus set config")
         datasets = []
@@ -168,27 +192,30 @@ class StimulusSetConfig:
             if spec.get("role") == "attention_check" and "outlier_fraction" not in spec:
                 spec = {**ATTENTION_DEFAULTS, **spec}
             if spec.get("csv") is not None:
-                path = Path(spec["csv"])
-                path = path if path.is_absolute() or base_dir is None else base_dir / path
+                written = Path(spec["csv"])
+                path = written if written.is_absolute() or base_dir is None else base_dir / written
                 if not path.is_file():
                     raise StimulusError(f"dataset CSV {path} does not exist")
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 if spec.get("csv_sha256") not in (None, digest):
                     raise StimulusError(f"dataset CSV {path} changed since the config was made")
-                spec.update(csv=str(path), csv_sha256=digest)
+                spec.update(csv=written.as_posix(), csv_sha256=digest)
             datasets.append(params_from_dict(DatasetSpec, spec, where="dataset"))
         conditions = []
         for spec in data.pop("conditions", []):
             _known(ConditionSpec, dict(spec), "condition")
             conditions.append(params_from_dict(ConditionSpec, spec, where="condition"))
         try:
-            return cls(datasets=tuple(datasets), conditions=tuple(conditions), **data)
+            config = cls(datasets=tuple(datasets), conditions=tuple(conditions), **data)
         except TypeError as error:
             raise StimulusError(f"stimulus set config: {error}") from None
+        object.__setattr__(config, "_base_dir", None if base_dir is None else Path(base_dir))
+        return config
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> StimulusSetConfig:
-        """Read a TOML config; CSV paths in it are relative to the file."""
+    def from_toml(cls, path: str | Path, *, base_dir: Path | None = None) -> StimulusSetConfig:
+        """Read a TOML config; relative paths in it start from ``base_dir`` (default: the
+        file's folder)."""
         path = Path(path)
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -196,7 +223,7 @@ class StimulusSetConfig:
             raise StimulusError(f"config file {path} does not exist") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise StimulusError(f"config file {path} is not valid TOML: {error}") from None
-        return cls.from_dict(data, base_dir=path.parent)
+        return cls.from_dict(data, base_dir=path.parent if base_dir is None else base_dir)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values with every default spelled out (the canonical form)."""

@@ -7,7 +7,7 @@ dataset or a condition never changes the data of the others.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ def iter_datasets(config: StimulusSetConfig) -> Iterator[Dataset]:
     width = max(2, len(str(total - 1)))
     index = 0
     for spec in config.datasets:
+        if spec.csv:
+            spec = replace(spec, csv=str(config.resolve(spec.csv)))
         for _ in range(spec.count):
             rng = np.random.default_rng([config.seed, 0, index])
             build = _from_csv if spec.csv else _synthetic
@@ -54,7 +56,7 @@ def column_report(config: StimulusSetConfig) -> list[str]:
     for spec in config.datasets:
         if not spec.csv:
             continue
-        header = read_text(Path(spec.csv)).splitlines()[0]
+        header = read_text(config.resolve(spec.csv)).splitlines()[0]
         names = spec.columns or tuple(
             n.strip() for n in header.split(",") if n.strip() != spec.outlier_column
         )

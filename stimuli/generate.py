@@ -119,7 +119,7 @@ def _encoders(config: StimulusSetConfig) -> dict[str, tuple[Encoding, Any]]:
         if reason:
             raise StimulusError(f"encoding {name!r} cannot run here: {reason}")
         encoding = cls()
-        out[name] = (encoding, encoding.params(config.encoding_params.get(name, {})))
+        out[name] = (encoding, encoding.params(config.encoding_options(name)))
     return out
 
 

@@ -47,7 +47,7 @@ def encoding_sheet(config: StimulusSetConfig, encoding: str, *, n_datasets: int 
     if encoding not in ENCODINGS:
         raise StimulusError(f"unknown encoding {encoding!r}; registered: {sorted(ENCODINGS)}")
     enc = ENCODINGS[encoding]()
-    params = enc.params(config.encoding_params.get(encoding, {}))
+    params = enc.params(config.encoding_options(encoding))
     bands = []
     for dataset in list(iter_datasets(config))[:n_datasets]:
         rng = np.random.default_rng([config.seed, 2, dataset.index])
@@ -89,7 +89,7 @@ def sequence_video(config: StimulusSetConfig, encoding: str, order: str) -> byte
     from stimuli.layouts.sequence import mp4_bytes
 
     enc = ENCODINGS[encoding]()
-    params = enc.params(config.encoding_params.get(encoding, {}))
+    params = enc.params(config.encoding_options(encoding))
     dataset = next(iter_datasets(config))
     rows = dataset.rows
     rng = np.random.default_rng([config.seed, 2, dataset.index])

@@ -57,12 +57,13 @@ def encodings() -> list[EncodingChoice]:
 
 
 def generators(encoding: str) -> tuple[str, ...]:
-    """Generator backends the latent ``encoding`` can use with no extra files."""
+    """Generator backends the latent ``encoding`` can use with no extra files, the
+    default one (MobileStyleGAN, the study sets' neural face) first."""
     from stimuli.encodings import ENCODINGS
-    from stimuli.generators import GENERATORS
+    from stimuli.generators import DEFAULT_BACKEND, GENERATORS
 
     cls, usable = ENCODINGS[encoding], []
-    for backend in GENERATORS:
+    for backend in sorted(GENERATORS, key=lambda name: name != DEFAULT_BACKEND):
         try:
             cls().params({"backend": backend})
         except GlyphlabError:

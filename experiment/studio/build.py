@@ -1,7 +1,8 @@
 """A studio mapping as a ``StimulusSetConfig``, and that config as TOML for the CLI.
 
-The config is the one ``glyphlab stimuli generate`` reads: the stored CSV (absolute path
-and sha256), the mapped columns with their transforms, the encoding's features, and
+The config is the one ``glyphlab stimuli generate`` reads: the stored CSV (its path
+relative to the site's data folder, which is the config's ``base_dir``, and its
+sha256), the mapped columns with their transforms, the encoding's features, and
 grid and sequence conditions in the chosen orders. Files the encoding needs besides the
 CSV are written next to it, named by their content, so the same mapping names the same
 files: the chosen named directions when some were made by hand. "Project directly" is
@@ -57,7 +58,12 @@ def _encoding_params(mapping: StudioMapping, data_dir: Path) -> dict[str, Any]:
     path = _save_directions(
         chosen, axes.generator_entry(mapping.encoding, mapping.generator), data_dir
     )
-    return {**params, "directions": "file", "directions_path": str(path), "features": features}
+    return {
+        **params,
+        "directions": "file",
+        "directions_path": path.relative_to(data_dir).as_posix(),
+        "features": features,
+    }
 
 
 def stimulus_set_config(mapping: StudioMapping, data: StudioData, data_dir: Path):
@@ -67,7 +73,7 @@ def stimulus_set_config(mapping: StudioMapping, data: StudioData, data_dir: Path
     orders = ("random", "sorted_y") if mapping.order == "both" else (mapping.order,)
     columns = [c.column for c in mapping.columns if c.axis]
     dataset: dict[str, Any] = {
-        "csv": str(data.csv),
+        "csv": data.csv.relative_to(data_dir).as_posix(),
         "columns": columns,
         "target": mapping.target,
         "transforms": {
@@ -88,7 +94,8 @@ def stimulus_set_config(mapping: StudioMapping, data: StudioData, data_dir: Path
             "datasets": [dataset],
             "conditions": conditions,
             "encoding_params": {mapping.encoding: _encoding_params(mapping, data_dir)},
-        }
+        },
+        base_dir=data_dir,
     )
 
 
@@ -141,7 +148,12 @@ def toml_text(config) -> str:
     data = config.to_dict()
     datasets, conditions = data.pop("datasets"), data.pop("conditions")
     params = data.pop("encoding_params")
-    lines = [f"# glyphlab stimulus set {config.set_id}, made in the studio", *_table(data)]
+    lines = [
+        f"# glyphlab stimulus set {config.set_id}, made in the studio. Its paths are relative",
+        "# to the site's data folder: glyphlab stimuli generate THIS.toml --base-dir DATA_DIR",
+        "# --out DIR builds the same set, byte for byte.",
+        *_table(data),
+    ]
     for name, options in params.items():
         lines += ["", f"[encoding_params.{_key(name)}]", *_table(options)]
     for spec in datasets:

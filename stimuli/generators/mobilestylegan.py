@@ -69,7 +69,9 @@ class MobileStyleGAN:
     def __init__(self, *, psi: float = DEFAULT_PSI, threads: int | None = None) -> None:
         folder = ir_folder()
         self.weights_sha256 = verify_files(folder, PINNED_SHA256, INSTALL_HINT)
-        self._load(folder, threads or torch.get_num_threads())
+        self._threads = threads or torch.get_num_threads()
+        self._draft = None
+        self._load(folder, self._threads)
         self.psi = psi
         z = np.random.default_rng(MEAN_SEED).standard_normal((MEAN_SAMPLES, LATENT_DIM))
         #: the mean face's w (anti-faces reflect through it; truncation pulls towards it)
@@ -97,6 +99,15 @@ class MobileStyleGAN:
     def features(self, latents: torch.Tensor) -> torch.Tensor:
         """w itself: GANSpace's PCA for StyleGAN is taken in w."""
         return latents
+
+    def draft(self, latents: torch.Tensor) -> torch.Tensor:
+        """Fast draft faces (N, 3, 256, 256) for previews (``mobilestylegan_draft``): the
+        same w and directions, 2.6x less work, about 26 dB PSNR from ``generate``."""
+        if self._draft is None:
+            from stimuli.generators.mobilestylegan_draft import DraftSynthesis
+
+            self._draft = DraftSynthesis.load(self, threads=self._threads)
+        return self._draft.generate(latents)
 
 
 def unavailable_reason() -> str | None:

@@ -48,8 +48,12 @@ def verify_files(folder: Path, pinned: Mapping[str, str], install_hint: str) -> 
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
-def compile_ir(xml: Path, *, threads: int):
-    """The IR at ``xml`` (weights: same name, ``.bin``) compiled for CPU, batch dynamic."""
+def compile_ir(xml: Path, *, threads: int, output: str | None = None):
+    """The IR at ``xml`` (weights: same name, ``.bin``) compiled for CPU, batch dynamic.
+
+    ``output``: the friendly name of an inner operation to stop at instead (its first
+    output becomes the network's only output, and what comes after it is never run).
+    """
     try:
         import openvino as ov
     except ImportError:
@@ -59,6 +63,11 @@ def compile_ir(xml: Path, *, threads: int):
         ) from None
     core = ov.Core()
     model = core.read_model(str(xml), str(xml.with_suffix(".bin")))
+    if output is not None:
+        inner = {op.get_friendly_name(): op for op in model.get_ordered_ops()}
+        if output not in inner:
+            raise GeneratorError(f"{xml.name} has no operation {output!r} to stop at")
+        model = ov.Model([inner[output].output(0)], model.get_parameters(), f"{xml.stem}-{output}")
     shape = list(model.inputs[0].get_partial_shape().to_shape())
     model.reshape([-1, *shape[1:]])
     # f32, not the bf16 OpenVINO picks on AMX CPUs: bf16 moves pixels by up to 0.13 (of

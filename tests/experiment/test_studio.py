@@ -191,6 +191,8 @@ def test_saving_builds_the_set_in_a_job_and_the_cli_makes_the_same_bytes(
     page = logged_in.get(response.location).get_data(as_text=True)
     assert "Create a study from this set" in page and "[[datasets]]" in page
     toml = logged_in.get(response.location + "/config.toml")
+    assert str(data_dir) not in toml.get_data(as_text=True), "paths relative to the data folder"
+    assert 'csv = "studio/' in toml.get_data(as_text=True)
     (tmp_path / "studio.toml").write_bytes(toml.data)
     result = CliRunner().invoke(
         main,
@@ -198,6 +200,8 @@ def test_saving_builds_the_set_in_a_job_and_the_cli_makes_the_same_bytes(
             "stimuli",
             "generate",
             str(tmp_path / "studio.toml"),
+            "--base-dir",
+            str(data_dir),
             "--out",
             str(tmp_path / "cli"),
             "--quiet",

@@ -171,3 +171,27 @@ def test_the_seed_faithful_example_maps_y_to_smile_and_informative_x_to_age():
     assert [mapped[c] for c in rows.informative] == ["age"]
     others = [mapped[c] for c in rows.columns if c != rows.target and c not in rows.informative]
     assert others == ["gender", "eye_size", "hair_black", "hair_red"]
+
+
+def test_drafts_are_the_same_faces_at_a_fraction_of_the_work(generator, tmp_path):
+    """The studio's previews: the network stopped at 128 px, read out by the shipped head."""
+    from stimuli.generators import mobilestylegan_draft as draft
+
+    latents = torch.from_numpy(
+        sample_latents(generator, 2, rng=np.random.default_rng(7)).astype(np.float32)
+    )
+    faces = generator.draft(latents)
+    assert faces.shape == (2, 3, draft.DRAFT_SIZE, draft.DRAFT_SIZE)
+    assert torch.equal(faces, generator.draft(latents)), "deterministic"
+    full = resize_images(generator.generate(latents), draft.DRAFT_SIZE)
+    scores = [draft.psnr(a, b) for a, b in zip(faces, full, strict=True)]
+    assert min(scores) > 20, scores
+    other = draft.psnr(faces[0], full[1])
+    assert other < min(scores) - 5, "each draft is its own face, not an average one"
+    with np.load(draft.HEAD_PATH) as head:
+        assert str(head["generator_sha256"]) == generator.weights_sha256
+        assert float(head["psnr_held_out"].mean()) > 24
+        moved = {k: head[k] for k in head.files} | {"generator_sha256": np.array("0" * 64)}
+    np.savez(tmp_path / "other.npz", **moved)
+    with pytest.raises(GeneratorError, match="fitted on other MobileStyleGAN weights"):
+        draft.load_head(tmp_path / "other.npz", generator.weights_sha256)

@@ -32,11 +32,12 @@ def remove_leftovers(out_dir: Path, set_id: str) -> list[Path]:
 
 
 def run(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
-    """``params``: ``{"config": StimulusSetConfig.to_dict()}``; result: the set's ids."""
+    """``params``: ``{"config": StimulusSetConfig.to_dict()}``, whose relative paths start
+    from the site's data folder (the studio's configs); result: the set's ids."""
     from experiment.dashboard.operations import register_stimulus_set
     from stimuli import StimulusSetConfig, generate_stimulus_set
 
-    config = StimulusSetConfig.from_dict(params["config"])
+    config = StimulusSetConfig.from_dict(params["config"], base_dir=context.config.data_dir)
     out_dir = set_dir(context.config.data_dir)
     for folder in remove_leftovers(out_dir, config.set_id):
         context.log(f"removed {folder.name}, left by an earlier attempt")
