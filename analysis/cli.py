@@ -19,6 +19,7 @@ import click
 import numpy as np
 
 from analysis.response_modes import DEFAULT_MODE, RESPONSE_MODES, Decision, mode_named
+from analysis.sdt import CORRECTIONS, DEFAULT_CORRECTION
 
 
 class DefaultToReport(click.Group):
@@ -51,10 +52,11 @@ def analyze() -> None:
 @click.option("--title", default=None, help="Report title.")
 @click.option(
     "--correction",
-    type=click.Choice(["loglinear", "loglinear_chance", "1/2N", "none"]),
-    default="loglinear",
+    type=click.Choice(list(CORRECTIONS)),
+    default=DEFAULT_CORRECTION,
     show_default=True,
-    help="Rate correction for d' and c.",
+    help="Rate correction for d' and c (centred: log-linear for yes/no rates, the "
+    "chance-centred pseudo-counts for m-AFC; docs/analysis.md).",
 )
 @click.option(
     "--timeouts",

@@ -1,8 +1,10 @@
 """Pairwise comparisons between encodings, with Holm's correction and effect sizes.
 
 - From a fitted model (GLMM, GEE or LMM result with ``params``, ``cov`` and a treatment-
-  coded ``C(encoding, ...)`` term): every pair a - b of encodings as a Wald z test on the
-  difference of coefficients, L'beta with variance L' V L, Holm-adjusted p values across
+  coded ``C(encoding, ...)`` term): every pair a - b of encodings as a Wald test on the
+  difference of coefficients, L'beta with variance L' V L (t with the pair's own
+  Satterthwaite df where the model has them, the GLMM and crossed LMM; z for the GEE,
+  :mod:`analysis.models.satterthwaite`), Holm-adjusted p values across
   the pairs, and (for logistic models) the odds ratio with its unadjusted Wald CI.
 - From per-participant measures: the mean d' difference between two encodings with a
   studentised (bootstrap-t) CI that resamples participants (the unit of replication).
@@ -23,12 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.errors import AnalysisError
 from analysis.measures import MeasuresResult
+from analysis.models.wald import reference_quantiles, two_sided_p
 
-_PAIR_COLUMNS = ["encoding_a", "encoding_b", "estimate", "se", "z", "p", "p_holm"]
+_PAIR_COLUMNS = ["encoding_a", "encoding_b", "estimate", "se", "p", "p_holm"]
 
 
 @dataclass(frozen=True)
@@ -88,24 +90,31 @@ def encoding_contrasts(result, *, factor: str = "encoding", level: float = 0.95)
     if len(vectors) < 2:
         note = f"fewer than two {factor} levels in the model: nothing to compare"
         return ContrastsResult(pd.DataFrame(columns=_PAIR_COLUMNS), scale, note)
+    small_sample = getattr(result, "satterthwaite", None)
     rows = []
     for a, b in itertools.combinations(sorted(vectors), 2):
         contrast = vectors[a] - vectors[b]
         estimate = float(contrast @ result.params)
         se = float(np.sqrt(contrast @ result.cov @ contrast))
-        rows.append({"encoding_a": a, "encoding_b": b, "estimate": estimate, "se": se})
+        row = {"encoding_a": a, "encoding_b": b, "estimate": estimate, "se": se}
+        if small_sample is not None:
+            row["df"] = small_sample.df(contrast)
+        rows.append(row)
     table = pd.DataFrame(rows)
-    table["z"] = table["estimate"] / table["se"]
-    table["p"] = 2 * stats.norm.sf(np.abs(table["z"]))
+    df = table["df"].to_numpy() if small_sample is not None else None
+    statistic = table["estimate"] / table["se"]
+    table["t" if df is not None else "z"] = statistic
+    table["p"] = two_sided_p(statistic.to_numpy(), df)
     table["p_holm"] = holm(table["p"].to_numpy())
-    half = stats.norm.ppf(0.5 + level / 2) * table["se"]
+    half = reference_quantiles(df, level, len(table)) * table["se"]
     table["ci_low"], table["ci_high"] = table["estimate"] - half, table["estimate"] + half
     if logistic:
         table["odds_ratio"] = np.exp(table["estimate"])
         table["or_ci_low"], table["or_ci_high"] = np.exp(table["ci_low"]), np.exp(table["ci_high"])
     status = getattr(result, "status", "")
     source = f"From the same fit as the model above ({status}). " if status else ""
-    note = f"{source}CIs are {level:.0%} Wald intervals, unadjusted"
+    test = "Wald t tests with Satterthwaite df" if df is not None else "Wald z tests"
+    note = f"{source}{test}; CIs are {level:.0%} Wald intervals, unadjusted"
     return ContrastsResult(table, scale, note, status)
 
 

@@ -55,7 +55,7 @@ KINDS = ("vertical", "leverage", "both")
 class IdealObserverConfig:
     """``correction``: the rate correction of both d' (the humans' and the ideal's)."""
 
-    correction: str = "loglinear"
+    correction: str = sdt.DEFAULT_CORRECTION
     n_boot: int = 1000
     level: float = 0.95
 
@@ -165,7 +165,7 @@ def ideal_answers(trials: pd.DataFrame, scores: dict[str, np.ndarray]) -> pd.Dat
     return score_trials(ideal)
 
 
-def pooled_dprime(scored: pd.DataFrame, correction: str = "loglinear") -> float:
+def pooled_dprime(scored: pd.DataFrame, correction: str = sdt.DEFAULT_CORRECTION) -> float:
     """d' of one response mode's scored trials, pooled over trials (not participants)."""
     modes = scored["response_mode"].unique()
     if len(modes) != 1:

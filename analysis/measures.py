@@ -34,7 +34,7 @@ from scipy.special import expit
 
 from analysis.errors import AnalysisError
 from analysis.response_modes import RESPONSE_MODES, Decision
-from analysis.sdt import criterion, dprime, dprime_mafc, mafc_rate, rates
+from analysis.sdt import DEFAULT_CORRECTION, criterion, dprime, dprime_mafc, mafc_rate, rates
 from analysis.trials import TrialTable
 
 DEFAULT_BY = ("participant", "encoding", "layout", "response_mode")
@@ -107,7 +107,7 @@ def compute_measures(
     trials: pd.DataFrame | TrialTable,
     *,
     by: tuple[str, ...] = DEFAULT_BY,
-    correction: str = "loglinear",
+    correction: str = DEFAULT_CORRECTION,
     sdt_timeouts: str = "exclude",
 ) -> MeasuresResult:
     """Aggregate scored trials into one row of measures per ``by`` cell."""

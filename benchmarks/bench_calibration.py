@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from analysis.contrasts import encoding_contrasts
+from analysis.contrasts import encoding_contrasts, holm
 from analysis.logodds_simulation import LogOddsStudy, model_frame
 from analysis.models.study import fit_accuracy_glmm
 
@@ -58,13 +59,14 @@ def one_study(job: tuple[str, int]) -> dict:
     row: dict = {"seed": seed, "fit_s": time.perf_counter() - start}
     row.update(converged=glmm.converged, singular=glmm.singular)
     row["slopes"] = any(t.startswith("(1 + encoding") for t in glmm.random)
+    row.update({f"sd[{group}]": value for group, value in glmm.random_sd.items()})
     table = glmm.to_frame()
     for name in study.encodings:
         if name == REFERENCE:
             continue
         term = table[table["term"].str.endswith(f"[T.{name}]")].iloc[0]
-        for column in ("estimate", "se", "ci_low", "ci_high", "p"):
-            row[f"{name}_{column}"] = float(term[column])
+        for column in ("estimate", "se", "df", "ci_low", "ci_high", "p"):
+            row[f"{name}_{column}"] = float(term[column]) if column in term else np.inf
     pairs = encoding_contrasts(glmm).table
     truth = [
         study.true_difference(a, b)
@@ -73,6 +75,9 @@ def one_study(job: tuple[str, int]) -> dict:
     null = np.isclose(truth, 0.0)
     row["null_pairs"] = int(null.sum())
     row["holm_any_null_rejected"] = bool((pairs["p_holm"].to_numpy()[null] < 0.05).any())
+    # The same contrasts against the normal (Wald z, lme4's p values) for comparison.
+    p_z = holm(2 * stats.norm.sf(np.abs(pairs["estimate"] / pairs["se"]).to_numpy()))
+    row["holm_any_null_rejected_z"] = bool((p_z[null] < 0.05).any())
     return row
 
 

@@ -128,6 +128,14 @@ class DenseBinomialProblem:
         self._u = u
         return u, eta, weights, values, self._cholesky(values, weights)
 
+    def fixed_information(self, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        """X'WX - X'WZ Lambda A^-1 Lambda'Z'WX at the conditional modes (lme4's RX'RX):
+        the inverse is the covariance of beta given theta."""
+        _, _, W, values, chol = self.conditional_modes(theta, beta)
+        WX = W[:, None] * self.X
+        LZWX = np.column_stack([self._transposed(values, column) for column in WX.T])
+        return self.X.T @ WX - LZWX.T @ linalg.cho_solve(chol, LZWX)
+
     def _value(self, u: np.ndarray, eta: np.ndarray, chol) -> float:
         logdet = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
         return -2.0 * (self._loglik(eta) + self.log_choose) + float(u @ u) + logdet

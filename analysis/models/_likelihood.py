@@ -163,6 +163,17 @@ class BinomialProblem:
         self._u = u
         return u, eta, weights, self._system(lam, weights)
 
+    def fixed_information(self, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        """X'WX - X'WZ Lambda A^-1 Lambda Z'WX at the conditional modes (lme4's RX'RX):
+        the inverse is the covariance of beta given theta."""
+        theta = np.abs(theta)
+        _, _, W, A = self.conditional_modes(theta, beta)
+        lam = np.repeat(theta, self.n_levels)
+        WX = W[:, None] * self.X
+        LZWX = np.column_stack([lam * self._zt(column) for column in WX.T])
+        solved = np.column_stack([A.solve(column) for column in LZWX.T])
+        return self.X.T @ WX - LZWX.T @ solved
+
     def deviance(self, params: np.ndarray) -> float:
         """-2 x (approximate) marginal log-likelihood at params = (theta..., beta...)."""
         k = len(self.groups)

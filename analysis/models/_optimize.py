@@ -142,12 +142,13 @@ def central_gradient(f: Callable, x: np.ndarray, problem) -> np.ndarray:
     return gradient
 
 
-def fixed_cov(problem, params: np.ndarray) -> np.ndarray:
+def fixed_cov(problem, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """2 x inverse Hessian of the deviance over (theta, beta), beta block (lme4's vcov).
 
     Laplace: central differences of the exact gradient; quadrature: second differences of
     the deviance. An SD at 0 (on the boundary) is held fixed, as the Hessian is not
-    defined there; the covariance then comes from the remaining block.
+    defined there; the covariance then comes from the remaining block. Also returned:
+    which thetas are free (not at 0) and their covariance block (for Satterthwaite df).
     """
     k = problem.n_theta
     at_zero = np.zeros(params.size, dtype=bool)
@@ -159,13 +160,15 @@ def fixed_cov(problem, params: np.ndarray) -> np.ndarray:
         )
     else:
         H = hessian(lambda x: problem.deviance(_insert(params, free, x)), params[free])
+    n_theta = int(free[:k].sum())
     try:
         inverse = np.linalg.inv(H)
     except np.linalg.LinAlgError:
-        return np.full((params.size - k,) * 2, np.nan)
-    n_theta = int(free[:k].sum())
+        nan = np.full((params.size - k,) * 2, np.nan)
+        return nan, free[:k], np.full((n_theta, n_theta), np.nan)
     cov = 2.0 * inverse[n_theta:, n_theta:]
-    return (cov + cov.T) / 2
+    theta_cov = 2.0 * inverse[:n_theta, :n_theta]
+    return (cov + cov.T) / 2, free[:k], (theta_cov + theta_cov.T) / 2
 
 
 def _insert(params: np.ndarray, free: np.ndarray, values: np.ndarray) -> np.ndarray:

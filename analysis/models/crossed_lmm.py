@@ -31,9 +31,10 @@ from threadpoolctl import threadpool_limits
 
 from analysis.errors import AnalysisError
 from analysis.models._optimize import PROBE_SDS, PROFILE_SD, ZERO_SD
-from analysis.models.design import design_matrix
+from analysis.models.design import design_matrix, hessian
 from analysis.models.lmm import LMMResult
 from analysis.models.random_terms import TermMatrix, parse_term, term_matrix, varcorr
+from analysis.models.satterthwaite import Satterthwaite, satterthwaite
 
 #: Restarts of L-BFGS-B at most, until no free theta's derivative exceeds _GRADIENT_TOL.
 _RESTARTS = 5
@@ -108,6 +109,31 @@ class _Profiled:
 
     def deviance(self, theta: np.ndarray) -> float:
         return self.solve(theta)["deviance"]
+
+    def _parts(self, theta: np.ndarray) -> tuple[float, float, np.ndarray]:
+        """log|L|^2 (+ log|R_X|^2 for REML), r^2 and R_X'R_X at theta."""
+        Lam = self._lambda(theta)
+        L = linalg.cholesky(Lam.T @ self.ZtZ @ Lam + np.eye(self.q), lower=True)
+        cu = linalg.solve_triangular(L, Lam.T @ self.Zty, lower=True)
+        RZX = linalg.solve_triangular(L, Lam.T @ self.ZtX, lower=True)
+        RXtRX = self.XtX - RZX.T @ RZX
+        beta_part = self.Xty - RZX.T @ cu
+        r2 = self.yty - cu @ cu - beta_part @ np.linalg.solve(RXtRX, beta_part)
+        logdet = 2.0 * float(np.sum(np.log(np.diag(L))))
+        if self.reml:
+            logdet += float(np.linalg.slogdet(RXtRX)[1])
+        return logdet, float(r2), RXtRX
+
+    def varpar_deviance(self, varpar: np.ndarray) -> float:
+        """The (RE)ML deviance at (theta..., sigma), sigma not profiled out (lmerTest's)."""
+        logdet, r2, _ = self._parts(varpar[:-1])
+        sigma2 = varpar[-1] ** 2
+        dof = self.n - self.p if self.reml else self.n
+        return logdet + r2 / sigma2 + dof * np.log(2.0 * np.pi * sigma2)
+
+    def varpar_cov(self, varpar: np.ndarray) -> np.ndarray:
+        """sigma^2 (R_X'R_X)^-1: the fixed effects' covariance at (theta..., sigma)."""
+        return varpar[-1] ** 2 * np.linalg.inv(self._parts(varpar[:-1])[2])
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
         """Central differences (one-sided into the feasible side at a bound of 0)."""
@@ -196,6 +222,7 @@ def fit_crossed_lmm(
         problem = _Profiled(y, X, matrices, reml)
         theta, verified, message = _optimise(problem)
         solved = problem.solve(theta)
+        small_sample = _satterthwaite(problem, theta, float(solved["sigma"]))
     sigma = float(solved["sigma"])
     table = varcorr(matrices, theta)
     table["sdcor"] = np.where(table["var2"] == "", table["sdcor"] * sigma, table["sdcor"])
@@ -222,4 +249,25 @@ def fit_crossed_lmm(
         converged=verified,
         notes=tuple(notes),
         residual_label=f"Residual (single trials; {n_dof:,} degrees of freedom)",
+        satterthwaite=small_sample,
     )
+
+
+def _satterthwaite(problem: _Profiled, theta: np.ndarray, sigma: float) -> Satterthwaite | None:
+    """lmerTest's Satterthwaite ingredients: V and A over (theta..., sigma), where A is
+    2 x the inverse Hessian of the unprofiled (RE)ML deviance; SDs at 0 held fixed."""
+    free = np.ones(theta.size, dtype=bool)
+    free[problem.diagonal] = theta[problem.diagonal] > ZERO_SD
+    varpar = np.append(theta[free], sigma)
+
+    def full(values: np.ndarray) -> np.ndarray:
+        point = np.append(theta.copy(), values[-1])
+        point[:-1][free] = values[:-1]
+        return point
+
+    H = hessian(lambda v: problem.varpar_deviance(full(v)), varpar)
+    try:
+        varpar_cov = 2.0 * np.linalg.inv(H)
+        return satterthwaite(lambda v: problem.varpar_cov(full(v)), varpar, varpar_cov)
+    except np.linalg.LinAlgError:
+        return None

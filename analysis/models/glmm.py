@@ -43,6 +43,7 @@ from analysis.models._likelihood import BinomialProblem
 from analysis.models._optimize import ZERO_SD, fixed_cov, glm_start, maximise, theta_start
 from analysis.models.design import design_matrix
 from analysis.models.random_terms import parse_term, term_matrix, varcorr
+from analysis.models.satterthwaite import Satterthwaite, satterthwaite
 from analysis.models.wald import wald_table
 from analysis.summary import Summary, SummaryTable
 
@@ -78,6 +79,8 @@ class GLMMResult:
     message: str
     design_info: Any = field(repr=False)
     notes: tuple[str, ...] = ()
+    #: Degrees of freedom of Wald t tests (None: the normal reference, Wald z).
+    satterthwaite: Satterthwaite | None = field(default=None, repr=False)
 
     @property
     def bse(self) -> np.ndarray:
@@ -117,9 +120,17 @@ class GLMMResult:
             return "not converged"
         return "converged, singular (boundary) fit" if self.singular else "converged"
 
+    @property
+    def df(self) -> np.ndarray | None:
+        """Satterthwaite df per fixed effect (None: tested against the normal, Wald z)."""
+        return None if self.satterthwaite is None else self.satterthwaite.term_df()
+
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        """Fixed effects: estimate, SE, Wald z and p, CI, odds ratio with CI."""
-        return wald_table(self.fixed_names, self.params, self.bse, level=level, odds_ratios=True)
+        """Fixed effects: estimate, SE, Satterthwaite df, Wald t and p, CI, odds ratio
+        with CI (z and the normal without df)."""
+        return wald_table(
+            self.fixed_names, self.params, self.bse, level=level, odds_ratios=True, df=self.df
+        )
 
     def random_frame(self) -> pd.DataFrame:
         """lme4's VarCorr: SD per (group, term) and correlations, with the group's levels."""
@@ -256,7 +267,8 @@ def fit_glmm(
     # time on a busy 2-core machine.
     with threadpool_limits(limits=1, user_api="blas"):
         optimum = maximise(problem, start)
-        cov = fixed_cov(problem, optimum.x)
+        cov, free, theta_cov = fixed_cov(problem, optimum.x)
+        small_sample = _satterthwaite(problem, optimum.x, free, theta_cov)
     k, params = problem.n_theta, optimum.x
     diagonal = params[problem.diagonal]
     at_bound = np.zeros(params.size, dtype=bool)
@@ -295,4 +307,24 @@ def fit_glmm(
         message=message,
         design_info=design_info,
         notes=notes,
+        satterthwaite=small_sample,
     )
+
+
+def _satterthwaite(problem, params: np.ndarray, free: np.ndarray, theta_cov: np.ndarray):
+    """Satterthwaite's df ingredients at the ML estimate (None where V or A is not finite:
+    the fit is then not converged and its tests fall back to z)."""
+    k = problem.n_theta
+    theta, beta = params[:k], params[k:]
+    if not np.all(np.isfinite(theta_cov)):
+        return None
+
+    def cov_at(phi: np.ndarray) -> np.ndarray:
+        full = theta.copy()
+        full[free] = phi
+        return np.linalg.inv(problem.fixed_information(full, beta))
+
+    try:
+        return satterthwaite(cov_at, theta[free], theta_cov)
+    except np.linalg.LinAlgError:
+        return None

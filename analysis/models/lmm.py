@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ import pandas as pd
 from analysis.errors import AnalysisError
 from analysis.models._intercept_lmm import InterceptLMM
 from analysis.models.design import design_matrix
+from analysis.models.satterthwaite import Satterthwaite
 from analysis.models.wald import wald_table
 
 
@@ -48,14 +49,21 @@ class LMMResult:
     notes: tuple[str, ...]
     #: What the residual SD is the spread of (single trials, or cell means).
     residual_label: str = "Residual"
+    #: Satterthwaite df for t tests (lmerTest's; crossed fits). None: Wald z.
+    satterthwaite: Satterthwaite | None = field(default=None, repr=False)
 
     @property
     def aic(self) -> float:
         n_random = len(self.random) + 1  # variance/covariance parameters + residual
         return -2.0 * self.loglik + 2.0 * (len(self.params) + n_random)
 
+    @property
+    def df(self) -> np.ndarray | None:
+        """Satterthwaite df per fixed effect (None: tested against the normal)."""
+        return None if self.satterthwaite is None else self.satterthwaite.term_df()
+
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
-        return wald_table(self.fixed_names, self.params, self.bse, level=level)
+        return wald_table(self.fixed_names, self.params, self.bse, level=level, df=self.df)
 
     def random_frame(self) -> pd.DataFrame:
         residual = {

@@ -24,7 +24,7 @@ from analysis.registry import STATISTICS, statistic_rng
 from analysis.report.html import Section, page
 from analysis.report.sections import ideal_section, measures_section, sample_section
 from analysis.report.statistics import statistic_sections
-from analysis.sdt import CORRECTIONS
+from analysis.sdt import CORRECTIONS, DEFAULT_CORRECTION
 from analysis.trials import TrialOptions, TrialTable, load_trials
 from glyphlab import __version__
 
@@ -43,7 +43,7 @@ class ReportConfig:
 
     title: str = "glyphlab: outlier detection by encoding"
     stimulus_set: Path | None = None
-    correction: str = "loglinear"
+    correction: str = DEFAULT_CORRECTION
     sdt_timeouts: str = "exclude"
     trial_options: TrialOptions = field(default_factory=TrialOptions)
     crossed_max_cells: int = 250_000

@@ -119,7 +119,7 @@ def _dprime_notes(cells: pd.DataFrame, correction: str) -> list[str]:
     if infinite:
         notes.append(
             f"{infinite} participant cell(s) have an infinite d′: a rate of 0 or 1 with "
-            f"correction {correction!r}; use 'loglinear' or '1/2N' for finite values."
+            f"correction {correction!r}; use 'centred', 'loglinear' or '1/2N' for finite values."
         )
     return notes
 
@@ -209,7 +209,7 @@ def ideal_section(
         section.note(note)
     if (frame["d_ideal"] > 0).any() and np.isfinite(frame["efficiency"]).any():
         section.blocks.append(
-            '<p class="lead">The ideal d′ is capped by the log-linear correction for the finite '
+            '<p class="lead">The ideal d′ is capped by the rate correction for the finite '
             "number of displays, so efficiencies near 1 are upper bounds.</p>"
         )
     return section

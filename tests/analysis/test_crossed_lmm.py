@@ -66,3 +66,23 @@ def test_a_zero_variance_term_is_a_singular_fit(rng):
     assert sd["g"] < 0.2 and sd["h"] > 0.5
     if sd["g"] == 0:
         assert any("singular" in note for note in result.notes)
+
+
+def test_satterthwaite_df_match_lmertest():
+    # reference/satterthwaite_lmerTest.R (lmerTest 3.1.3): the generic Satterthwaite code
+    # the GLMM's t tests use, checked where R has an implementation.
+    from analysis.contrasts import encoding_contrasts
+
+    reference = stored("satterthwaite_lmertest")
+    formula, random = SPECS["study_rt_reml"]
+    result = fit_crossed_lmm(CASES["study_rt_reml"].data(), formula, random=random)
+    np.testing.assert_allclose(result.df, reference["study_rt_df"], rtol=2e-3)
+    table = result.to_frame()
+    assert {"df", "t"} <= set(table.columns) and "z" not in table.columns
+    np.testing.assert_allclose(table["p"], reference["study_rt_p"], rtol=2e-3, atol=1e-12)
+    pairs = encoding_contrasts(result).table.set_index(["encoding_a", "encoding_b"])
+    pair = pairs.loc[("gan_face", "plot"), "df"]
+    assert pair == pytest.approx(reference["study_rt_gan_face_minus_plot_df"][0], rel=2e-3)
+    sleep = fit_crossed_lmm(CASES["sleepstudy_reml"].data(), *SPECS["sleepstudy_reml"][:1],
+                            random=SPECS["sleepstudy_reml"][1])  # fmt: skip
+    np.testing.assert_allclose(sleep.df, reference["sleepstudy_df"], rtol=2e-3)

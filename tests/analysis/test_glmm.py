@@ -6,6 +6,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.special import gammaln, xlogy
 
 from analysis.errors import AnalysisError
@@ -317,3 +318,42 @@ def test_an_extreme_estimate_is_noted_even_with_a_moderate_se(monkeypatch, rng):
     monkeypatch.setattr(glmm, "_MAX_ESTIMATE", 0.1)  # stands in for a separated estimate
     result = fit_glmm(frame, "y ~ x", random=["g"])
     assert any(note.startswith("Intercept: not identified (estimate") for note in result.notes)
+
+
+def test_satterthwaite_df_of_a_split_plot_glmm_are_its_within_participant_count():
+    # 20 participants x 4 encodings, one binomial cell each with 20,000 trials, so the
+    # binomial noise is negligible next to the participant x encoding SD 0.6: the
+    # encoding effects are tested against that term, with P (E - 1) = 60 df under ML
+    # (REML, lmerTest's for an LMM, would give (P - 1)(E - 1) = 57). Tests are t, not z.
+    from analysis.contrasts import encoding_contrasts
+
+    rng = np.random.default_rng(3)
+    p, e = (a.ravel() for a in np.meshgrid(np.arange(20), np.arange(4), indexing="ij"))
+    eta = 0.2 + rng.normal(0, 0.5, 20)[p] + rng.normal(0, 0.6, (20, 4))[p, e]
+    cells = pd.DataFrame(
+        {
+            "participant": p,
+            "encoding": np.array(list("abcd"))[e],
+            "k": rng.binomial(20_000, 1 / (1 + np.exp(-eta))),
+            "n": 20_000,
+        }
+    )
+    random = ["participant", "participant:encoding"]
+    result = fit_glmm(cells, "k ~ C(encoding)", random=random, trials="n")
+    table = result.to_frame()
+    np.testing.assert_allclose(table["df"].iloc[1:], 60.0, atol=0.1)
+    assert "z" not in table.columns
+    t = table["estimate"] / table["se"]
+    np.testing.assert_allclose(table["p"], 2 * stats.t.sf(np.abs(t), table["df"]))
+    pairs = encoding_contrasts(result).table
+    np.testing.assert_allclose(pairs["df"], 60.0, atol=0.1)
+    assert "Satterthwaite" in encoding_contrasts(result).note
+
+
+def test_satterthwaite_df_hold_singular_terms_fixed_and_shrink_with_fewer_groups():
+    # A study-shaped fit: the df lie between the number of datasets and the number
+    # of cells, and only thetas off 0 enter Cov(theta).
+    study = python_fit("study_pxe_tight")
+    df = study.df[1:]
+    assert np.all((df > 11) & (df < len(CASES["study_pxe_tight"].data())))
+    assert study.satterthwaite.varpar_cov.shape[0] == int(np.sum(study.theta > 1e-4))

@@ -6,7 +6,7 @@ from scipy import stats
 
 from analysis.errors import AnalysisError
 from analysis.measures import compute_measures, encoding_summary
-from analysis.sdt import corrected_rate, dprime_mafc
+from analysis.sdt import centred_pseudocounts, corrected_rate, dprime_mafc
 from analysis.trials import load_trials
 from tests.analysis.factories import simulated_trials, trial_frame, trial_row
 
@@ -51,7 +51,10 @@ def test_m_afc_dprime_from_corrected_proportion_correct():
     rows += [trial_row(response_mode="m_afc", n_items=4, true_outliers=[2], selected=[1])] * 4
     row = compute_measures(load_trials(trial_frame(rows))).table.iloc[0]
     assert row["dprime_method"] == "forced_choice" and np.isnan(row["criterion"])
-    assert row["dprime"] == pytest.approx(dprime_mafc(6.5 / 11, 4))
+    a, b = centred_pseudocounts(10, 4)  # the default m-AFC rule
+    assert row["dprime"] == pytest.approx(dprime_mafc((6 + a) / (10 + b), 4))
+    loglinear = compute_measures(load_trials(trial_frame(rows)), correction="loglinear")
+    assert loglinear.table.iloc[0]["dprime"] == pytest.approx(dprime_mafc(6.5 / 11, 4))
 
 
 def test_grouping_checks():

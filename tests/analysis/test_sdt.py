@@ -173,4 +173,55 @@ def test_chance_correction_pulls_toward_one_over_m():
 
     assert float(mafc_rate(0, 9, 20, "loglinear_chance")) == pytest.approx(0.05 / 10)
     assert float(mafc_rate(9 / 20, 9, 20, "loglinear_chance")) == pytest.approx(0.05)
-    assert float(mafc_rate(0, 9, 20)) == pytest.approx(0.05)  # log-linear: toward 0.5
+    assert float(mafc_rate(0, 9, 20, "loglinear")) == pytest.approx(0.05)  # toward 0.5
+
+
+# The default m-AFC rule ("centred"): pseudo-counts (a, b) per (m, n), expected d' 0 at
+# chance, smallest worst-case bias over true d' in [0, 3]. Biases are exact binomial sums
+# with dprime_mafc itself (not the interpolation the rule's search uses).
+_TYPICAL = [(m, n) for m in (4, 9, 20) for n in (9, 12, 24, 48)]
+
+
+@pytest.mark.parametrize(("m", "n"), _TYPICAL)
+def test_centred_rule_is_unbiased_at_chance(m, n):
+    assert abs(_expected_dprime_bias(0.0, m, n, "centred")) < 1e-4
+
+
+@pytest.mark.parametrize(("m", "n"), _TYPICAL)
+def test_centred_rule_is_no_worse_than_loglinear_anywhere_in_0_to_3(m, n):
+    grid = np.arange(0.0, 3.01, 0.25)
+    centred = max(abs(_expected_dprime_bias(d, m, n, "centred")) for d in grid)
+    loglinear = max(abs(_expected_dprime_bias(d, m, n, "loglinear")) for d in grid)
+    assert centred <= loglinear + 1e-9
+    assert abs(_expected_dprime_bias(0.0, m, n, "loglinear")) > 1e-3  # loglinear is not centred
+
+
+def test_centred_rule_documented_numbers():
+    # analysis.sdt's docstring and docs/analysis.md (bench_calibration_mafc.py): 20-AFC, 9 trials.
+    from analysis.sdt import centred_pseudocounts
+
+    a, b = centred_pseudocounts(9, 20)
+    assert (round(a, 3), round(b, 3)) == (0.216, 0.439)
+    measured = [_expected_dprime_bias(d, 20, 9, "centred") for d in (0.0, 1.0, 2.0)]
+    np.testing.assert_allclose(measured, (0.0, -0.061, 0.010), atol=1e-3)
+    worst = max(abs(_expected_dprime_bias(d, 20, 9, "centred")) for d in np.arange(0, 3.01, 0.25))
+    assert worst == pytest.approx(0.086, abs=1e-3)
+
+
+def test_centred_rule_search_agrees_with_exact_inversion():
+    from analysis.sdt import centred_bias, centred_pseudocounts
+
+    a, b = centred_pseudocounts(12, 9)
+    fast = centred_bias(12, 9, a, b, np.array([0.0, 1.5, 3.0]))
+    exact = [_expected_dprime_bias(d, 9, 12, "centred") for d in (0.0, 1.5, 3.0)]
+    np.testing.assert_allclose(fast, exact, atol=1e-6)
+
+
+def test_centred_rule_at_two_alternatives_is_symmetric_and_rates_stay_loglinear():
+    from analysis.sdt import centred_pseudocounts, mafc_rate
+
+    a, b = centred_pseudocounts(10, 2)
+    assert a == pytest.approx(b / 2, abs=1e-6)  # 2AFC: chance 0.5, pull point 0.5
+    assert float(mafc_rate(3, 10, 2)) == pytest.approx((3 + a) / (10 + b))
+    assert corrected_rate(7, 10, "centred") == pytest.approx(7.5 / 11)  # yes/no: Hautus
+    assert np.isnan(mafc_rate(np.array([1, 0]), np.array([4, 0]), 9)[1])
