@@ -4,8 +4,11 @@
 
 - ``seed-faithful-*``: the first main dataset of stimuli/examples/neural_faces.toml
   (y -> smile, informative x -> age, others -> gender, eye size, black hair, red hair),
-  rendered once by the ``gan_face`` encoding and laid out as participants see it: a grid
-  unsorted and sorted by y, and the sorted sequence as animated WebP and MP4;
+  rendered by the ``gan_face`` encoding and laid out as participants see it: a grid
+  unsorted and sorted by y and the sequence in both orders as animated WebP and MP4, on
+  the example's base face; and ``seed-faithful-bases.png``, the sorted grid on
+  ``BASES``, four more base faces (men and women, varied skin and hair), so one base
+  face does not stand for the mapping;
 - ``projection-*``: the same data projected straight into w (PCA and random basis);
 - ``anti-face``: base faces beside their reflections through the mean w;
 - ``pca-strips``: GANSpace components pc01..pc08 on one base face.
@@ -30,6 +33,8 @@ from stimuli.layouts.sequence import mp4_bytes, webp_bytes
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parents[1] / "stimuli" / "examples" / "neural_faces.toml"
+#: base_seed values of four adult base faces picked from a contact sheet of seeds 0..23
+BASES = (3, 21, 13, 14)
 
 
 def first_main_rows(config: StimulusSetConfig):
@@ -43,6 +48,13 @@ def captioned(image: Image.Image, text: str) -> Image.Image:
     return sheet
 
 
+def _mapping_text(encoding: GanFace, rows, params) -> str:
+    return ", ".join(
+        f"{c} -> {n}"
+        for c, n in zip(rows.columns, encoding.mapped(rows, params).names, strict=True)
+    )
+
+
 def seed_faithful(encoding: GanFace, config: StimulusSetConfig) -> None:
     params = encoding.params(config.encoding_params["gan_face"] | {"size_px": 192})
     rows = first_main_rows(config)
@@ -51,16 +63,28 @@ def seed_faithful(encoding: GanFace, config: StimulusSetConfig) -> None:
     y = rows.column(rows.target)
     unsorted = display_order(rows.n_items, "random", y=y, rng=np.random.default_rng(1))
     ordered = display_order(rows.n_items, "sorted_y", y=y, rng=np.random.default_rng(1))
-    mapping = ", ".join(
-        f"{c} -> {n}"
-        for c, n in zip(rows.columns, encoding.mapped(rows, params).names, strict=True)
-    )
+    mapping = _mapping_text(encoding, rows, params)
     for name, order in (("unsorted", unsorted), ("sorted", ordered)):
         grid = tile([faces[i] for i in order], columns=6)
         captioned(grid, f"{name} by y; {mapping}").save(HERE / f"seed-faithful-grid-{name}.png")
-    frames = [faces[i] for i in ordered]
-    (HERE / "seed-faithful-sequence-sorted.webp").write_bytes(webp_bytes(frames, 700))
-    (HERE / "seed-faithful-sequence-sorted.mp4").write_bytes(mp4_bytes(frames, 700))
+        frames = [faces[i] for i in order]
+        (HERE / f"seed-faithful-sequence-{name}.webp").write_bytes(webp_bytes(frames, 700))
+        (HERE / f"seed-faithful-sequence-{name}.mp4").write_bytes(mp4_bytes(frames, 700))
+
+
+def seed_faithful_bases(encoding: GanFace, config: StimulusSetConfig) -> None:
+    rows = first_main_rows(config)
+    y = rows.column(rows.target)
+    ordered = display_order(rows.n_items, "sorted_y", y=y, rng=np.random.default_rng(1))
+    bands = []
+    for seed in BASES:
+        options = config.encoding_params["gan_face"] | {"size_px": 128, "base_seed": seed}
+        params = encoding.params(options)
+        faces = encoding.render(rows, params, encoding.draw(rows, params, rng=None))
+        caption = f"base_seed {seed}, sorted by y (smile rises left to right)"
+        bands.append(captioned(tile([faces[i] for i in ordered], columns=12), caption))
+    mapping = _mapping_text(encoding, rows, encoding.params(config.encoding_params["gan_face"]))
+    captioned(tile(bands, columns=1), mapping).save(HERE / "seed-faithful-bases.png")
 
 
 def projection(encoding: GanFace, config: StimulusSetConfig) -> None:
@@ -68,7 +92,7 @@ def projection(encoding: GanFace, config: StimulusSetConfig) -> None:
     bands = []
     for basis in ("pca", "random"):
         params = encoding.params(
-            {"directions": "projection", "projection_basis": basis, "base_seed": 7, "size_px": 128}
+            {"directions": "projection", "projection_basis": basis, "base_seed": 4, "size_px": 128}
         )
         faces = encoding.render(rows, params, encoding.draw(rows, params, rng=None))
         bands.append(
@@ -101,6 +125,7 @@ def pca_strips(encoding: GanFace, config: StimulusSetConfig) -> None:
 
 FIGURES = {
     "seed-faithful": seed_faithful,
+    "seed-faithful-bases": seed_faithful_bases,
     "projection": projection,
     "anti-face": anti_faces,
     "pca-strips": pca_strips,
