@@ -27,11 +27,12 @@ from analysis.response_modes.base import params_from_dict
 from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
-from experiment.models import Participant, ParticipantStatus, Study
+from experiment.models import Participant, ParticipantStatus, Study, Trial
 from experiment.participant.screen_check import is_phone
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
 from experiment.services.participants import find_study, require_open
+from experiment.services.practice_help import WorkedExample, worked_examples
 from experiment.texts import all_texts, render_markdown, study_texts
 
 bp = Blueprint("participant", __name__, url_prefix="/s/<slug>")
@@ -169,7 +170,26 @@ def instructions(slug: str):
         mode.instructions(params_from_dict(mode.Params, study.response_mode_params.get(mode.name)))
         for mode in _modes(study)
     ]
-    return render_template("participant/instructions.html", study=study, answering=answering)
+    return render_template(
+        "participant/instructions.html",
+        study=study,
+        answering=answering,
+        examples=_worked_examples(study, participant),
+    )
+
+
+def _worked_examples(study: Study, participant: Participant) -> list[WorkedExample]:
+    """One worked example per encoding of the study, from the set's practice data,
+    avoiding the datasets of the participant's own practice trials where it can."""
+    stimulus_set = site().stimulus_sets.get(study.stimulus_set.folder)
+    own = get_session().scalars(
+        sa.select(Trial.stimulus_id).where(
+            Trial.participant_id == participant.id, Trial.is_practice
+        )
+    )
+    avoid = {stimulus_set.stimuli[s]["dataset_id"] for s in own if s in stimulus_set.stimuli}
+    encodings = list(dict.fromkeys(c.encoding for c in study.conditions))
+    return worked_examples(stimulus_set, encodings, avoid_datasets=avoid)
 
 
 @bp.get("/run")

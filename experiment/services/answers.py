@@ -31,7 +31,14 @@ from experiment.errors import BadRequest, Conflict
 from experiment.models import Participant, ParticipantStatus, Response, Trial
 from experiment.services.callers import Caller
 from experiment.services.plans import PlannedTrial, TrialState, trial_state, trial_states
-from experiment.services.trials import elapsed_ms, finish, own_trial, trial_context
+from experiment.services.practice_help import odd_marks, why_odd
+from experiment.services.trials import (
+    elapsed_ms,
+    finish,
+    own_trial,
+    trial_context,
+    trial_display,
+)
 from experiment.stimulus_sets import LoadedStimulusSet
 
 TRIALS = Trial.__table__
@@ -182,7 +189,7 @@ def submit_answer(
         # moment ago by another request): acknowledge it; only another answer conflicts.
         earlier = _by_key(session, answer.idempotency_key)
         if earlier is not None:
-            return _acknowledge(earlier, caller, public_id)
+            return _acknowledge(earlier, caller, public_id, stimulus_set)
         raise Conflict(_why_not_answerable(session, trial, upcoming))
     trial, state = current, upcoming[0]
     mode = mode_named(trial.condition.response_mode)
@@ -222,14 +229,14 @@ def submit_answer(
         session.rollback()
         earlier = _by_key(session, answer.idempotency_key)
         if earlier is not None:
-            return _acknowledge(earlier, caller, public_id)
+            return _acknowledge(earlier, caller, public_id, stimulus_set)
         raise Conflict(
             f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
         ) from None
     finished = len(upcoming) == 1
     if finished:
         finish(session, caller.participant_id, now)
-    verdict = feedback(trial, timed_out, parsed.selected, parsed.said_present)
+    verdict = feedback(trial, timed_out, parsed.selected, parsed.said_present, stimulus_set)
     return SubmitResult(False, timed_out, verdict, finished, following)
 
 
@@ -305,24 +312,39 @@ def _by_key(session: Session, key: str) -> EarlierAnswer | None:
     return None if row is None else EarlierAnswer(*row)
 
 
-def _acknowledge(earlier: EarlierAnswer, caller: Caller, public_id: str) -> SubmitResult:
+def _acknowledge(
+    earlier: EarlierAnswer, caller: Caller, public_id: str, stimulus_set: LoadedStimulusSet
+) -> SubmitResult:
     trial = caller.plan.by_public_id(public_id)
     theirs = earlier.participant_id == caller.participant_id
     if trial is None or trial.id != earlier.trial_id or not theirs:
         raise Conflict("This idempotency key was already used for another answer; make a new one.")
     finished = earlier.participant_status == ParticipantStatus.finished
-    verdict = feedback(trial, earlier.timed_out, earlier.selected, earlier.said_present)
+    verdict = feedback(
+        trial, earlier.timed_out, earlier.selected, earlier.said_present, stimulus_set
+    )
     return SubmitResult(True, earlier.timed_out, verdict, finished)
 
 
 def feedback(
-    trial: PlannedTrial, timed_out: bool, selected: list[int], said_present: bool | None
+    trial: PlannedTrial,
+    timed_out: bool,
+    selected: list[int],
+    said_present: bool | None,
+    stimulus_set: LoadedStimulusSet,
 ) -> dict[str, Any] | None:
-    """Practice feedback, computed here after the answer (the browser has no truth)."""
+    """Practice feedback, computed here after the answer is stored: right or wrong, where
+    the outliers were on the participant's display (``odd``) and why they are odd
+    (``why``). Only practice trials get it: the truth of a main trial never leaves."""
     if not trial.is_practice:
         return None
+    reveal = practice_reveal(trial, stimulus_set)
     if timed_out:
-        return {"correct": False, "message": "Too slow: answer before the time runs out."}
+        return {
+            "correct": False,
+            "message": "Too slow: answer before the time runs out.",
+            **reveal,
+        }
     truth = list(trial.true_outliers)
     mode = mode_named(trial.condition.response_mode)
     score = mode.score(
@@ -334,4 +356,26 @@ def feedback(
     )
     correct = score[4]
     fact = mode.feedback(truth, score)
-    return {"correct": correct, "message": ("Correct: " if correct else "Not quite: ") + fact + "."}
+    return {
+        "correct": correct,
+        "message": ("Correct: " if correct else "Not quite: ") + fact + ".",
+        **reveal,
+    }
+
+
+def practice_reveal(trial: PlannedTrial, stimulus_set: LoadedStimulusSet) -> dict[str, Any]:
+    """``odd`` (the outliers' display positions, plot points too) and ``why`` of a
+    practice trial, for its feedback."""
+    assert trial.is_practice, "only practice trials reveal their outliers"
+    display = trial_display(trial)
+    context = trial_context(trial, stimulus_set)
+    dataset_id = stimulus_set.stimuli[trial.stimulus_id]["dataset_id"]
+    return {
+        "odd": odd_marks(
+            display=display,
+            display_order=trial.display_order,
+            outliers=trial.true_outliers,
+            points=context.points,
+        ),
+        "why": why_odd(stimulus_set, dataset_id, display),
+    }

@@ -196,7 +196,10 @@ def test_a_study_whose_address_starts_with_next_runs(browser, live_server):
     page.get_by_role("link", name="Start").click()
     click_and_wait_gone(page.get_by_role("button", name="Start"))
     for _ in range(2):
-        page.locator("#runner-screen [data-action=yes]").wait_for(timeout=15_000)
+        try:
+            page.locator("#runner-screen [data-action=yes]").wait_for(timeout=15_000)
+        except Exception:
+            raise AssertionError(f"{page.url} {page.text_content('main')} {errors}") from None
         assert page.locator("#runner-screen kbd").first.text_content() == "J"
         page.locator("#runner-screen .stimulus:not(.pending)").wait_for(timeout=15_000)
         page.keyboard.press("j")

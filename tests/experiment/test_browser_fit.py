@@ -63,6 +63,13 @@ STUDIES = {
         "trials_per_participant": 4,
         "practice_trials": 0,
     },
+    "fit-practice": {
+        "encodings": GRIDS,
+        "layouts": ("grid",),
+        "response_modes": ("mark_outliers",),
+        "trials_per_participant": 4,
+        "practice_trials": 4,  # one per encoding
+    },
     "fit-sequence": {
         "encodings": ("chernoff",),
         "layouts": ("sequence",),
@@ -85,7 +92,7 @@ def fit_stimulus_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "datasets": [
                 {"role": "main", "count": 4, "n_outliers": 1, "magnitude_sd": 5.0, **ITEMS},
                 {"role": "main", "count": 4, "n_outliers": 0, **ITEMS},
-                {"role": "practice", "count": 1, "n_outliers": 1, "magnitude_sd": 6.0, **ITEMS},
+                {"role": "practice", "count": 2, "n_outliers": 1, "magnitude_sd": 6.0, **ITEMS},
                 {"role": "attention_check", **ITEMS},
             ],
             "encoding_params": {"gan_face": {"backend": "dcgan64"}},
@@ -156,10 +163,12 @@ def new_page(browser, viewport: str):
     return page, errors
 
 
-def enter(page, base: str, slug: str, pid: str) -> None:
+def enter(page, base: str, slug: str, pid: str, instructions=None) -> None:
     page.goto(f"{base}/s/{slug}/?pid={pid}")
     page.check("input[name=consent]")
     page.click("button[type=submit]")
+    if instructions is not None:
+        instructions(page)
     page.get_by_role("link", name="Start").click()
     start = page.locator("#runner-screen").get_by_role("button", name="Start")
     start.wait_for(timeout=15_000)
@@ -167,7 +176,7 @@ def enter(page, base: str, slug: str, pid: str) -> None:
 
 
 MEASURE = """() => {
-  const box = (el) => { const r = el.getBoundingClientRect();
+  const box = (el) => { if (!el) return null; const r = el.getBoundingClientRect();
     return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
   const stimulus = document.querySelector('#runner-screen .stimulus');
   const inner = stimulus.firstElementChild;
@@ -311,4 +320,46 @@ def test_yes_no_items_are_not_buttons_and_clicks_post_nothing(browser, fit_serve
     assert [r.said_present for r in mine] == answers
     assert not any(r.timed_out for r in mine)
     assert all(r.raw["response"] == {"present": s} for r, s in zip(mine, answers, strict=True))
+    page.context.close()
+
+
+@pytest.mark.parametrize("viewport", ["1280x720", "390x844"])
+def test_practice_feedback_marks_the_outlier_and_says_why(
+    browser, fit_server, viewport, screenshot_dir
+):
+    """The instructions show a worked example per encoding (outlier marked, reason in
+    words); each practice answer is followed by the same display with the outlier marked
+    and why it is odd, fitting the window like the trial did."""
+    _app, base = fit_server
+    page, errors = new_page(browser, viewport)
+
+    def instructions(page) -> None:
+        examples = page.locator(".worked-example")
+        assert examples.count() == len(GRIDS)
+        for k in range(examples.count()):
+            example = examples.nth(k)
+            assert example.locator(".is-odd, .odd-ring").count() >= 1
+            assert "In the other" in example.locator("figcaption").text_content()
+        page.screenshot(path=str(screenshot_dir / f"instructions-{viewport}.png"), full_page=True)
+
+    enter(page, base, "fit-practice", f"fit-practice-{viewport}", instructions)
+    for _ in range(len(GRIDS)):
+        page.locator("#runner-screen .stimulus:not(.pending)").wait_for(timeout=15_000)
+        encoding = (page.trials.get("now") or {}).get("encoding", "?")
+        assert page.trials["now"]["phase"] == "practice"
+        page.locator("#runner-screen [data-action=submit]").click()  # nothing marked
+        feedback = page.locator("#runner-screen .feedback-display")
+        feedback.wait_for(timeout=15_000)
+        page.wait_for_timeout(100)
+        assert feedback.locator(".is-odd, .plot-odd").count() >= 1, encoding
+        assert "In the other" in page.locator("#runner-screen .why").text_content()
+        measure = page.evaluate(MEASURE.replace("#runner-screen .stimulus", ".feedback-display"))
+        assert_fits(measure, f"practice feedback {encoding} at {viewport}")
+        next_button = page.locator("#runner-screen").get_by_role("button", name="Next")
+        box = next_button.bounding_box()
+        assert box["y"] + box["height"] <= measure["innerHeight"]
+        page.screenshot(path=str(screenshot_dir / f"feedback-{encoding}-{viewport}.png"))
+        next_button.click()
+    page.locator("#runner-screen").get_by_role("button", name="Start").wait_for()
+    assert not errors, errors
     page.context.close()

@@ -50,8 +50,17 @@ def secrets_of(stimulus_set):
     return names | {f'"{d}"' for d in loaded.datasets}
 
 
-def media_bytes_of(stimulus_set) -> set[bytes]:
-    return {path.read_bytes() for path in (stimulus_set / "media").iterdir()}
+def media_bytes_of(stimulus_set, role: str | None = None) -> set[bytes]:
+    """The bytes of the set's media files (only of ``role``'s datasets, if given)."""
+    if role is None:
+        return {path.read_bytes() for path in (stimulus_set / "media").iterdir()}
+    loaded = load(stimulus_set)
+    names = set()
+    for stimulus in loaded.stimuli.values():
+        if loaded.role(stimulus) == role:
+            names |= {e["media"] for e in stimulus.get("items", []) if "media" in e}
+            names |= {stimulus["media"]} if stimulus.get("media") else set()
+    return {(stimulus_set / name).read_bytes() for name in names}
 
 
 DATA_URI = re.compile(r"data:[a-z/]+;base64,([A-Za-z0-9+/=]+)")
@@ -98,7 +107,12 @@ def test_nothing_served_reveals_truth(client, make_study, stimulus_set, site_con
     browser = Browser(client)
     keep(client.get("/s/site-test/"))
     browser.consent()
-    keep(client.get("/s/site-test/instructions"))
+    instructions = client.get("/s/site-test/instructions").get_data(as_text=True)
+    # The worked examples show practice data only, inline whatever the media setting,
+    # their outliers marked by design; nothing else on the page names anything.
+    shown = {base64.b64decode(data) for data in DATA_URI.findall(instructions)}
+    assert shown and shown <= media_bytes_of(stimulus_set, role="practice")
+    served.append(DATA_URI.sub("data:", instructions))
     keep(client.get("/s/site-test/run"))
     browser.open_runner()
     while not (nxt := keep(browser.next()).json)["done"]:
@@ -113,7 +127,12 @@ def test_nothing_served_reveals_truth(client, make_study, stimulus_set, site_con
                 assert not {"Last-Modified", "Content-Disposition"} & set(media.headers.keys())
                 served.append(json.dumps(dict(media.headers)))
         keep(browser.start(trial["id"]))
-        keep(browser.answer(trial["id"], some_answer(trial)))
+        reply = keep(browser.answer(trial["id"], some_answer(trial))).json
+        # truth reaches the browser only for practice, after the answer, in its feedback
+        if trial["phase"] == "practice":
+            assert set(reply["feedback"]) <= {"correct", "message", "odd", "why"}
+        else:
+            assert reply["feedback"] is None
     keep(client.get("/s/site-test/debrief"))
     text = "\n".join(served)
     # Inline media are exactly the set's image bytes (what any browser must get), and
