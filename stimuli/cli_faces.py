@@ -160,7 +160,7 @@ def directions(
             direction_strips(generator, part, base, progress=True).save(sheet)
             written.append(sheet)
     if label_sheet:
-        bank = latent_bank(label_sheet, generator.latent_dim, seed=seed)
+        bank = latent_bank(label_sheet, generator.latent_dim, seed=seed, generator=generator)
         face_sheet(generator, bank, columns=10).save(out / "label_sheet.png")
         written.append(out / "label_sheet.png")
     for k, name in enumerate(found.names):

@@ -21,16 +21,11 @@ from glyphlab.errors import GlyphlabError
 
 DEFAULT_FACES = 24
 MAX_FACES = 60
-#: the face sheet's default generator: the latent bank numbers z ~ N(0, I) draws, which
-#: are the DCGAN's faces; MobileStyleGAN's latents are w (its mapping's output), where
-#: such draws are not faces of its prior (``stimuli.directions.means.latent_bank``)
-SHEET_BACKEND = "dcgan64"
 
 
 def _bank_args(values) -> tuple[str, int, int]:
     backends = next(c for c in axes.encodings() if c.latent).generators
-    fallback = SHEET_BACKEND if SHEET_BACKEND in backends else backends[0]
-    backend = values.get("backend") or fallback
+    backend = values.get("backend") or backends[0]
     if backend not in backends:
         abort(404)
     try:

@@ -60,19 +60,35 @@ def check_name(name: str, backend: str) -> str:
     return name
 
 
-def _faces(latents: np.ndarray, backend: str) -> list[Image.Image]:
+def _faces(latents: np.ndarray, backend: str, *, draft: bool = False) -> list[Image.Image]:
+    """Faces at FACE_PX; ``draft``: the generator's fast draft where it has one (the face
+    sheet, shown in a web request), else its full network (the saved strip)."""
     from stimuli.generators import generate_batched, to_display
 
-    images = generate_batched(generator(backend), latents)
+    network = generator(backend)
+    if draft and getattr(network, "draft", None) is not None:
+        from experiment.studio.render import draft_faces
+
+        return [face.resize((FACE_PX, FACE_PX), Image.Resampling.LANCZOS)
+                for face in draft_faces(network, latents, _encoding_params(backend))]  # fmt: skip
+    images = generate_batched(network, latents)
     return [Image.fromarray(face) for face in to_display(images, FACE_PX)]
+
+
+def _encoding_params(backend: str):
+    encoding = _encoding(latent_encoding())
+    return encoding.params({"backend": backend})
 
 
 @functools.lru_cache(maxsize=8)
 def bank_faces(backend: str, n: int, seed: int) -> tuple[Image.Image, ...]:
-    """The ``n`` faces a labels file numbers (face ``i`` = latent ``i`` of ``seed``)."""
+    """The ``n`` faces a labels file numbers (face ``i`` = latent ``i`` of ``seed``, drawn
+    from the generator's own prior: w for MobileStyleGAN, z for the DCGAN)."""
     from stimuli.directions.means import latent_bank
 
-    return tuple(_faces(latent_bank(n, generator(backend).latent_dim, seed=seed), backend))
+    network = generator(backend)
+    bank = latent_bank(n, network.latent_dim, seed=seed, generator=network)
+    return tuple(_faces(bank, backend, draft=True))
 
 
 def labels_frame(name: str, n: int, ticked: set[int]) -> pd.DataFrame:
@@ -110,9 +126,11 @@ def make_axis(data_dir: Path, backend: str, labels_csv: Path, *, seed: int) -> l
 
 
 def strip(direction, backend: str) -> Image.Image:
-    """The average face moved along the axis from -3 to +3 SD (its calibrated scale)."""
+    """The mean face moved along the axis from -3 to +3 SD (its calibrated scale)."""
+    from stimuli.generators import mean_latent
     from stimuli.layouts.grid import tile
 
     steps = np.array(STRIP_SD)[:, None]
-    latents = steps * direction.scales[0] * direction.vectors[0][None, :]
+    centre = mean_latent(generator(backend))[None, :]
+    latents = centre + steps * direction.scales[0] * direction.vectors[0][None, :]
     return tile(_faces(latents, backend), columns=len(STRIP_SD))

@@ -138,7 +138,10 @@ def _compute(generator: FaceGenerator, config: DirectionsConfig) -> Directions:
         from stimuli.directions.means import mean_difference_directions, read_labels
 
         directions = mean_difference_directions(
-            read_labels(Path(config.path)), seed=config.seed, latent_dim=generator.latent_dim
+            read_labels(Path(config.path)),
+            seed=config.seed,
+            latent_dim=generator.latent_dim,
+            generator=generator,
         )
     elif config.method == "projection":
         from stimuli.directions.projection import projection_basis

@@ -19,9 +19,18 @@ from stimuli.directions.base import Directions, DirectionsError
 ID_COLUMN = "latent_id"
 
 
-def latent_bank(n: int, latent_dim: int, *, seed: int) -> np.ndarray:
-    """The numbered latents a labels CSV refers to: row ``i`` is face ``i`` of ``seed``."""
-    return np.random.default_rng(seed).standard_normal((n, latent_dim))
+def latent_bank(n: int, latent_dim: int, *, seed: int, generator=None) -> np.ndarray:
+    """The numbered latents a labels CSV refers to: row ``i`` is face ``i`` of ``seed``.
+
+    With ``generator``, drawn from its own prior (``sample_latents``: MobileStyleGAN's
+    truncated w); z ~ N(0, I) otherwise, which is the same draw for the DCGAN.
+    """
+    rng = np.random.default_rng(seed)
+    if generator is not None:
+        from stimuli.generators import sample_latents
+
+        return np.asarray(sample_latents(generator, n, rng=rng))
+    return rng.standard_normal((n, latent_dim))
 
 
 def read_labels(path: Path) -> pd.DataFrame:
@@ -52,9 +61,12 @@ def read_labels(path: Path) -> pd.DataFrame:
     return table.astype(int)
 
 
-def mean_difference_directions(labels: pd.DataFrame, *, seed: int, latent_dim: int) -> Directions:
-    """One direction per label column: mean(latents labelled 1) - mean(latents labelled 0)."""
-    bank = latent_bank(int(labels[ID_COLUMN].max()) + 1, latent_dim, seed=seed)
+def mean_difference_directions(
+    labels: pd.DataFrame, *, seed: int, latent_dim: int, generator=None
+) -> Directions:
+    """One direction per label column: mean(latents labelled 1) - mean(latents labelled 0)
+    (latents of ``latent_bank``, from ``generator``'s prior when given)."""
+    bank = latent_bank(int(labels[ID_COLUMN].max()) + 1, latent_dim, seed=seed, generator=generator)
     chosen = bank[labels[ID_COLUMN].to_numpy()]
     names = [column for column in labels.columns if column != ID_COLUMN]
     vectors = []

@@ -113,3 +113,25 @@ def test_the_cli_makes_an_axis_from_a_labels_csv(tmp_path, data_dir, monkeypatch
     saved = data_dir / "studio" / "axes" / "dcgan64" / "glasses.npz"
     assert saved.is_file() and saved.with_suffix(".png").is_file()
     assert str(saved) in result.output
+
+
+def test_the_face_sheet_shows_the_default_generators_own_faces(logged_in):
+    """The bank draws from the generator's prior: truncated w for MobileStyleGAN (z ~ N(0, I)
+    would be no face of it), the same z as ever for the DCGAN."""
+    import numpy as np
+
+    from experiment.studio import manual_axes
+    from stimuli.directions.means import latent_bank
+    from stimuli.generators import sample_latents
+
+    page = logged_in.get("/studio/axes?n=4&seed=1").get_data(as_text=True)
+    assert "<option selected>mobilestylegan</option>" in page
+    assert png(logged_in.get("/studio/axes/face/mobilestylegan/1/4/0.png")).size == (128, 128)
+    network = manual_axes.generator("mobilestylegan")
+    expected = sample_latents(network, 4, rng=np.random.default_rng(1))
+    assert np.allclose(latent_bank(4, 512, seed=1, generator=network), expected)
+    dcgan = manual_axes.generator("dcgan64")
+    assert np.array_equal(
+        latent_bank(3, dcgan.latent_dim, seed=2, generator=dcgan),
+        np.random.default_rng(2).standard_normal((3, dcgan.latent_dim)),
+    )
