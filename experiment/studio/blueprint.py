@@ -3,12 +3,15 @@
 Every route needs a logged-in researcher (the dashboard's login) and sees only the
 researcher's own datasets. The mapping travels as query parameters (``mapping.to_query``)
 so the preview, the views and the downloads are plain GETs that the browser and the
-draft cache can reuse; saving is a POST that queues the stimulus-set job. A bad upload
+draft cache can reuse; saving is a POST that queues the stimulus-set job. The preview
+(8 rows) is drawn in the request; every row of a neural-face mapping is drawn by a
+``studio_faces`` job, which the views page starts and follows. A bad upload
 or mapping answers 400 with its one message, and nothing is stored.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -16,6 +19,7 @@ from werkzeug.wrappers import Response
 from experiment import site
 from experiment.db import get_session
 from experiment.jobs import submit
+from experiment.models import Job, JobStatus
 from experiment.studio import axes, build, render
 from experiment.studio import data as studio_data
 from experiment.studio.mapping import PROJECT, column_outcomes, parse_mapping, to_query
@@ -195,11 +199,49 @@ def preview(key: str) -> Response:
     return _file(render.grid_png(images, range(len(images))), "image/png")
 
 
+def _all_images(config) -> list | None:
+    """Every row's images: drawn here for feature encodings, by the ``studio_faces``
+    job for neural faces (None until it has finished)."""
+    if not render.drawn_in_worker(config):
+        return _renderer().images(config)
+    return _renderer().stored(site().config.data_dir, config)
+
+
+def _faces_job(config, *, retry: bool):
+    """The job drawing ``config``'s faces: a queued or running one, the last one if it
+    failed (its reason is shown; ``retry`` starts a new one), else a new one."""
+    session, key = get_session(), render.faces_key(config)
+    recent = session.scalars(
+        sa.select(Job)
+        .where(Job.kind == "studio_faces", Job.researcher_id == current_user.id)
+        .order_by(Job.id.desc())
+        .limit(50)
+    )
+    last = next((job for job in recent if job.params.get("dedupe_key") == key), None)
+    if last is not None and last.status is JobStatus.failed and not retry:
+        return last
+    return submit(
+        session,
+        site().jobs,
+        kind="studio_faces",
+        params={"config": config.to_dict()},
+        researcher_id=current_user.id,
+        dedupe_key=key,
+    )
+
+
 @bp.get("/d/<key>/views")
 def views(key: str):
     data, mapping, config = _image_route(key)
+    job = None
+    if _all_images(config) is None:
+        job = _faces_job(config, retry=request.args.get("retry") == "1")
+    if request.args.get("retry"):  # the page reloads itself: it must not retry again
+        again = {k: v for k, v in request.args.items() if k != "retry"}
+        return redirect(url_for("studio.views", key=key, **again))
     return render_template(
         "studio/views.html",
+        job=job,
         data=data,
         mapping=mapping,
         outcomes=column_outcomes(mapping),
@@ -214,7 +256,10 @@ def views(key: str):
 @bp.get("/d/<key>/<any(grid, sequence, images):view>.<any(png, webp, mp4, zip):ext>")
 def view_file(key: str, view: str, ext: str) -> Response:
     data, mapping, config = _image_route(key)
-    images = _renderer().images(config)
+    images = _all_images(config)
+    if images is None:
+        message = "the faces are still being drawn; open the views page to follow the job"
+        return Response(message, status=409, mimetype="text/plain")
     order = _order(data, len(images))
     stem = f"glyphlab-{data.key[:8]}-{mapping.encoding}-{request.args.get('sort') or 'rows'}"
     if (view, ext) == ("grid", "png"):

@@ -3,7 +3,8 @@
 On the real site (``glyphlab serve``, which starts a worker): log in, upload a CSV (10
 rows, to keep CI short), map y -> smile and x -> age of the default neural-face
 generator (MobileStyleGAN; its previews are drafts) with a log transform on x, watch the
-preview change, view the sorted grid and the sequence, download the MP4, save the set
+preview change, view the sorted grid and the sequence (every row drawn by a job the
+views page follows), download the MP4, save the set
 and watch the job's progress, create a study from it and take one trial. Each studio
 page is saved as a screenshot in ``screenshot_dir`` (``GLYPHLAB_SCREENSHOTS=docs/screenshots``
 refreshes the ones in docs/).
@@ -57,6 +58,14 @@ def until(page, condition, timeout_s: float = 30.0) -> None:
     raise AssertionError(f"waited {timeout_s} s in vain on {page.url}: {page.text_content('main')}")
 
 
+def shows(page, selector: str) -> bool:
+    """Whether ``selector`` is on the page (False while the page reloads itself)."""
+    try:
+        return page.locator(selector).count() > 0
+    except PlaywrightError:
+        return False
+
+
 def pick_axes(page) -> tuple[str, str]:
     """smile and age: the default generator (MobileStyleGAN) names them; DCGAN is offered too."""
     generators = page.locator("#generator option").all_text_contents()
@@ -108,6 +117,8 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
     page.screenshot(path=str(screenshot_dir / "studio-mapping.png"), full_page=True)
 
     page.get_by_role("link", name="Views and downloads").click()
+    page.wait_for_load_state()
+    until(page, lambda: shows(page, "#grid"), timeout_s=240)  # the worker draws every row
     page.select_option("#sort", "y")
     page.fill("#play_ms", "300")
     page.get_by_role("button", name="Show").click()

@@ -64,8 +64,34 @@ def test_the_default_generator_offers_named_axes_and_previews_them_as_drafts(
     assert png(logged_in.get(dataset + "/preview.png", query_string=stronger)).tobytes() != (
         plain.tobytes()
     )
+
+
+def test_every_row_is_drawn_by_a_job_that_the_views_page_follows(
+    app, logged_in, dataset, data_dir, monkeypatch
+):
+    from experiment.studio import render
+
+    mapping = {"encoding": "gan_face", "axis_0": "age", "axis_2": "smile"}
+    assert logged_in.get(dataset + "/grid.png", query_string=mapping).status_code == 409
+    page = logged_in.get(dataset + "/views", query_string=mapping).get_data(as_text=True)
+    assert "Drawing every row" in page and 'class="job"' in page and 'id="grid"' not in page
+    again = logged_in.get(dataset + "/views", query_string=mapping).get_data(as_text=True)
+    assert again.count("job-status") == 1
+    jobs = app.extensions["glyphlab.site"].jobs
+    assert jobs.run_pending() == 1, "one job, however often the page is opened"
+
+    def no_generator(*_args, **_kwargs):
+        raise AssertionError("the views are composed from the stored faces")
+
+    monkeypatch.setattr(render.DraftRenderer, "render", no_generator)
+    page = logged_in.get(dataset + "/views", query_string=mapping).get_data(as_text=True)
+    assert 'id="grid"' in page and "Drawing every row" not in page
     grid = png(logged_in.get(dataset + "/grid.png", query_string={**mapping, "sort": "y"}))
-    assert grid.width > 0
+    assert grid.width >= 3 * 256
+    video = logged_in.get(dataset + "/sequence.mp4", query_string=mapping)
+    assert video.status_code == 200 and video.data[4:8] == b"ftyp"
+    stored = list((data_dir / "studio" / "faces").iterdir())
+    assert len(stored) == 1 and len(list(stored[0].glob("*.png"))) == 6
 
 
 def test_project_directly_through_an_orthonormal_basis(logged_in, dataset):

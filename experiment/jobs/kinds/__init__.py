@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiment.jobs.kinds import analysis_files, hand_axis, stimulus_set
+from experiment.jobs.kinds import analysis_files, hand_axis, stimulus_set, studio_faces
 from experiment.jobs.runner import JobFunction
 
 
@@ -24,4 +24,5 @@ JOB_KINDS: dict[str, JobKind] = {
     "report": JobKind("Analysis report", analysis_files.report),
     "export": JobKind("Anonymised export", analysis_files.export),
     "hand_axis": JobKind("Axis made by hand", hand_axis.run),
+    "studio_faces": JobKind("Faces for the studio's views", studio_faces.run),
 }
