@@ -98,6 +98,29 @@ CORE: tuple[Column, ...] = (
     Column("deadline_ms", "number", "Response deadline in ms", nullable=True),
     Column("presented_at", "time", "When the stimulus was shown (UTC ISO 8601)", public=False),
     Column("answered_at", "time", "When the answer arrived (UTC ISO 8601)", public=False),
+    *(
+        Column(name, "number", description, required=False, nullable=True, public=public)
+        for name, description, public in (
+            ("screen_width", "Screen width in CSS px (screen.width) of the answering tab", False),
+            ("screen_height", "Screen height in CSS px (screen.height)", False),
+            ("window_width", "Window width in CSS px (innerWidth) when the tab opened", False),
+            ("window_height", "Window height in CSS px (innerHeight) when the tab opened", False),
+            ("device_pixel_ratio", "Device pixels per CSS px (devicePixelRatio)", True),
+            ("refresh_hz", "Display refresh rate measured by requestAnimationFrame (Hz)", True),
+        )
+    ),
+    Column(
+        "fullscreen_exits",
+        "count",
+        "Times the participant left full screen during the study (all trials)",
+        required=False,
+    ),
+    Column(
+        "times_hidden",
+        "count",
+        "Times the study's tab was hidden (another tab or app) during the study",
+        required=False,
+    ),
     Column(
         "response",
         "json",

@@ -245,6 +245,14 @@ class BrowserSession(Base):
     user_agent: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None]
+    #: what the tab measured (POST .../api/screen): CSS pixels, and the display's
+    #: refresh rate from requestAnimationFrame over about a second
+    screen_width: Mapped[int | None]
+    screen_height: Mapped[int | None]
+    window_width: Mapped[int | None]
+    window_height: Mapped[int | None]
+    device_pixel_ratio: Mapped[float | None]
+    refresh_hz: Mapped[float | None]
 
 
 class Trial(Base):

@@ -78,6 +78,11 @@ TEXTS: dict[str, Text] = {
         "Instructions: stay on the page",
         "Please stay on this page and keep the window in front while you work.",
     ),
+    "instructions_fullscreen": Text(
+        "Instructions: full screen",
+        "When you press Start, the study asks to fill the screen; please stay in full screen "
+        "until the end.",
+    ),
     "instructions_practice": Text(
         "Instructions: practice",
         "You start with {number} practice screen(s) and see after each whether you were "
@@ -88,6 +93,9 @@ TEXTS: dict[str, Text] = {
     ),
     "start_button": Text("Start button", "Start"),
     "next_button": Text("Next button", "Next"),
+    "fullscreen_button": Text(
+        "Full screen button (shown after leaving full screen)", "Full screen"
+    ),
     "practice_intro": Text(
         "Before the practice",
         "Practice first: you will see after each screen whether you were right.",

@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
+import sqlalchemy as sa
 from flask import Blueprint, jsonify, request, url_for
 
 from experiment import site
 from experiment.db import get_session
 from experiment.errors import BadRequest
-from experiment.models import Event
+from experiment.models import BrowserSession, Event
 from experiment.participant.media import media_sources
 from experiment.security import TOKEN_HEADER, check_same_origin
 from experiment.services import answers as answers_service
@@ -136,6 +137,46 @@ def answer(slug: str, public_id: str):
             body["next"] = _next_payload(caller, now)
     db_session.commit()
     return jsonify(body), 200 if result.duplicate else 201
+
+
+#: what POST .../screen takes: name -> (smallest, largest) plausible value
+SCREEN_FIELDS = {
+    "screen_width": (1, 20_000),
+    "screen_height": (1, 20_000),
+    "window_width": (1, 20_000),
+    "window_height": (1, 20_000),
+    "device_pixel_ratio": (0.1, 16),
+    "refresh_hz": (1, 1_000),
+}
+
+
+@bp.post("/screen")
+def screen(slug: str):
+    """The tab's screen and window size (CSS px), pixel ratio and measured refresh rate,
+    stored on its browser session (the trial table's screen columns). Sent once per tab;
+    a value out of range is refused, one left out stays empty."""
+    caller = _caller(slug)
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    values = {}
+    for name, (low, high) in SCREEN_FIELDS.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        value = answers_service.number(value, name)
+        if not low <= value <= high:
+            raise BadRequest(f"{name} must be between {low} and {high}")
+        values[name] = round(value) if name.endswith(("_width", "_height")) else round(value, 3)
+    if caller.browser_session_id is not None and values:
+        db_session = get_session()
+        db_session.execute(
+            sa.update(BrowserSession)
+            .where(BrowserSession.id == caller.browser_session_id)
+            .values(**values)
+        )
+        db_session.commit()
+    return jsonify(status="stored"), 201
 
 
 @bp.post("/events")

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from analysis.response_modes import mode_named
 from analysis.trial_contract import Column, dtypes, written_columns
-from experiment.models import Condition, Participant, Response, Study, Trial
+from experiment.models import (
+    BrowserSession,
+    Condition,
+    Event,
+    Participant,
+    Response,
+    Study,
+    Trial,
+)
 
 #: What a spreadsheet reads as the start of a formula (OWASP's CSV injection list).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -34,6 +42,15 @@ def neutralise_formula(text: str) -> str:
     return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
 
 
+#: What the tab measured of its screen (models.BrowserSession), per answered trial.
+SCREEN_COLUMNS = (
+    "screen_width",
+    "screen_height",
+    "window_width",
+    "window_height",
+    "device_pixel_ratio",
+    "refresh_hz",
+)
 #: The contract's columns the site writes, in order, with their pandas dtypes.
 COLUMNS: dict[str, str] = dtypes(written_columns())
 
@@ -61,6 +78,7 @@ def trial_table(session: Session, study_id: int, *, include_preview: bool = Fals
     empty table with the same columns (callers check ownership before they ask).
     Preview participants (codes ``PV...``) are left out unless ``include_preview``.
     """
+    counts = _event_counts(study_id)
     query = (
         sa.select(
             Participant.code.label("participant"),
@@ -85,10 +103,15 @@ def trial_table(session: Session, study_id: int, *, include_preview: bool = Fals
             Trial.answered_at,
             Response.received_at,
             _json_text(Response.raw).label("response"),
+            *(getattr(BrowserSession, name) for name in SCREEN_COLUMNS),
+            sa.func.coalesce(counts.c.fullscreen_exits, 0).label("fullscreen_exits"),
+            sa.func.coalesce(counts.c.times_hidden, 0).label("times_hidden"),
         )
         .select_from(Response)
         .join(Trial, Response.trial_id == Trial.id)
         .join(Participant, Trial.participant_id == Participant.id)
+        .outerjoin(BrowserSession, Response.browser_session_id == BrowserSession.id)
+        .outerjoin(counts, counts.c.participant_id == Participant.id)
         .join(Study, Participant.study_id == Study.id)
         .join(Condition, Trial.condition_id == Condition.id)
         .where(Study.id == study_id, sa.true() if include_preview else ~Participant.is_preview)
@@ -107,6 +130,25 @@ def trial_table(session: Session, study_id: int, *, include_preview: bool = Fals
     frame["answered_at"] = iso_utc(frame["answered_at"].fillna(frame["received_at"]))
     columns = dtypes(written_columns(_add_mode_columns(frame)))
     return frame[list(columns)].astype(columns).reset_index(drop=True)
+
+
+def _event_counts(study_id: int) -> sa.Subquery:
+    """Per participant of the study: fullscreen exits and times the tab was hidden."""
+
+    def times(kind: str) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((Event.kind == kind, 1), else_=0))
+
+    return (
+        sa.select(
+            Event.participant_id,
+            times("fullscreen_exit").label("fullscreen_exits"),
+            times("visibility_hidden").label("times_hidden"),
+        )
+        .join(Participant, Event.participant_id == Participant.id)
+        .where(Participant.study_id == study_id)
+        .group_by(Event.participant_id)
+        .subquery()
+    )
 
 
 def _add_mode_columns(frame: pd.DataFrame) -> list[Column]:

@@ -23,8 +23,9 @@ from werkzeug.security import generate_password_hash
 
 from experiment import create_app, db
 from experiment.config import SiteConfig
-from experiment.models import Researcher, Response, StudyStatus
+from experiment.models import BrowserSession, Participant, Researcher, Response, Study, StudyStatus
 from experiment.services.studies import create_study, set_status
+from experiment.services.trial_table import trial_table
 from stimuli import StimulusSetConfig, generate_stimulus_set
 from tests.experiment.conftest import TEST_SECRET_KEY, plan_seeds, small_study_params
 
@@ -362,4 +363,47 @@ def test_practice_feedback_marks_the_outlier_and_says_why(
         next_button.click()
     page.locator("#runner-screen").get_by_role("button", name="Start").wait_for()
     assert not errors, errors
+    page.context.close()
+
+
+def test_full_screen_is_asked_for_and_leaving_it_is_counted(browser, fit_server):
+    """Start asks for full screen; leaving it is an event, the status bar offers to go
+    back, and the trial table counts the exits next to the tab's measured screen."""
+    app, base = fit_server
+    page, errors = new_page(browser, "1280x720")
+    enter(page, base, "fit-sequence", "fit-fullscreen")
+    token = page.locator("meta[name=glyphlab-token]").get_attribute("content")
+    page.locator("#runner-screen .stimulus:not(.pending)").wait_for(timeout=15_000)
+    assert page.evaluate("() => Boolean(document.fullscreenElement)")
+    button = page.locator("#runner-fullscreen")
+    page.wait_for_timeout(1500)  # the refresh rate is measured over a second
+    assert button.is_hidden()
+    page.evaluate("() => document.exitFullscreen()")
+    button.wait_for(state="visible")
+    button.click()
+    button.wait_for(state="hidden")
+    page.evaluate("() => document.exitFullscreen()")
+    button.wait_for(state="visible")
+    for _ in range(2):
+        shown = page.locator("#runner-screen .stimulus").element_handle()
+        page.locator("#runner-screen [data-action=no]").click()
+        gone(shown)
+        page.locator("#runner-screen .stimulus, .debrief-text").first.wait_for(timeout=15_000)
+    assert not errors, errors
+    with app.app_context():
+        session = app.extensions[db.EXTENSION_KEY].sessionmaker()
+        study_id = session.scalar(sa.select(Study.id).where(Study.slug == "fit-sequence"))
+        table = trial_table(session, study_id)
+        code = session.scalar(
+            sa.select(Participant.code)
+            .join(BrowserSession, BrowserSession.participant_id == Participant.id)
+            .where(BrowserSession.token == token)
+        )
+        session.close()
+    mine = table[table["participant"] == code]
+    assert len(mine) == 2
+    row = mine.iloc[0]
+    assert row["fullscreen_exits"] == 2
+    assert row["window_width"] == 1280 and row["device_pixel_ratio"] == 1
+    assert 20 <= row["refresh_hz"] <= 500, row["refresh_hz"]
     page.context.close()

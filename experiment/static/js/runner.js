@@ -14,6 +14,7 @@
 // outlier: it knows display positions only.
 
 import { buildFrames, buildGrid, element, fitTo, showFeedback, text } from "./display.js";
+import { enterFullscreen, fullscreenButton, measureScreen } from "./screen_info.js";
 import { createTrialClient, newIdempotencyKey } from "./trial_client.js";
 
 const api = document.querySelector('meta[name="glyphlab-api"]').content;
@@ -217,6 +218,7 @@ async function main() {
   window.addEventListener("focus", () => report("focus"));
   document.addEventListener("visibilitychange", () => report(document.hidden ? "visibility_hidden" : "visibility_visible"));
   document.addEventListener("fullscreenchange", () => report(document.fullscreenElement ? "fullscreen_enter" : "fullscreen_exit"));
+  fullscreenButton(document.getElementById("runner-fullscreen"));
   let lastPhase = null;
   let upcoming = null; // the next trial, when the answer's reply brought it along
   for (;;) {
@@ -229,9 +231,15 @@ async function main() {
       trial = next.json.trial;
     }
     if (lastPhase === null) {
-      await pause(trial.phase === "practice" ? "Practice first: you will see after each screen whether you were right." : "Ready? The timed screens start when you press Start.", "Start");
+      await pause(text(trial.phase === "practice" ? "practice_intro" : "main_intro"), text("start_button"));
+      // On the Start click (browsers allow full screen only then); the screen is measured
+      // as the trials will be shown, in full screen where the browser went there.
+      enterFullscreen()
+        .then(() => measureScreen())
+        .then((info) => client.call("POST", "/screen", info))
+        .catch(() => {});
     } else if (lastPhase === "practice" && trial.phase === "main") {
-      await pause("Practice done. The main part starts now; there is no feedback from here on.", "Start");
+      await pause(text("practice_done"), text("start_button"));
     }
     lastPhase = trial.phase;
     currentTrialId = trial.id;
