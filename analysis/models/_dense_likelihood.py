@@ -3,10 +3,11 @@
 Model, in lme4's spherical form: eta = X beta + Z Lambda u, u ~ N(0, I); Lambda is block
 diagonal, one lower-triangular ``L_k`` per level of term k (see
 :mod:`analysis.models.random_terms`). This is the general case (random slopes such as
-``(1 + encoding | participant)``); intercept-only models use the faster block solver of
-:mod:`analysis.models._likelihood`. The random-effect dimension q is small in studies
-(participants x encodings plus datasets: hundreds), so A = Lambda'Z'WZ Lambda + I is a
-dense q x q matrix with a Cholesky factor.
+``(1 + encoding | participant)``, and any model with several terms; a single random
+intercept, and adaptive quadrature, use :mod:`analysis.models._likelihood`). A =
+Lambda'Z'WZ Lambda + I is factorised through its nesting (:mod:`analysis.models._clustered`:
+one small block per participant, a dense Schur complement for the crossed dataset terms),
+whose symbolic structure is built once per fit.
 
 The conditional modes u_hat come from Newton with step halving to a gradient of 1e-10
 (lme4's PIRLS with a tight tolPwrss); the Laplace deviance is
@@ -25,8 +26,9 @@ a = W' v with W' = n mu (1 - mu)(1 - 2 mu), t = B ZL'a):
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, special
+from scipy import special
 
+from analysis.models._clustered import ClusteredStructure, ClusteredSystem, cluster_layout
 from analysis.models.random_terms import TermMatrix
 
 _NEWTON_TOL = 1e-10
@@ -66,7 +68,7 @@ class DenseBinomialProblem:
         self.diagonal = np.array(diagonal, dtype=int)
         self._cols = np.concatenate(cols, axis=1)
         self._flat = self._cols.ravel()
-        self._pairs = (self._cols[:, :, None] * self.q + self._cols[:, None, :]).ravel()
+        self._structure = ClusteredStructure(cluster_layout(matrices, offsets), self._cols)
         self.log_choose = float(
             np.sum(
                 special.gammaln(trials + 1)
@@ -97,14 +99,14 @@ class DenseBinomialProblem:
     def _loglik(self, eta: np.ndarray) -> float:
         return float(np.sum(self.successes * eta - self.trials * np.logaddexp(0.0, eta)))
 
-    def _cholesky(self, values: np.ndarray, weights: np.ndarray):
-        outer = weights[:, None, None] * values[:, :, None] * values[:, None, :]
-        A = np.bincount(self._pairs, outer.ravel(), self.q * self.q).reshape(self.q, self.q)
-        return linalg.cho_factor(A + np.eye(self.q), lower=True)
+    def _cholesky(self, products: np.ndarray, weights: np.ndarray) -> ClusteredSystem:
+        """A = Lambda'Z'WZ Lambda + I, factorised through its nesting (_clustered)."""
+        return self._structure.system(weights, products)
 
     def conditional_modes(self, theta: np.ndarray, beta: np.ndarray):
         """Newton for u_hat; returns (u_hat, eta, W, Z Lambda's values, Cholesky of A)."""
         values = self._values(theta)
+        products = self._structure.pair_products(values)
         fixed = self.X @ beta
         u = self._u.copy()
         eta = fixed + self._times(values, u)
@@ -115,7 +117,7 @@ class DenseBinomialProblem:
             gradient = self._transposed(values, self.successes - self.trials * mu) - u
             if np.max(np.abs(gradient)) < _NEWTON_TOL:
                 break
-            step = linalg.cho_solve(self._cholesky(values, weights), gradient)
+            step = self._cholesky(products, weights).solve(gradient)
             for _ in range(40):
                 new_eta = fixed + self._times(values, u + step)
                 new_value = self._loglik(new_eta) - 0.5 * (u + step) @ (u + step)
@@ -126,7 +128,7 @@ class DenseBinomialProblem:
         mu = special.expit(eta)
         weights = self.trials * mu * (1.0 - mu)
         self._u = u
-        return u, eta, weights, values, self._cholesky(values, weights)
+        return u, eta, weights, values, self._cholesky(products, weights)
 
     def fixed_information(self, theta: np.ndarray, beta: np.ndarray) -> np.ndarray:
         """X'WX - X'WZ Lambda A^-1 Lambda'Z'WX at the conditional modes (lme4's RX'RX):
@@ -134,11 +136,10 @@ class DenseBinomialProblem:
         _, _, W, values, chol = self.conditional_modes(theta, beta)
         WX = W[:, None] * self.X
         LZWX = np.column_stack([self._transposed(values, column) for column in WX.T])
-        return self.X.T @ WX - LZWX.T @ linalg.cho_solve(chol, LZWX)
+        return self.X.T @ WX - LZWX.T @ chol.solve(LZWX)
 
-    def _value(self, u: np.ndarray, eta: np.ndarray, chol) -> float:
-        logdet = 2.0 * float(np.sum(np.log(np.diag(chol[0]))))
-        return -2.0 * (self._loglik(eta) + self.log_choose) + float(u @ u) + logdet
+    def _value(self, u: np.ndarray, eta: np.ndarray, chol: ClusteredSystem) -> float:
+        return -2.0 * (self._loglik(eta) + self.log_choose) + float(u @ u) + chol.logdet
 
     def deviance(self, params: np.ndarray) -> float:
         """-2 x Laplace log-likelihood at params = (theta..., beta...)."""
@@ -156,11 +157,10 @@ class DenseBinomialProblem:
         u, eta, W, values, chol = self.conditional_modes(theta, beta)
         mu = special.expit(eta)
         r = self.successes - self.trials * mu
-        B = linalg.cho_solve(chol, np.eye(self.q))
-        M = np.einsum("ip,ipq->iq", values, B[self._cols[:, :, None], self._cols[:, None, :]])
+        M = np.einsum("ip,ipq->iq", values, chol.row_blocks())
         v = np.einsum("ip,ip->i", M, values)
         a = W * (1.0 - 2.0 * mu) * v
-        t = B @ self._transposed(values, a)
+        t = chol.solve(self._transposed(values, a))
         ZLt = self._times(values, t)
         common = a - 2.0 * r - W * ZLt
         grad_theta = np.empty(self.n_theta)

@@ -254,9 +254,9 @@ def fit_glmm(
     successes, size = _response(data, lhs, trials)
     # Terms with most levels first, as lme4 orders them (and the block solver needs).
     matrices = sorted((term_matrix(data, t) for t in terms), key=lambda m: -m.n_levels)
-    if intercepts:
+    if intercepts and (nagq > 1 or len(matrices) == 1):
         problem = BinomialProblem(successes, size, X, [m.codes for m in matrices], nagq=nagq)
-    else:
+    else:  # several terms: A through its nesting (participant blocks, a dense crossed part)
         problem = DenseBinomialProblem(successes, size, X, matrices)
     theta = theta_start(problem)
     if start_cov:
