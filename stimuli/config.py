@@ -195,7 +195,15 @@ class StimulusSetConfig:
                 written = Path(spec["csv"])
                 path = written if written.is_absolute() or base_dir is None else base_dir / written
                 if not path.is_file():
-                    raise StimulusError(f"dataset CSV {path} does not exist")
+                    hint = (
+                        ""
+                        if written.is_absolute()
+                        else (
+                            f" (relative paths start from {base_dir or 'the working folder'}; "
+                            "a studio config's from the site's data folder: --base-dir)"
+                        )
+                    )
+                    raise StimulusError(f"dataset CSV {path} does not exist{hint}")
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 if spec.get("csv_sha256") not in (None, digest):
                     raise StimulusError(f"dataset CSV {path} changed since the config was made")

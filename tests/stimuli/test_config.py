@@ -92,3 +92,26 @@ def test_csv_dataset_with_labelled_outliers(tmp_path):
     assert "odd" not in (stimulus_set.folder / "manifest.json").read_text().replace(
         '"outlier_column": "odd"', ""
     )
+
+
+def test_relative_csv_paths_start_from_the_base_and_do_not_name_the_set(tmp_path):
+    """The same files give the same set id wherever their folder is; a missing file's
+    message says where relative paths start."""
+    import shutil
+
+    spec = {
+        "datasets": [{"csv": "data/rows.csv", "target": "y"}],
+        "conditions": [{"encoding": "chernoff"}],
+    }
+    ids = []
+    for where in ("a", "b"):
+        (tmp_path / where / "data").mkdir(parents=True)
+        (tmp_path / where / "data" / "rows.csv").write_text("x,y\n1,2\n3,5\n4,4\n")
+        config = StimulusSetConfig.from_dict(spec, base_dir=tmp_path / where)
+        assert config.datasets[0].csv == "data/rows.csv"
+        assert config.resolve("data/rows.csv") == tmp_path / where / "data" / "rows.csv"
+        ids.append(config.set_id)
+    assert ids[0] == ids[1]
+    shutil.rmtree(tmp_path / "b" / "data")
+    with pytest.raises(StimulusError, match=r"relative paths start from .*--base-dir"):
+        StimulusSetConfig.from_dict(spec, base_dir=tmp_path / "b")
