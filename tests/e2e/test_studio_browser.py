@@ -118,7 +118,9 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
 
     page.get_by_role("link", name="Views and downloads").click()
     page.wait_for_load_state()
-    until(page, lambda: shows(page, "#grid"), timeout_s=240)  # the worker draws every row
+    if shows(page, ".job"):  # the worker draws every row; the page follows its job
+        page.screenshot(path=str(screenshot_dir / "studio-views-drawing.png"), full_page=True)
+    until(page, lambda: shows(page, "#grid"), timeout_s=240)
     page.select_option("#sort", "y")
     page.fill("#play_ms", "300")
     page.get_by_role("button", name="Show").click()
