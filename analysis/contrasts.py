@@ -193,8 +193,13 @@ def accuracy_contrasts(trials, *, glmm=None) -> ContrastsResult:
     return encoding_contrasts(glmm)
 
 
-def participant_dprime_differences(trials, *, rng: np.random.Generator) -> ContrastsResult:
-    """d' differences between encodings from per-participant measures, bootstrap CIs."""
-    from analysis.measures import compute_measures
+def participant_dprime_differences(
+    trials, *, rng: np.random.Generator, measures: MeasuresResult | None = None
+) -> ContrastsResult:
+    """d' differences between encodings from per-participant ``measures`` (computed
+    here with the default rules unless given: the report passes its own), bootstrap CIs."""
+    if measures is None:
+        from analysis.measures import compute_measures
 
-    return dprime_differences(compute_measures(trials), rng=rng)
+        measures = compute_measures(trials)
+    return dprime_differences(measures, rng=rng)

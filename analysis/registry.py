@@ -96,6 +96,7 @@ STATISTICS: dict[str, Statistic] = {
         section="contrasts",
         scale="dprime",
         random=True,
+        depends={"measures": "measures"},
     ),
     "log_rt_lmm": Statistic(
         "analysis.models.study:fit_log_rt_lmm",

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import AnalysisError
-from analysis.measures import SDT_TIMEOUT_RULES
+from analysis.measures import SDT_TIMEOUT_RULES, MeasuresResult, compute_measures
 from analysis.registry import STATISTICS, statistic_rng
 from analysis.report.html import Section, page
 from analysis.report.sections import ideal_section, measures_section, sample_section
@@ -100,12 +100,18 @@ def write_report(
     table = trials if isinstance(trials, TrialTable) else load_trials(trials, config.trial_options)
     seconds["load"] = time.perf_counter() - start
     sections = [_timed(seconds, "sample", lambda: sample_section(table))]
-    measures_part = _timed(
-        seconds, "measures", lambda: measures_section(table, config.correction, config.sdt_timeouts)
-    )
+    # Computed once: the figures and the registered "measures" table use the same cells.
+    measures: list[MeasuresResult] = []
+
+    def measures_part() -> Section:
+        rules = {"correction": config.correction, "sdt_timeouts": config.sdt_timeouts}
+        measures.append(compute_measures(table, **rules))
+        return measures_section(table, measures=measures[0], **rules)
+
+    existing = {"measures": _timed(seconds, "measures", measures_part)}
     start = time.perf_counter()
     sections += statistic_sections(
-        table, config, existing={"measures": measures_part}, seconds=seconds
+        table, config, existing=existing, seconds=seconds, precomputed={"measures": measures[0]}
     )
     seconds["statistics"] = time.perf_counter() - start
     if config.stimulus_set is not None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 from analysis.ideal_observer import IdealObserverConfig, efficiency
-from analysis.measures import DPRIME_RATES, compute_measures, encoding_summary
+from analysis.measures import DPRIME_RATES, MeasuresResult, compute_measures, encoding_summary
 from analysis.report import plots
 from analysis.report.html import Section, facts_html
 from analysis.trials import TrialTable
@@ -124,9 +124,15 @@ def _dprime_notes(cells: pd.DataFrame, correction: str) -> list[str]:
     return notes
 
 
-def measures_section(table: TrialTable, correction: str, sdt_timeouts: str = "exclude") -> Section:
-    """Means per encoding and the figures; the per-participant table comes from the
-    registered ``measures`` statistic, laid out after this by the statistic sections."""
+def measures_section(
+    table: TrialTable,
+    correction: str,
+    sdt_timeouts: str = "exclude",
+    measures: MeasuresResult | None = None,
+) -> Section:
+    """Means per encoding and the figures from ``measures`` (computed here unless given);
+    the per-participant table comes from the registered ``measures`` statistic, laid out
+    after this by the statistic sections."""
     section = Section(
         "measures",
         "Measures per encoding",
@@ -136,7 +142,8 @@ def measures_section(table: TrialTable, correction: str, sdt_timeouts: str = "ex
         "rates; m-AFC d′ comes from proportion correct. Hit and false-alarm rates, precision "
         "and recall are in tables/encoding_summary.csv.",
     )
-    measures = compute_measures(table, correction=correction, sdt_timeouts=sdt_timeouts)
+    if measures is None:
+        measures = compute_measures(table, correction=correction, sdt_timeouts=sdt_timeouts)
     section.note(measures.note)
     cells = measures.table
     columns = tuple(c for c in SUMMARY_COLUMNS if cells[c].notna().any())

@@ -176,9 +176,12 @@ def statistic_sections(
     *,
     existing: Mapping[str, Section] | None = None,
     seconds: dict[str, float] | None = None,
+    precomputed: Mapping[str, Any] | None = None,
 ) -> list[Section]:
     """Run the configured statistics and lay them out; returns the sections used, in
-    :data:`SECTIONS` order, reusing ``existing`` ones (e.g. the measures section) by key.
+    :data:`SECTIONS` order, reusing ``existing`` ones (e.g. the measures section) by key
+    and ``precomputed`` results by name (computed with this config's settings: the
+    report's measures, which its figures already needed), which are laid out, not rerun.
 
     ``seconds`` (if given) receives ``statistic:<name>`` wall times.
     """
@@ -215,9 +218,14 @@ def statistic_sections(
         keywords.update({s: getattr(config, s) for s in entry.settings})
         rng = statistic_rng(config.seed, name) if entry.random else None
         start = time.perf_counter()
-        results[name] = _attempt(
-            section, entry, lambda n=name, k=keywords, r=rng: run_statistic(n, table, rng=r, **k)
-        )
+        if precomputed and name in precomputed:
+            results[name] = precomputed[name]
+        else:
+            results[name] = _attempt(
+                section,
+                entry,
+                lambda n=name, k=keywords, r=rng: run_statistic(n, table, rng=r, **k),
+            )
         if seconds is not None:
             seconds[f"statistic:{name}"] = time.perf_counter() - start
         if results[name] is not None:

@@ -106,6 +106,27 @@ def test_single_encoding_and_perfect_participant_give_notes_not_nan(rng, tmp_pat
     assert "nan" not in without_images(text).lower()
 
 
+def test_measures_are_computed_once_per_report_with_its_rules(rng, tmp_path, monkeypatch):
+    import functools
+
+    import analysis.measures
+
+    calls = []
+    real = analysis.measures.compute_measures
+
+    @functools.wraps(real)  # keeps the signature the registry checks
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("correction"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.measures, "compute_measures", counted)
+    monkeypatch.setattr("analysis.report.builder.compute_measures", counted)
+    monkeypatch.setattr("analysis.report.sections.compute_measures", counted)
+    write_report(simulated(rng, n_participants=6), tmp_path, ReportConfig(correction="1/2N"))
+    # Figures, the per-participant table and the bootstrap d' differences share one.
+    assert calls == ["1/2N"]
+
+
 def broken(trials, *, crossed_max_cells):
     """Stands in for the accuracy GLMM: a fit that fails on these data."""
     raise AnalysisError("Hessian not positive definite")
