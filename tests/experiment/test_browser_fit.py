@@ -48,7 +48,7 @@ VIEWPORTS = {
         "device_scale_factor": 3,
     },
 }
-#: slug -> study settings; every study takes phones, down to a phone's window
+#: slug -> study settings; every study but one takes phones, down to a phone's window
 STUDIES = {
     "fit-grids": {
         "encodings": GRIDS,
@@ -70,6 +70,14 @@ STUDIES = {
         "response_modes": ("mark_outliers",),
         "trials_per_participant": 4,
         "practice_trials": 4,  # one per encoding
+    },
+    "fit-no-phones": {
+        "encodings": ("chernoff",),
+        "layouts": ("grid",),
+        "response_modes": ("mark_outliers",),
+        "trials_per_participant": 1,
+        "practice_trials": 0,
+        "allow_phones": False,
     },
     "fit-sequence": {
         "encodings": ("chernoff",),
@@ -117,13 +125,12 @@ def fit_server(tmp_path_factory, fit_stimulus_set) -> Iterator[tuple]:
     )
     for slug, settings in STUDIES.items():
         params = small_study_params(
-            title=slug,
+            title="Which one does not fit?",
             slug=slug,
             attention_checks=0,
-            allow_phones=True,
             min_viewport_width=360,
             min_viewport_height=560,
-            **settings,
+            **{"allow_phones": True, **settings},
         )
         study = create_study(
             session, researcher=researcher, stimulus_set_folder=fit_stimulus_set, params=params
@@ -164,8 +171,29 @@ def new_page(browser, viewport: str):
     return page, errors
 
 
-def enter(page, base: str, slug: str, pid: str, instructions=None) -> None:
+#: screenshot name of each encoding's trial screen (docs/screenshots/participant-*.png)
+SCREEN_NAMES = {
+    "gan_face": "face-grid",
+    "chernoff": "chernoff-grid",
+    "table": "table",
+    "plot": "plot",
+}
+#: the viewports whose screenshots docs/ shows, by the name they get there
+SHOT_SIZES = {"1280x720": "desktop", "390x844": "phone"}
+
+
+def shoot(page, folder: Path, screen: str, viewport: str, *, full_page: bool = False) -> None:
+    """``participant-<screen>-<desktop|phone>.png`` in ``folder`` (the docs' pictures when
+    GLYPHLAB_SCREENSHOTS=docs/screenshots); other sizes are not kept."""
+    if viewport in SHOT_SIZES:
+        name = f"participant-{screen}-{SHOT_SIZES[viewport]}.png"
+        page.screenshot(path=str(folder / name), full_page=full_page, scale="css")
+
+
+def enter(page, base: str, slug: str, pid: str, instructions=None, consent=None) -> None:
     page.goto(f"{base}/s/{slug}/?pid={pid}")
+    if consent is not None:
+        consent(page)
     page.check("input[name=consent]")
     page.click("button[type=submit]")
     if instructions is not None:
@@ -242,7 +270,14 @@ def test_every_trial_screen_fits_the_window(browser, fit_server, viewport, scree
     seen = {}
     for slug in ("fit-grids", "fit-yes-no"):
         page, errors = new_page(browser, viewport)
-        enter(page, base, slug, f"fit-{slug}-{viewport}")
+        first = slug == "fit-grids"
+        enter(
+            page,
+            base,
+            slug,
+            f"fit-{slug}-{viewport}",
+            consent=(lambda p: shoot(p, screenshot_dir, "consent", viewport)) if first else None,
+        )
         for encoding in trial_screens(page, errors):
             page.wait_for_timeout(100)  # a resize observer's turn
             measure = page.evaluate(MEASURE)
@@ -252,7 +287,10 @@ def test_every_trial_screen_fits_the_window(browser, fit_server, viewport, scree
             if measure["tableFont"] is not None:
                 assert measure["tableFont"] >= 9, measure
             seen[(slug, encoding)] = measure
-            page.screenshot(path=str(screenshot_dir / f"fit-{slug}-{encoding}-{viewport}.png"))
+            if slug == "fit-grids":
+                shoot(page, screenshot_dir, f"trial-{SCREEN_NAMES[encoding]}", viewport)
+            elif encoding in ("gan_face", "table"):  # the issue's cases: faces, Pick buttons
+                shoot(page, screenshot_dir, f"yes-no-{SCREEN_NAMES[encoding]}", viewport)
             screen = page.locator("#runner-screen")
             shown = screen.locator(".stimulus").element_handle()
             if screen.locator("[data-action=submit]").count():
@@ -261,6 +299,9 @@ def test_every_trial_screen_fits_the_window(browser, fit_server, viewport, scree
                 screen.locator("[data-action=yes]").click()
             gone(shown)
         assert page.url.endswith("/debrief")
+        if first:
+            page.locator(".debrief-text").wait_for()
+            shoot(page, screenshot_dir, "debrief", viewport)
         page.context.close()
     assert {e for _, e in seen} == set(GRIDS)
 
@@ -268,7 +309,7 @@ def test_every_trial_screen_fits_the_window(browser, fit_server, viewport, scree
     enter(page, base, "fit-sequence", f"fit-sequence-{viewport}")
     page.locator("#runner-screen .stimulus:not(.pending) .frame img").wait_for(timeout=15_000)
     during = page.evaluate(MEASURE)
-    page.screenshot(path=str(screenshot_dir / f"fit-sequence-{viewport}.png"))
+    shoot(page, screenshot_dir, "trial-sequence", viewport)
     assert_fits(during, f"sequence at {viewport}")
     page.locator("#runner-screen .frame .message").wait_for(timeout=15_000)
     after = page.evaluate(MEASURE)
@@ -341,7 +382,7 @@ def test_practice_feedback_marks_the_outlier_and_says_why(
             example = examples.nth(k)
             assert example.locator(".is-odd, .odd-ring").count() >= 1
             assert "In the other" in example.locator("figcaption").text_content()
-        page.screenshot(path=str(screenshot_dir / f"instructions-{viewport}.png"), full_page=True)
+        shoot(page, screenshot_dir, "instructions", viewport, full_page=True)
 
     enter(page, base, "fit-practice", f"fit-practice-{viewport}", instructions)
     for _ in range(len(GRIDS)):
@@ -359,7 +400,7 @@ def test_practice_feedback_marks_the_outlier_and_says_why(
         next_button = page.locator("#runner-screen").get_by_role("button", name="Next")
         box = next_button.bounding_box()
         assert box["y"] + box["height"] <= measure["innerHeight"]
-        page.screenshot(path=str(screenshot_dir / f"feedback-{encoding}-{viewport}.png"))
+        shoot(page, screenshot_dir, f"feedback-{SCREEN_NAMES[encoding]}", viewport)
         next_button.click()
     page.locator("#runner-screen").get_by_role("button", name="Start").wait_for()
     assert not errors, errors
@@ -407,3 +448,18 @@ def test_full_screen_is_asked_for_and_leaving_it_is_counted(browser, fit_server)
     assert row["window_width"] == 1280 and row["device_pixel_ratio"] == 1
     assert 20 <= row["refresh_hz"] <= 500, row["refresh_hz"]
     page.context.close()
+
+
+@pytest.mark.parametrize("viewport", list(SHOT_SIZES))
+def test_a_study_without_phones_refuses_a_phone_politely(
+    browser, fit_server, viewport, screenshot_dir
+):
+    """A phone (User-Agent ``Mobi``) gets the polite page, whatever its window size."""
+    _app, base = fit_server
+    context = browser.new_context(**{**VIEWPORTS[viewport], "user_agent": PHONE_UA})
+    page = context.new_page()
+    page.goto(f"{base}/s/fit-no-phones/?pid=fit-phone-{viewport}")
+    assert page.locator(".phone-refused").is_visible()
+    assert page.locator("input[name=consent]").count() == 0
+    shoot(page, screenshot_dir, "phone-refused", viewport)
+    context.close()

@@ -254,6 +254,7 @@ export async function showFeedback(screen, feedback, shown) {
   if (shown && feedback.odd) {
     shown.markTruth(feedback.odd);
     slot = element("div", { class: "stimulus feedback-display" }, [shown.root]);
+    slot.inert = true; // shown to look at: nothing in it answers any more
     parts.push(slot);
   }
   if (feedback.why) parts.push(element("p", { class: "why", text: feedback.why }));
