@@ -69,7 +69,8 @@ class Participant:
         screen = self.page.locator("#runner-screen")
         stimulus = screen.locator(".stimulus")
         if not stimulus.count():  # a Start / Next screen
-            screen.locator("button").first.click()
+            # Start / Next (the practice feedback shows the display again, inert)
+            screen.locator(":scope > button, :scope > .answer-bar button").first.click()
             return
         stimulus.first.wait_for(state="visible")
         name = self.screen_name()

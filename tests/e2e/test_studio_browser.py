@@ -197,7 +197,8 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
             screen.locator(".item").first.click()
             screen.locator("[data-action=submit]").click()
         else:
-            screen.locator("button").first.click()
+            # Start / Next (the practice feedback shows the display again, inert)
+            screen.locator(":scope > button, :scope > .answer-bar button").first.click()
         participant.wait_for_timeout(200)
     assert participant.url.endswith("/debrief"), participant.text_content("main")
     with site_session(database_url) as session:

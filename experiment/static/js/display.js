@@ -253,7 +253,7 @@ export async function showFeedback(screen, feedback, shown) {
   let slot = null;
   if (shown && feedback.odd) {
     shown.markTruth(feedback.odd);
-    slot = element("div", { class: "stimulus feedback-display" }, [shown.root]);
+    slot = element("div", { class: "feedback-display" }, [shown.root]);
     slot.inert = true; // shown to look at: nothing in it answers any more
     parts.push(slot);
   }
