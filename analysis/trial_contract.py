@@ -122,6 +122,31 @@ CORE: tuple[Column, ...] = (
         required=False,
     ),
     Column(
+        "served_at",
+        "time",
+        "When the server sent the trial and its media (UTC ISO 8601); the deadline counts "
+        "from here, allowing for the fixation",
+        required=False,
+        nullable=True,
+        public=False,
+    ),
+    Column(
+        "server_elapsed_ms",
+        "number",
+        "Server clock from the trial's start call (onset) to the answer's arrival, in ms",
+        required=False,
+        nullable=True,
+    ),
+    Column(
+        "timing_flag",
+        "text",
+        "Why rt_ms disagrees with the server's clock (rt_exceeds_server_elapsed, "
+        "rt_below_server_elapsed, rt_missing); empty when it agrees. Flagged trials are "
+        "not analysed",
+        required=False,
+        nullable=True,
+    ),
+    Column(
         "response",
         "json",
         "The answer as the response mode posted it (JSON)",

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -72,15 +72,18 @@ class TrialTable:
     """A validated, scored trial table split into what is analysed and what is not.
 
     ``all_trials``: every row, scored, with ``participant_excluded``; ``trials``: the rows
-    every statistic uses (no practice, no attention checks, no excluded participants, and
-    no timeouts when ``options.timeouts == "exclude"``); ``participants``: one row per
-    participant with trial, timeout and attention-check counts and the exclusion reason.
+    every statistic uses (no practice, no attention checks, no excluded participants, no
+    trials with a ``timing_flag``, and no timeouts when ``options.timeouts == "exclude"``);
+    ``participants``: one row per participant with trial, timeout, timing-flag and
+    attention-check counts and the exclusion reason; ``timing_excluded``: per encoding,
+    the trials that would have been analysed but were left out for their timing flag.
     """
 
     all_trials: pd.DataFrame
     trials: pd.DataFrame
     participants: pd.DataFrame
     options: TrialOptions
+    timing_excluded: pd.Series = field(default_factory=lambda: pd.Series(dtype="int64"))
 
 
 def _bad(column: str, frame: pd.DataFrame, mask: np.ndarray, expected: str) -> AnalysisError:
@@ -158,6 +161,9 @@ def _as_index_list(frame: pd.DataFrame, column: str, *, empty_ok: bool) -> pd.Se
 
 def _as_text(frame: pd.DataFrame, column: str, *, empty_ok: bool) -> pd.Series:
     text = frame[column].astype(str)
+    if empty_ok:  # an empty cell stays empty (None), not the text "nan"
+        missing = frame[column].isna() | (text.str.strip() == "")
+        return text.astype(object).where(~missing, None)
     if not empty_ok:
         blank = [value for value in pd.unique(text.to_numpy(dtype=object)) if not value.strip()]
         empty = frame[column].isna() | text.isin(blank)
@@ -243,8 +249,17 @@ def read_trials(
         raise AnalysisError("trial table has no rows: there is nothing to analyse")
     frame = frame.reset_index(drop=True)
     _apply(frame, contract)
+    _flag_missing_rt(frame)
     _check_consistency(frame)
     return frame
+
+
+def _flag_missing_rt(frame: pd.DataFrame) -> None:
+    """An answered trial without a positive RT (older data: the site stored them until
+    issue 15) is flagged ``rt_missing``: left out of the analysis, not fatal."""
+    bad = ~frame["timed_out"] & ~(frame["rt_ms"] > 0)
+    unflagged = frame["timing_flag"].isna()
+    frame.loc[bad & unflagged, "timing_flag"] = "rt_missing"
 
 
 def _check_consistency(frame: pd.DataFrame) -> None:
@@ -261,7 +276,6 @@ def _check_consistency(frame: pd.DataFrame) -> None:
         ("n_items", frame["n_items"] < 1, "at least 1 item"),
         ("true_outliers", n_true > frame["n_items"], "no more outliers than n_items"),
         ("selected", n_selected > frame["n_items"], "no more selected items than n_items"),
-        ("rt_ms", answered & ~(frame["rt_ms"] > 0), "a positive RT on answered trials"),
         ("selected", ~answered & (n_selected > 0), "[] on timed-out trials"),
         ("true_outliers", choice & (n_true != 1), "exactly one outlier (forced choice)"),
         ("selected", choice & answered & (n_selected != 1), "one choice (forced choice)"),
@@ -321,6 +335,7 @@ def load_trials(
             "n_attention_checks": by_participant["is_attention_check"].sum(),
             "n_attention_failed": by_participant["attention_failed"].sum(),
             "n_timeouts": by_participant["timed_out"].sum(),
+            "n_timing_flagged": by_participant["timing_flag"].count(),
         }
     ).astype(np.int64)
     limit = options.max_attention_failures
@@ -335,11 +350,21 @@ def load_trials(
     keep = ~scored["is_practice"] & ~scored["is_attention_check"] & ~scored["participant_excluded"]
     if options.timeouts == "exclude":
         keep &= ~scored["timed_out"]
+    flagged = scored["timing_flag"].notna()
+    timing_excluded = (
+        scored.loc[keep & flagged, "encoding"]
+        .value_counts()
+        .reindex(sorted(pd.unique(scored.loc[keep, "encoding"])), fill_value=0)
+        .astype(np.int64)
+    )
+    timing_excluded.index.name = "encoding"
+    keep &= ~flagged
     analysed = scored.loc[keep].reset_index(drop=True)
     if analysed.empty:
         raise AnalysisError(
-            "no trials left to analyse after removing practice trials, attention checks and "
-            f"excluded participants ({len(excluded)} excluded); check the table or the "
-            "exclusion options"
+            "no trials left to analyse after removing practice trials, attention checks, "
+            f"excluded participants ({len(excluded)} excluded) and trials whose timing "
+            f"disagrees with the server's clock ({int(timing_excluded.sum())} flagged); "
+            "check the table or the exclusion options"
         )
-    return TrialTable(scored, analysed, participants, options)
+    return TrialTable(scored, analysed, participants, options, timing_excluded)

@@ -10,6 +10,11 @@ server with the stimulus set folder, recognises the stimulus the way a person wi
 answer key would: media files are named by the sha256 of their bytes, so hashing the
 served images finds the manifest entry and item of every display position; table rows
 are matched by their display strings, a composite image by its bytes.
+
+Its timing is honest: between ``start`` and ``answer`` it waits its simulated reaction
+time (``wait``, real sleep by default), so the server's rt checks (docs/participant-api.md,
+"Timing rules") find nothing to flag. Against an in-process app with a test clock,
+:func:`app_wait` moves that clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import re
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +133,23 @@ def _name_hash(relative: str) -> str:
     return Path(relative).stem[:16]
 
 
+def sleep_ms(ms: float) -> None:
+    time.sleep(ms / 1000)
+
+
+def no_wait(ms: float) -> None:
+    """For sites told to expect it (the demo's tolerance): the bot answers at once."""
+
+
+def app_wait(app: Flask) -> Callable[[float], None]:
+    """How a bot waits against ``app`` in-process: by moving the app's injectable test
+    clock when it has one (``advance(ms)``; one bot at a time), else in real time."""
+    from experiment.app import SITE_KEY
+
+    clock = app.extensions[SITE_KEY].clock
+    return getattr(clock, "advance", sleep_ms)
+
+
 def _bytes_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
@@ -149,8 +172,10 @@ class Bot:
         *,
         observer: Observer | None = None,
         rng: np.random.Generator,
+        wait: Callable[[float], None] = sleep_ms,
     ) -> None:
         self.client = client
+        self.wait = wait
         loaded = stimulus_set if isinstance(stimulus_set, LoadedStimulusSet) else load(stimulus_set)
         self.lookup = StimulusLookup(loaded)
         self.observer = observer or default_observer()
@@ -216,6 +241,7 @@ class Bot:
             body.update(timed_out=True, rt_ms=float(trial["deadline_ms"]))
             self.run.timed_out += 1
         else:
+            self.wait(simulated.rt_ms)  # think, as long as the stated reaction time
             body.update(timed_out=False, response=simulated.response)
         saved = self._request(
             "answer", "POST", f"{api}/trials/{trial['id']}/answer", headers=headers, json=body

@@ -18,6 +18,11 @@ Environment variables (all optional):
 ``GLYPHLAB_GRACE_MS``
     How long after a trial's deadline the server still accepts an answer as in time;
     it covers media preloading and the network. Default: 2000.
+``GLYPHLAB_RT_TOLERANCE_MS``
+    How far a trial's stated ``rt_ms`` may disagree with the server's own clock before
+    the answer is stored with a ``timing_flag`` (and left out of the analysis): more
+    than the time since the trial's media were sent, or less than the time since its
+    ``start`` (docs/participant-api.md, "Timing rules"). Default: 250.
 ``GLYPHLAB_MAX_BODY_BYTES``
     Largest request body the site reads; bigger ones get 413. Default: 65536.
 ``GLYPHLAB_INLINE_MEDIA_KB``
@@ -92,6 +97,8 @@ class SiteConfig:
     database_url: str
     secret_key: str
     grace_ms: int = 2000
+    #: how far a stated rt_ms may disagree with the server's clock before it is flagged
+    rt_tolerance_ms: int = 250
     max_body_bytes: int = 64 * 1024
     inline_media_bytes: int = 256 * 1024
     secure_cookies: bool = False
@@ -114,6 +121,8 @@ class SiteConfig:
             raise ConfigError("GLYPHLAB_SECRET_KEY must be at least 16 characters long")
         if self.grace_ms < 0:
             raise ConfigError("GLYPHLAB_GRACE_MS must be 0 or more milliseconds")
+        if not 0 <= self.rt_tolerance_ms <= 600_000:
+            raise ConfigError("GLYPHLAB_RT_TOLERANCE_MS must be 0 to 600000 milliseconds")
         if self.max_body_bytes < 1024:
             raise ConfigError("GLYPHLAB_MAX_BODY_BYTES must be at least 1024")
         if self.inline_media_bytes < 0:
@@ -171,6 +180,7 @@ class SiteConfig:
             database_url=database_url,
             secret_key=secret_key,
             grace_ms=_integer(environ, "GLYPHLAB_GRACE_MS", 2000),
+            rt_tolerance_ms=_integer(environ, "GLYPHLAB_RT_TOLERANCE_MS", 250),
             max_body_bytes=_integer(environ, "GLYPHLAB_MAX_BODY_BYTES", 64 * 1024),
             inline_media_bytes=1024 * _integer(environ, "GLYPHLAB_INLINE_MEDIA_KB", 256),
             secure_cookies=_switch(environ, "GLYPHLAB_SECURE_COOKIES", proxy_count > 0),

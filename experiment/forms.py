@@ -150,6 +150,13 @@ class StudyForm(FlaskForm):
         default=500,
         validators=[InputRequired(), NumberRange(16, 10_000)],
     )
+    fixation_ms = IntegerField(
+        "Fixation between trials (ms)",
+        default=500,
+        validators=[Optional(), NumberRange(0, 5000)],
+        description="A fixation cross before each screen; the next screen loads meanwhile, "
+        "so it appears on time. 0: none (the next screen appears once it has loaded).",
+    )
     target_present_percent = IntegerField(
         "Target-present trials (%)",
         default=50,

@@ -147,6 +147,9 @@ class Study(Base):
     attention_checks: Mapped[int] = mapped_column(Integer)
     deadline_ms: Mapped[int] = mapped_column(Integer)
     frame_ms: Mapped[int] = mapped_column(Integer)
+    #: the fixation cross between trials (ms); the next trial's media arrive during it,
+    #: and the server's deadline allows for it (docs/participant-api.md, "Timing rules")
+    fixation_ms: Mapped[int] = mapped_column(Integer, default=500, server_default="500")
     #: share of target-present main trials in modes that detect presence
     target_present_share: Mapped[float] = mapped_column(Float, default=0.5)
     expected_minutes: Mapped[int] = mapped_column(Integer, default=10)
@@ -277,10 +280,10 @@ class Trial(Base):
     true_outliers: Mapped[list[int]]
     deadline_ms: Mapped[int] = mapped_column(Integer)
     frame_ms: Mapped[int] = mapped_column(Integer)
-    #: when the trial JSON was first sent (the deadline falls back to it if the runner's
-    #: start call never arrives)
+    #: when the trial JSON (with its media) was first sent: the deadline counts from here,
+    #: allowing for the study's fixation (docs/participant-api.md, "Timing rules")
     served_at: Mapped[datetime | None]
-    #: stimulus onset as reported by the runner's start call; the deadline counts from here
+    #: stimulus onset as reported by the runner's start call (rt_ms is checked against it)
     presented_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
 
@@ -313,6 +316,9 @@ class Response(Base):
     timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
     #: server-side time from presentation to receipt (deadline enforcement evidence)
     server_elapsed_ms: Mapped[float | None] = mapped_column(Float)
+    #: why the stated rt_ms disagrees with the server's clock (None: it agrees), e.g.
+    #: ``rt_exceeds_server_elapsed``; analysis leaves flagged trials out
+    timing_flag: Mapped[str | None] = mapped_column(String(40))
     frame_stats: Mapped[dict[str, Any] | None]
     raw: Mapped[dict[str, Any]]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -45,6 +45,7 @@ def sample_section(table: TrialTable) -> Section:
                 "trials analysed": len(kept),
                 "trials in table": len(table.all_trials),
                 "timeouts (analysed)": int(kept["timed_out"].sum()),
+                "timing-flagged (not analysed)": int(table.timing_excluded.sum()),
                 "encodings": kept["encoding"].nunique(),
             }
         )
@@ -57,7 +58,10 @@ def sample_section(table: TrialTable) -> Section:
             if rule is None
             else f"failing more than {rule} attention check(s) are excluded."
         )
-        + f" Timed-out trials count as {table.options.timeouts.replace('miss', 'misses')}.</p>"
+        + f" Timed-out trials count as {table.options.timeouts.replace('miss', 'misses')}."
+        + " Timing-flagged trials (a stated reaction time that the server's clock"
+        " contradicts, or none; column timing_flag) are not analysed; the"
+        " timing_excluded column counts them per condition.</p>"
     )
     counts = (
         kept.groupby(["response_mode", "layout", "encoding"], sort=True)
@@ -68,6 +72,22 @@ def sample_section(table: TrialTable) -> Section:
             timeouts=("timed_out", "sum"),
         )
         .reset_index()
+    )
+    all_trials = table.all_trials
+    eligible = (
+        ~all_trials["is_practice"]
+        & ~all_trials["is_attention_check"]
+        & ~all_trials["participant_excluded"]
+        & all_trials["timing_flag"].notna()
+    )
+    if table.options.timeouts == "exclude":
+        eligible &= ~all_trials["timed_out"]
+    keys = ["response_mode", "layout", "encoding"]
+    flagged = all_trials.loc[eligible].groupby(keys).size().rename("timing_excluded")
+    counts = counts.merge(flagged.reset_index(), on=keys, how="outer")
+    counts = counts.fillna({"participants": 0, "trials": 0, "datasets": 0, "timeouts": 0})
+    counts = counts.fillna({"timing_excluded": 0}).astype(
+        {c: "int64" for c in ("participants", "trials", "datasets", "timeouts", "timing_excluded")}
     )
     section.heading("Analysed trials per condition")
     section.table("trial_counts", counts)

@@ -340,6 +340,23 @@ def require_object(payload: Any) -> Mapping[str, Any]:
     return payload
 
 
+def require_keys(payload: Any, *keys: str, optional: tuple[str, ...] = ()) -> Mapping[str, Any]:
+    """``payload`` as an object with exactly ``keys`` (and perhaps ``optional`` ones): an
+    answer with a missing or unknown key is refused, never read as an empty selection."""
+    payload = require_object(payload)
+    missing = [key for key in keys if key not in payload]
+    unknown = sorted(set(payload) - set(keys) - set(optional))
+    if missing or unknown:
+        allowed = ", ".join(f'"{k}"' for k in (*keys, *optional))
+        problems = []
+        if missing:
+            problems.append("missing " + ", ".join(f'"{k}"' for k in missing))
+        if unknown:
+            problems.append("unknown " + ", ".join(f'"{k}"' for k in unknown))
+        raise ResponseError(f"this answer takes the key(s) {allowed}: {'; '.join(problems)}")
+    return payload
+
+
 def require_list(payload: Mapping[str, Any], key: str, limit: int) -> list[Any]:
     value = payload.get(key, [])
     if not isinstance(value, list):

@@ -20,10 +20,13 @@ from analysis.response_modes.base import (
     TrialContext,
     key_label,
     number,
+    require_keys,
     require_list,
-    require_object,
 )
 from analysis.response_modes.item_marking import ItemMarkingMode
+
+#: what one press may say: the frame on screen and, optionally, when (ms after onset)
+PRESS_KEYS = {"frame", "t_ms"}
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,10 @@ class Keypress(ItemMarkingMode):
         )
 
     def parse(self, payload: Any, trial: TrialContext, params: KeypressParams) -> ParsedResponse:
-        presses = require_list(require_object(payload), "presses", 4 * trial.n_items)
+        presses = require_list(require_keys(payload, "presses"), "presses", 4 * trial.n_items)
         items = set()
         for press in presses:
-            if not isinstance(press, dict) or "frame" not in press:
+            if not isinstance(press, dict) or "frame" not in press or set(press) - PRESS_KEYS:
                 raise ResponseError('each press is an object like {"frame": 4, "t_ms": 2210.5}')
             if press.get("t_ms") is not None:
                 number(press["t_ms"], "press t_ms")

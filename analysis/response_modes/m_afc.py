@@ -27,7 +27,6 @@ from analysis.response_modes.base import (
     item_evidence,
     lapse_and_threshold,
     random_click,
-    require_object,
     score_items,
 )
 
@@ -55,12 +54,11 @@ class MAfc(ModeDefaults):
         )
 
     def parse(self, payload: Any, trial: TrialContext, params: MAfcParams) -> ParsedResponse:
-        payload = require_object(payload)
         if trial.points is not None:
-            if "click" not in payload:
+            if not isinstance(payload, dict) or set(payload) != {"click"}:
                 raise ResponseError('choose one point: {"click": {"x": ..., "y": ...}}')
             return ParsedResponse(selected=[trial.nearest_item(payload["click"])])
-        if "position" not in payload:
+        if not isinstance(payload, dict) or set(payload) != {"position"}:
             raise ResponseError('choose one item: {"position": <display position>}')
         return ParsedResponse(selected=[trial.item(payload["position"])])
 

@@ -19,8 +19,8 @@ from analysis.response_modes.base import (
     TrialContext,
     clicks_or_positions,
     random_click,
+    require_keys,
     require_list,
-    require_object,
 )
 from analysis.response_modes.item_marking import ItemMarkingMode
 
@@ -49,7 +49,8 @@ class MarkOutliers(ItemMarkingMode):
     def parse(
         self, payload: Any, trial: TrialContext, params: MarkOutliersParams
     ) -> ParsedResponse:
-        payload = require_object(payload)
+        key = "clicks" if trial.points is not None else "positions"
+        payload = require_keys(payload, key)
         limit = params.max_marks or trial.n_items
         if trial.points is not None:
             items = {trial.nearest_item(c) for c in require_list(payload, "clicks", limit)}

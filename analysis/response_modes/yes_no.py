@@ -25,7 +25,6 @@ from analysis.response_modes.base import (
     key_label,
     lapse_and_threshold,
     presence_fact,
-    require_object,
     score_presence,
 )
 
@@ -58,8 +57,8 @@ class YesNo(ModeDefaults):
         )
 
     def parse(self, payload: Any, trial: TrialContext, params: YesNoParams) -> ParsedResponse:
-        present = require_object(payload).get("present")
-        if not isinstance(present, bool):
+        present = payload.get("present") if isinstance(payload, dict) else None
+        if not isinstance(present, bool) or set(payload) != {"present"}:
             raise ResponseError('a yes/no answer is {"present": true} or {"present": false}')
         return ParsedResponse(selected=[], said_present=present)
 

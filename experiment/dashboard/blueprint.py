@@ -228,6 +228,7 @@ def study_params(form: StudyForm) -> StudyParams:
         attention_checks=form.attention_checks.data,
         deadline_ms=form.deadline_ms.data,
         frame_ms=form.frame_ms.data,
+        fixation_ms=500 if form.fixation_ms.data is None else form.fixation_ms.data,
         target_present_share=form.target_present_percent.data / 100,
         expected_minutes=form.expected_minutes.data,
         abandon_after_minutes=form.abandon_after_minutes.data or None,

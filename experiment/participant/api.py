@@ -79,12 +79,22 @@ def _next_payload(caller: Caller, now: datetime) -> dict | None:
     if found is None:
         return None
     trial, state = found
-    return _payload(caller, trial, trials_service.time_left_ms(trial, state, now))
+    time_left = trials_service.time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
+    return _payload(caller, trial, time_left)
 
 
 @bp.get("/next")
 def next_trial(slug: str):
     caller = _caller(slug)
+    if request.args.get("peek") and caller.upcoming:
+        # What comes next, without its media (nothing is marked served, no clock starts):
+        # the runner words its "Start" pause by it and fetches the trial after the click.
+        trial = caller.plan.by_id(caller.upcoming[0].id)
+        return jsonify(
+            done=False,
+            phase="practice" if trial.is_practice else "main",
+            fixation_ms=caller.study.fixation_ms,
+        )
     payload = _next_payload(caller, site().clock())
     get_session().commit()
     if payload is None:
@@ -117,6 +127,7 @@ def answer(slug: str, public_id: str):
         stimulus_set=site().stimulus_sets.get(caller.study.folder),
         now=now,
         grace_ms=site().config.grace_ms,
+        rt_tolerance_ms=site().config.rt_tolerance_ms,
     )
     body = {
         "status": "duplicate" if result.duplicate else "stored",
@@ -126,10 +137,16 @@ def answer(slug: str, public_id: str):
     }
     if result.finished:
         body["next_url"] = url_for("participant.debrief", slug=slug)
-    elif not result.duplicate:
+    elif result.duplicate:
+        pass  # its first copy's reply may have carried the next trial; GET .../next is right
+    elif result.feedback is not None:
+        # A practice answer brings no next trial: its feedback stays on screen until the
+        # participant goes on, and the next trial's deadline would run meanwhile (it
+        # counts from delivery); the runner fetches it after the click.
+        body["next"] = None
+    else:
         # The next trial rides along: one request per trial fewer, for the participant
-        # (no round trip between trials) and for the server. A resend gets none: its
-        # first copy's reply may have carried it, and GET .../next is always right.
+        # (it arrives during the fixation) and for the server.
         if result.following is not None:
             following = result.following
             body["next"] = _payload(caller, following, float(following.deadline_ms))

@@ -5,8 +5,12 @@ errors. The UNIQUE constraints on ``response.idempotency_key`` and ``response.tr
 make a resend an acknowledged no-op and a second tab's answer a 409, also when both
 arrive at the same instant (the loser's INSERT waits for the winner's commit, fails,
 and is answered from the winner's row after a rollback: nothing was written before the
-INSERT, so no SAVEPOINT is needed). The server enforces the deadline again: an answer
-later than ``deadline_ms + grace_ms`` after onset is stored, as timed out.
+INSERT, so no SAVEPOINT is needed). The server enforces the deadline again and checks
+the stated ``rt_ms`` against its own clock (docs/participant-api.md, "Timing rules"): an
+answer later than ``fixation_ms + deadline_ms + grace_ms`` after the trial's media were
+delivered, or ``deadline_ms + grace_ms`` after its start call, is stored as timed out; an
+``rt_ms`` longer than the time since delivery, or much shorter than the time since the
+start call, is stored with a ``timing_flag``.
 
 This is the site's hottest path, so it is written in SQLAlchemy Core on the tables: an
 answer is the caller's one read (``services/callers.py``), one INSERT, one UPDATE (the
@@ -35,7 +39,9 @@ from experiment.services.practice_help import odd_marks, why_odd
 from experiment.services.trials import (
     elapsed_ms,
     finish,
+    is_late,
     own_trial,
+    since_ms,
     trial_context,
     trial_display,
 )
@@ -95,13 +101,15 @@ def number(value: Any, what: str) -> float:
 def next_trial(
     session: Session, *, caller: Caller, now: datetime, grace_ms: int
 ) -> tuple[PlannedTrial, TrialState] | None:
-    """The trial to show now. A trial that was on screen (started) and whose deadline
-    passed while the page was away (closed tab, reload after the deadline) is stored as
-    timed out and skipped; one fetched but never started is simply shown again."""
+    """The trial to show now. A trial whose deadline passed while the page was away
+    (closed tab, reload after the deadline) is stored as timed out and skipped, also one
+    that was fetched but never started: its media were delivered, and the deadline
+    counts from there (a fetched trial shown again in time keeps its clock)."""
+    fixation_ms = caller.study.fixation_ms
     for state in trial_states(session, caller.participant_id):
         trial = caller.plan.by_id(state.id)
         elapsed = elapsed_ms(state, now)
-        if state.presented_at is None or elapsed <= trial.deadline_ms + grace_ms:
+        if not is_late(trial, state, now, fixation_ms=fixation_ms, grace_ms=grace_ms):
             if state.served_at is None:
                 _mark(session, served=trial.id, now=now)
             return trial, state
@@ -113,7 +121,7 @@ def next_trial(
             parsed=ParsedResponse(selected=[]),
             rt_ms=None,
             timed_out=True,
-            elapsed_ms=elapsed,
+            elapsed_ms=elapsed if state.presented_at is not None else math.nan,
             frame_stats=None,
             raw={"timed_out": True, "source": "server"},
             now=now,
@@ -180,6 +188,7 @@ def submit_answer(
     stimulus_set: LoadedStimulusSet,
     now: datetime,
     grace_ms: int,
+    rt_tolerance_ms: int = 250,
 ) -> SubmitResult:
     upcoming = caller.upcoming
     current = caller.plan.by_id(upcoming[0].id) if upcoming else None
@@ -192,23 +201,38 @@ def submit_answer(
             return _acknowledge(earlier, caller, public_id, stimulus_set)
         raise Conflict(_why_not_answerable(session, trial, upcoming))
     trial, state = current, upcoming[0]
+    if state.presented_at is None:
+        raise Conflict(
+            "Start the trial (POST .../start at stimulus onset) before answering it; "
+            "nothing was stored."
+        )
     mode = mode_named(trial.condition.response_mode)
     elapsed = elapsed_ms(state, now) or 0.0
-    late = elapsed > trial.deadline_ms + grace_ms or (
+    fixation_ms = caller.study.fixation_ms
+    late = is_late(trial, state, now, fixation_ms=fixation_ms, grace_ms=grace_ms) or (
         answer.rt_ms is not None and answer.rt_ms > trial.deadline_ms
     )
     parsed = ParsedResponse(selected=[])
+    flag = None
     if not answer.timed_out:
         try:
             params = params_from_dict(mode.Params, caller.study.response_mode_params.get(mode.name))
             parsed = mode.parse(answer.response, trial_context(trial, stimulus_set), params)
         except ResponseError as error:
             raise BadRequest(str(error)) from None
+        if answer.rt_ms is None or not answer.rt_ms > 0:
+            raise BadRequest(
+                "rt_ms must be a positive number of milliseconds (stimulus onset to answer) "
+                'on an answered trial; a trial nobody answered is sent with "timed_out": true'
+            )
+        flag = timing_flag(answer.rt_ms, state, now, tolerance_ms=rt_tolerance_ms)
     timed_out = answer.timed_out or late
     if timed_out:
         parsed = ParsedResponse(selected=[])
     following = None
-    if len(upcoming) > 1 and upcoming[1].presented_at is None:
+    # A practice answer's reply brings no next trial (its feedback waits for a click,
+    # and the next trial's deadline would run meanwhile): the runner fetches it then.
+    if len(upcoming) > 1 and upcoming[1].presented_at is None and not trial.is_practice:
         following = caller.plan.by_id(upcoming[1].id)
     try:
         _store(
@@ -223,6 +247,7 @@ def submit_answer(
             frame_stats=answer.frame_stats,
             raw={"response": answer.response, "timed_out": answer.timed_out, "late": late},
             now=now,
+            flag=flag,
             serve=following.id if following and upcoming[1].served_at is None else None,
         )
     except IntegrityError:
@@ -238,6 +263,20 @@ def submit_answer(
         finish(session, caller.participant_id, now)
     verdict = feedback(trial, timed_out, parsed.selected, parsed.said_present, stimulus_set)
     return SubmitResult(False, timed_out, verdict, finished, following)
+
+
+def timing_flag(
+    rt_ms: float, state: TrialState, now: datetime, *, tolerance_ms: float
+) -> str | None:
+    """Whether a stated reaction time disagrees with the server's clock: it cannot be
+    longer than the time since the trial's media were sent, nor much shorter than the
+    time since the start call (one tolerance for the network and timer rounding)."""
+    served, started = since_ms(state.served_at, now), since_ms(state.presented_at, now)
+    if served is not None and rt_ms > served + tolerance_ms:
+        return "rt_exceeds_server_elapsed"
+    if started is not None and rt_ms < started - tolerance_ms:
+        return "rt_below_server_elapsed"
+    return None
 
 
 def _why_not_answerable(
@@ -264,6 +303,7 @@ def _store(
     raw: dict[str, Any],
     now: datetime,
     serve: int | None = None,
+    flag: str | None = None,
 ) -> None:
     """Insert the response and mark the trial answered (and ``serve``, the next trial,
     served: one UPDATE for both rows)."""
@@ -280,6 +320,7 @@ def _store(
         "rt_ms": rt_ms,
         "timed_out": timed_out,
         "server_elapsed_ms": None if not math.isfinite(elapsed_ms) else round(elapsed_ms, 3),
+        "timing_flag": flag,
         "frame_stats": frame_stats,
         "raw": raw,
         "received_at": now,

@@ -79,6 +79,8 @@ class StudyInfo:
     practice_trials: int
     trials_per_participant: int
     attention_checks: int
+    #: the fixation before each trial (ms): the deadline allows for it
+    fixation_ms: int = 500
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ def _load_study(session: Session, study_id: int) -> StudyInfo:
             Study.practice_trials,
             Study.trials_per_participant,
             Study.attention_checks,
+            Study.fixation_ms,
         )
         .join(StimulusSet, StimulusSet.id == Study.stimulus_set_id)
         .where(Study.id == study_id)

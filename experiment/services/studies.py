@@ -69,6 +69,7 @@ class StudyParams:
     attention_checks: int = 2
     deadline_ms: int = 15_000
     frame_ms: int = 500
+    fixation_ms: int = 500
     target_present_share: float = 0.5
     expected_minutes: int = 10
     abandon_after_minutes: int | None = None
@@ -109,6 +110,7 @@ class StudyParams:
         _check_range("attention_checks", self.attention_checks, 0, 50)
         _check_range("deadline_ms", self.deadline_ms, 200, 600_000)
         _check_range("frame_ms", self.frame_ms, 16, 10_000)
+        _check_range("fixation_ms", self.fixation_ms, 0, 5000)
         _check_range("expected_minutes", self.expected_minutes, 1, 600)
         if self.abandon_after_minutes is not None:
             _check_range("abandon_after_minutes", self.abandon_after_minutes, 1, 10_000)
@@ -242,6 +244,7 @@ def write_settings(
     study.attention_checks = params.attention_checks
     study.deadline_ms = params.deadline_ms
     study.frame_ms = params.frame_ms
+    study.fixation_ms = params.fixation_ms
     study.target_present_share = float(params.target_present_share)
     study.expected_minutes = params.expected_minutes
     study.abandon_after_minutes = params.cutoff_minutes
@@ -274,6 +277,7 @@ def params_of(study: Study, **changes: Any) -> StudyParams:
         "attention_checks": study.attention_checks,
         "deadline_ms": study.deadline_ms,
         "frame_ms": study.frame_ms,
+        "fixation_ms": study.fixation_ms,
         "target_present_share": study.target_present_share,
         "expected_minutes": study.expected_minutes,
         "abandon_after_minutes": study.abandon_after_minutes,

@@ -102,6 +102,9 @@ def trial_table(session: Session, study_id: int, *, include_preview: bool = Fals
             Trial.presented_at,
             Trial.answered_at,
             Response.received_at,
+            Trial.served_at,
+            Response.server_elapsed_ms,
+            Response.timing_flag,
             _json_text(Response.raw).label("response"),
             *(getattr(BrowserSession, name) for name in SCREEN_COLUMNS),
             sa.func.coalesce(counts.c.fullscreen_exits, 0).label("fullscreen_exits"),
@@ -128,6 +131,7 @@ def trial_table(session: Session, study_id: int, *, include_preview: bool = Fals
     frame["said_present"] = frame["said_present"].astype("boolean").mask(timed_out)
     frame["presented_at"] = iso_utc(frame["presented_at"])
     frame["answered_at"] = iso_utc(frame["answered_at"].fillna(frame["received_at"]))
+    frame["served_at"] = iso_utc(frame["served_at"])
     columns = dtypes(written_columns(_add_mode_columns(frame)))
     return frame[list(columns)].astype(columns).reset_index(drop=True)
 

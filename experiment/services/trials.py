@@ -72,9 +72,30 @@ def trial_context(trial: PlannedTrial, stimulus_set: LoadedStimulusSet) -> Trial
     )
 
 
+def since_ms(moment: datetime | None, now: datetime) -> float | None:
+    """Milliseconds from ``moment`` to ``now`` (None when there is no moment)."""
+    return None if moment is None else (now - moment) / timedelta(milliseconds=1)
+
+
 def elapsed_ms(trial: TrialState, now: datetime) -> float | None:
-    start = trial.presented_at or trial.served_at
-    return None if start is None else (now - start) / timedelta(milliseconds=1)
+    """Time since onset (the start call), or since delivery before one arrived."""
+    return since_ms(trial.presented_at or trial.served_at, now)
+
+
+# The timing rules (docs/participant-api.md, "Timing rules"): a trial's media reach the
+# browser with its JSON, so the deadline counts from delivery (``served_at``), allowing
+# for the fixation the runner shows while they load, and also from the start call.
+
+
+def is_late(
+    trial: PlannedTrial, state: TrialState, now: datetime, *, fixation_ms: int, grace_ms: int
+) -> bool:
+    """Past the deadline: more than fixation + deadline + grace since the media were
+    delivered, or more than deadline + grace since the start call."""
+    served, started = since_ms(state.served_at, now), since_ms(state.presented_at, now)
+    return (served is not None and served > fixation_ms + trial.deadline_ms + grace_ms) or (
+        started is not None and started > trial.deadline_ms + grace_ms
+    )
 
 
 def start_trial(session: Session, *, caller: Caller, public_id: str, now: datetime) -> float:
@@ -85,13 +106,22 @@ def start_trial(session: Session, *, caller: Caller, public_id: str, now: dateti
         state = trial_state(session, trial.id)
     if state.presented_at is None and state.answered_at is None:
         session.connection().execute(START, {"trial": trial.id, "now": now})
-        return float(trial.deadline_ms)
-    return time_left_ms(trial, state, now)
+        state = TrialState(state.id, state.served_at, now)
+    return time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
 
 
-def time_left_ms(trial: PlannedTrial, state: TrialState, now: datetime) -> float:
-    elapsed = elapsed_ms(state, now) if state.presented_at else 0.0
-    return max(0.0, trial.deadline_ms - (elapsed or 0.0))
+def time_left_ms(
+    trial: PlannedTrial, state: TrialState, now: datetime, *, fixation_ms: int
+) -> float:
+    """What is left of the deadline (without the grace): from delivery, the fixation
+    allowed for, and from the start call."""
+    left = float(trial.deadline_ms)
+    served, started = since_ms(state.served_at, now), since_ms(state.presented_at, now)
+    if served is not None:
+        left = min(left, fixation_ms + trial.deadline_ms - served)
+    if started is not None:
+        left = min(left, trial.deadline_ms - started)
+    return max(0.0, left)
 
 
 def trial_payload(
@@ -120,6 +150,7 @@ def trial_payload(
         "keys": mode.keys(params_from_dict(mode.Params, study.response_mode_params.get(mode.name))),
         "deadline_ms": trial.deadline_ms,
         "time_left_ms": round(time_left),
+        "fixation_ms": study.fixation_ms,
         "frame_ms": trial.frame_ms,
         "n_items": trial.n_items,
     }

@@ -22,6 +22,7 @@ A shipped plugin puts the same files at ``analysis/response_modes/<name>.py``,
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +34,14 @@ from analysis.report import ReportConfig, write_report
 from analysis.response_modes import RESPONSE_MODES
 from analysis.trials import load_trials, read_trials
 from experiment import create_app, db
-from experiment.bot import Bot, wsgi_client
+from experiment.bot import Bot, app_wait, wsgi_client
 from experiment.config import SiteConfig
 from experiment.models import Researcher, StudyStatus
 from experiment.services.studies import StudyParams, create_study, set_status
 from experiment.services.trial_table import trial_table
 from stimuli import StimulusSetConfig, generate_stimulus_set
 from stimuli.encodings import ENCODINGS
-from tests.experiment.conftest import TEST_SECRET_KEY, plan_seeds
+from tests.experiment.conftest import TEST_SECRET_KEY, FakeClock, plan_seeds
 from tests.plugins import rate_1_7, star
 
 pytestmark = pytest.mark.slow
@@ -93,7 +94,9 @@ def test_plugins_run_end_to_end(plugins, tmp_path, seed):
     url = f"sqlite:///{tmp_path / 'plugins.sqlite3'}"
     db.upgrade(url)
     config = SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY)
-    app = create_app(config, plan_seed=plan_seeds(seed))
+    # a test clock that the bots move by their reaction times (they take turns)
+    clock = FakeClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    app = create_app(config, clock=clock, plan_seed=plan_seeds(seed))
     app.jinja_env.loader = ChoiceLoader(
         [app.jinja_env.loader, FileSystemLoader(PLUGINS / "templates")]
     )
@@ -124,7 +127,7 @@ def test_plugins_run_end_to_end(plugins, tmp_path, seed):
     with wsgi_client(app) as http:
         run_page = http.get("/s/plugins/").status_code
         for k in range(6):
-            bot = Bot(http, folder, rng=np.random.default_rng([seed, k]))
+            bot = Bot(http, folder, rng=np.random.default_rng([seed, k]), wait=app_wait(app))
             assert bot.take("plugins", query={"pid": f"plugin-bot-{k}"}).finished
             http.cookies.clear()
     assert run_page == 200

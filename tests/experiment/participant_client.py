@@ -48,7 +48,13 @@ class Participant:
             f"/s/{self.slug}/api/trials/{trial_id}/start", headers=self.headers, json={}
         )
 
-    def answer(self, trial_id: str, response=None, *, key: str | None = None, **extra):
+    def answer(
+        self, trial_id: str, response=None, *, key: str | None = None, start: bool = True, **extra
+    ):
+        """Post an answer; first ``start`` the trial (idempotent: a started trial keeps
+        its onset), as the runner does at onset, unless ``start`` is False."""
+        if start:
+            self.start(trial_id)
         body = {"idempotency_key": key or str(uuid.uuid4()), "rt_ms": 800.0, **extra}
         if response is not None:
             body["response"] = response

@@ -13,11 +13,13 @@ import sqlalchemy as sa
 import waitress
 from werkzeug.security import generate_password_hash
 
+from analysis.simulate import ModelObserver
 from experiment import create_app, db
 from experiment.bot import Bot
 from experiment.config import SiteConfig
 from experiment.models import Researcher, Response, Study, StudyStatus
 from experiment.services.studies import create_study, set_status
+from stimuli.encodings import ENCODINGS
 from tests.experiment.conftest import TEST_SECRET_KEY, plan_seeds, small_study_params
 
 SCREENSHOT_NAME = "screenshot-trial-grid.png"
@@ -155,9 +157,12 @@ def test_bot_takes_the_study_over_real_http(live_server, real_stimulus_set):
     load benchmark do) instead of in-process WSGI."""
     app, base = live_server
     with httpx.Client(base_url=base) as http:
-        run = Bot(http, real_stimulus_set, rng=np.random.default_rng(11)).take(
-            "site-test", query={"PROLIFIC_PID": "live-bot", "SESSION_ID": "s1"}
+        # a quick observer: the bot waits out each reaction time it states, for real here
+        quick = ModelObserver.simple(
+            {name: cls.bot_dprime for name, cls in ENCODINGS.items()}, rt_median_ms=150.0
         )
+        bot = Bot(http, real_stimulus_set, observer=quick, rng=np.random.default_rng(11))
+        run = bot.take("site-test", query={"PROLIFIC_PID": "live-bot", "SESSION_ID": "s1"})
     assert run.finished and run.trials == 7
     assert len(run.latencies_ms["answer"]) == 7
     with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from analysis.trials import read_trials, score_trials
-from experiment.bot import Bot, wsgi_client
+from experiment.bot import Bot, app_wait, wsgi_client
 from experiment.models import Response, StimulusSet, Study, StudyStatus, Trial
 from experiment.services.trial_table import COLUMNS
 from tests.experiment.researcher_data import add_researcher, add_study
@@ -42,6 +42,7 @@ def study_form(stimulus_set_id: int, **overrides) -> dict:
         "attention_checks": "1",
         "deadline_ms": "10000",
         "frame_ms": "500",
+        "fixation_ms": "500",
         "target_present_percent": "50",
         "expected_minutes": "10",
         "abandon_after_minutes": "",
@@ -61,7 +62,7 @@ def take_study(app, stimulus_set, slug: str, *, pid: str, max_trials: int | None
     client = wsgi_client(app)
     try:
         rng = np.random.default_rng(sum(map(ord, pid)))
-        return Bot(client, stimulus_set, rng=rng).take(
+        return Bot(client, stimulus_set, rng=rng, wait=app_wait(app)).take(
             slug, query={"pid": pid}, max_trials=max_trials
         )
     finally:
@@ -142,6 +143,29 @@ def register(client, data_dir, stimulus_set, name="set-a"):
     return client.post(
         "/dashboard/stimulus-sets", data={"csrf_token": token, "folder": f"stimuli/{name}"}
     )
+
+
+def test_the_fixation_is_set_in_the_form_and_shown_on_the_study_page(
+    logged_in, data_dir, stimulus_set, db_session
+):
+    assert register(logged_in, data_dir, stimulus_set).status_code == 302
+    registered = db_session.scalar(sa.select(StimulusSet))
+    token = csrf_token(logged_in, "/dashboard/studies/new")
+    assert 'name="fixation_ms"' in logged_in.get("/dashboard/studies/new").get_data(as_text=True)
+    bad = logged_in.post(
+        "/dashboard/studies/new",
+        data={**study_form(registered.id, fixation_ms="6000"), "csrf_token": token},
+    )
+    assert bad.status_code == 400
+    made = logged_in.post(
+        "/dashboard/studies/new",
+        data={**study_form(registered.id, fixation_ms="0"), "csrf_token": token},
+    )
+    assert made.status_code == 302
+    study = db_session.scalar(sa.select(Study).where(Study.title == "Faces versus tables"))
+    assert study.fixation_ms == 0
+    page = logged_in.get(f"/dashboard/studies/{study.id}").get_data(as_text=True)
+    assert "Fixation between trials" in page
 
 
 def test_register_a_set_then_create_open_and_close_a_study(

@@ -27,6 +27,7 @@ ALLOWED_TRIAL_KEYS = {
     "keys",
     "deadline_ms",
     "time_left_ms",
+    "fixation_ms",
     "frame_ms",
     "n_items",
     "display",

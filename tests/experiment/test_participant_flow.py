@@ -3,7 +3,7 @@
 import numpy as np
 import sqlalchemy as sa
 
-from experiment.bot import Bot, wsgi_client
+from experiment.bot import Bot, app_wait, wsgi_client
 from experiment.models import (
     BrowserSession,
     Event,
@@ -52,7 +52,7 @@ def test_whole_flow_stores_every_answer_once(client, study, db_session):
 
 def test_an_answer_brings_the_next_trial_along(client, study):
     """The reply to an answer carries the next trial, exactly as GET .../next (a reload)
-    would serve it; a resend of the answer carries none."""
+    would serve it; a resend of the answer carries none, nor does a practice answer."""
     browser = Browser(client)
     browser.consent("?pid=chain")
     browser.open_runner()
@@ -68,10 +68,15 @@ def test_an_answer_brings_the_next_trial_along(client, study):
         if saved.json["finished"]:
             assert "next" not in saved.json
             break
+        if trial["phase"] == "practice":
+            # practice feedback waits for a click: the next trial is fetched after it
+            assert saved.json["next"] is None
+            trial = browser.next().json["trial"]
+            continue
         assert saved.json["next"] == browser.next().json["trial"]
         trial = saved.json["next"]
         brought += 1
-    assert brought == 5
+    assert brought == 4
 
 
 def test_finished_participant_cannot_start_again(client, study):
@@ -134,7 +139,8 @@ def test_consent_needs_the_box_and_a_csrf_token(client, study):
 def test_latin_square_rows_rotate_across_participants(app, study, db_session, stimulus_set):
     for k in range(4):
         with wsgi_client(app) as http:
-            Bot(http, stimulus_set, rng=np.random.default_rng(k)).take("site-test")
+            bot = Bot(http, stimulus_set, rng=np.random.default_rng(k), wait=app_wait(app))
+            bot.take("site-test")
     rows = db_session.scalars(sa.select(Participant.latin_square_row).order_by(Participant.code))
     assert list(rows) == [0, 1, 2, 3]
     blocks = []

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from experiment.bot import Bot, wsgi_client
+from experiment.bot import Bot, app_wait, wsgi_client
 from experiment.models import Participant, Response, StudyStatus, Trial
 from experiment.services.studies import StudyParams, create_study, set_status
 
@@ -38,7 +38,8 @@ def test_bots_complete_studies_on_a_generated_set(app, db_session, researcher, r
         set_status(study, StudyStatus.open)
         db_session.commit()
         with wsgi_client(app) as http:
-            run = Bot(http, real_stimulus_set, rng=np.random.default_rng(3)).take(study.slug)
+            bot = Bot(http, real_stimulus_set, rng=np.random.default_rng(3), wait=app_wait(app))
+            run = bot.take(study.slug)
         assert run.finished and run.trials == main_trials + 2
         stored = db_session.scalars(
             sa.select(Response.response_mode)

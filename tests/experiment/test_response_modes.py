@@ -146,3 +146,51 @@ def test_an_unknown_mode_fails_loudly_everywhere():
         OBSERVER.respond(
             n_items=3, true_outliers=[1], encoding="chernoff", response_mode="x", rng=None
         )
+
+
+def _answers(mode):
+    rng = np.random.default_rng(5)
+    for trial in contexts(mode):
+        area = (250.0, 100.0) if trial.points is not None else None
+        yield trial, mode.random_answer(trial.n_items, area, rng)
+
+
+def _refuses(mode, trial, payload):
+    params = params_from_dict(mode.Params, {})
+    with pytest.raises(ResponseError):
+        mode.parse(payload, trial, params)
+
+
+def test_parse_refuses_answers_whose_keys_do_not_match_the_mode(mode):
+    """Unknown keys, missing keys and wrong types are refused (issue 15: they were
+    stored as empty selections)."""
+    params = params_from_dict(mode.Params, {})
+    for trial, answer in _answers(mode):
+        mode.parse(answer, trial, params)  # the well-formed answer is taken
+        _refuses(mode, trial, {**answer, "unexpected": 1})
+        _refuses(mode, trial, {})
+        for key in answer:
+            _refuses(mode, trial, {k: v for k, v in answer.items() if k != key})
+            _refuses(mode, trial, {**answer, key: "text"})
+            _refuses(mode, trial, {**answer, key: None})
+
+
+def test_the_plugin_mode_refuses_mismatched_keys_too():
+    from tests.plugins.rate_1_7 import MODE
+
+    trial = TrialContext("chernoff", "grid", ITEMS)
+    params = params_from_dict(MODE.Params, {})
+    assert MODE.parse({"rating": 6}, trial, params).said_present is True
+    for bad in ({}, {"rating": 6, "extra": 1}, {"rating": "6"}, {"present": True}):
+        _refuses(MODE, trial, bad)
+
+
+def test_keypress_presses_have_only_frame_and_time():
+    mode = RESPONSE_MODES["keypress"]
+    trial = TrialContext("chernoff", "sequence", ITEMS)
+    for press in (
+        {"frame": 1, "t_ms": 10.0, "key": " "},
+        {"t_ms": 10.0},
+        {"frame": 1, "t_ms": "x"},
+    ):
+        _refuses(mode, trial, {"presses": [press]})

@@ -40,6 +40,9 @@ CONTRACT_COLUMNS = [
     "deadline_ms",
     "presented_at",
     "answered_at",
+    "served_at",
+    "server_elapsed_ms",
+    "timing_flag",
 ]
 #: the screen each trial was answered on, and per participant how often they left
 #: full screen or the tab (optional columns: tables from elsewhere may lack them)

@@ -28,7 +28,7 @@ from analysis.response_modes.base import (
     TrialContext,
     lapse_and_threshold,
     presence_fact,
-    require_object,
+    require_keys,
     score_presence,
 )
 from analysis.trial_contract import Column
@@ -71,7 +71,7 @@ class Rate17(ModeDefaults):
         )
 
     def parse(self, payload: Any, trial: TrialContext, params: Rate17Params) -> ParsedResponse:
-        rating = require_object(payload).get("rating")
+        rating = require_keys(payload, "rating")["rating"]
         if isinstance(rating, bool) or rating not in range(1, 8):
             raise ResponseError('a rating is a whole number from 1 to 7: {"rating": 6}')
         return ParsedResponse(selected=[], said_present=rating >= PRESENT_FROM)
