@@ -208,11 +208,9 @@ def test_participant_takes_every_mode_and_encoding_in_chromium(
     assert abs(float(np.median(durations)) - FRAME_MS) <= refresh * 1.05
 
 
-def test_a_lost_connection_shows_a_reload_button_that_resumes(
-    browser, served_study, screenshot_dir
-):
-    """When the runner cannot reach the site it says so and offers Reload; once the site
-    is reachable again, Reload continues the study where it was."""
+def test_a_lost_connection_is_retried_and_says_so(browser, served_study, screenshot_dir):
+    """When the runner cannot reach the site it says so and keeps trying; once the site
+    is reachable again, the study goes on where it was (no reload needed)."""
     site, slug, _database_url = served_study(backend="sqlite")
     page = browser.new_page(viewport={"width": 1100, "height": 820})
     page.goto(f"{site.url}/s/{slug}/?pid=offline-for-a-moment")
@@ -220,13 +218,106 @@ def test_a_lost_connection_shows_a_reload_button_that_resumes(
     page.click("button[type=submit]")
     page.route("**/api/next", lambda route: route.abort("internetdisconnected"))
     page.get_by_role("link", name="Start").click()
+    page.get_by_role("button", name="Start").click()  # the practice intro
 
-    alert = page.locator("#runner-screen [role=alert]")
-    alert.wait_for(timeout=10_000)
-    assert "Reload the page" in alert.text_content()
-    page.screenshot(path=str(screenshot_dir / "runner-error.png"))
+    notice = page.locator(".connection-notice")
+    notice.wait_for(state="visible", timeout=10_000)
+    assert "Connection lost, retrying" in notice.text_content()
+    page.screenshot(path=str(screenshot_dir / "runner-connection-lost.png"))
     page.unroute("**/api/next")
-    page.get_by_role("button", name="Reload").click()
-    page.get_by_role("button", name="Start").wait_for(timeout=10_000)  # the practice intro
+    page.locator("#runner-screen .stimulus").first.wait_for(state="visible", timeout=15_000)
+    notice.wait_for(state="hidden", timeout=5_000)
+
+
+def take_to_the_end(page, site, person) -> None:
+    for _ in range(60):
+        wait_for_a_screen(page, site)
+        if page.url.endswith("/debrief"):
+            return
+        person.answer()
+    fail(page, site, "no debrief after 60 screens")
+
+
+def one_answer_per_trial(database_url: str, slug: str) -> list:
+    rows, _events = stored(database_url, slug)
+    assert rows and all(response is not None for *_, response in rows)
+    keys = [response.idempotency_key for *_, response in rows]
+    assert len(set(keys)) == len(keys)
+    return rows
+
+
+def test_an_answer_sent_while_the_site_is_unreachable_is_stored_once(
+    browser, served_study, screenshot_dir
+):
+    """The first answer reaches the server but its reply is lost, the resend finds the
+    site unreachable for a moment: the runner says so, resends with the same key, and
+    the answer is stored once; the study then goes on to the end."""
+    site, slug, database_url = served_study(backend="sqlite")
+    page = browser.new_page(viewport={"width": 1100, "height": 820})
+    person = Participant(page, screenshot_dir)
+    page.goto(f"{site.url}/s/{slug}/?pid=unreachable-for-a-moment")
+    page.check("input[name=consent]")
+    page.click("button[type=submit]")
+    sent: list[str] = []
+    state = {"down": True}
+
+    def flaky(route) -> None:
+        sent.append(json.loads(route.request.post_data)["idempotency_key"])
+        if len(sent) == 1:
+            route.fetch()  # the server stores it; the reply never arrives
+            route.abort("connectionreset")
+        elif state["down"]:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/answer", flaky)
+    page.get_by_role("link", name="Start").click()
     page.get_by_role("button", name="Start").click()
-    page.locator("#runner-screen .stimulus").first.wait_for(state="visible", timeout=10_000)
+    page.locator("#runner-screen .stimulus").first.wait_for(state="visible", timeout=15_000)
+    person.answer()
+    notice = page.locator(".connection-notice")
+    notice.wait_for(state="visible", timeout=10_000)
+    assert "Connection lost, retrying" in notice.text_content()
+    page.screenshot(path=str(screenshot_dir / "runner-answer-retrying.png"))
+    for _ in range(100):  # let it find the site unreachable once or twice more
+        if len(sent) >= 3:
+            break
+        page.wait_for_timeout(100)
+    state["down"] = False
+    notice.wait_for(state="hidden", timeout=15_000)
+    assert len(sent) >= 3 and len(set(sent[:3])) == 1  # every resend with the same key
+    page.unroute("**/answer")
+    take_to_the_end(page, site, person)
+    rows = one_answer_per_trial(database_url, slug)
+    first = min(rows, key=lambda row: row[2].trial_index)
+    assert first[3].idempotency_key == sent[0]
+
+
+def test_a_refused_answer_can_be_given_again(browser, served_study, screenshot_dir):
+    site, slug, database_url = served_study(backend="sqlite")
+    page = browser.new_page(viewport={"width": 1100, "height": 820})
+    person = Participant(page, screenshot_dir)
+    page.goto(f"{site.url}/s/{slug}/?pid=refused-once")
+    page.check("input[name=consent]")
+    page.click("button[type=submit]")
+    refused: list[int] = []
+
+    def refuse_once(route) -> None:
+        if refused:
+            return route.continue_()
+        refused.append(1)
+        route.fulfill(status=400, json={"error": "The answer did not fit this screen."})
+
+    page.route("**/answer", refuse_once)
+    page.get_by_role("link", name="Start").click()
+    page.get_by_role("button", name="Start").click()
+    page.locator("#runner-screen .stimulus").first.wait_for(state="visible", timeout=15_000)
+    person.answer()
+    page.get_by_text("Your answer was not accepted").wait_for(timeout=10_000)
+    assert "did not fit this screen" in page.text_content("#runner-screen")
+    page.screenshot(path=str(screenshot_dir / "runner-answer-refused.png"))
+    page.get_by_role("button", name="Answer again").click()
+    take_to_the_end(page, site, person)
+    assert refused == [1]
+    one_answer_per_trial(database_url, slug)

@@ -34,13 +34,83 @@ function modeModule(name) {
 
 let currentTrialId = null;
 let shown = null; // the display of the trial last shown (practice feedback marks it)
-const client = createTrialClient({ api, token });
+const client = createTrialClient({ api, token, onConnection: (state) => notice.update(state) });
 
 function report(kind) {
   client.report(kind, currentTrialId);
 }
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+
+// Between trials: a fixation cross over the page, while the answer is posted and the
+// next trial (which its reply carries) is fetched and decoded; the next onset is the
+// frame nearest the fixation's scheduled end. Each onset's delay after that end (from
+// requestAnimationFrame timestamps) is kept in window.glyphlabTiming and sent in the
+// answer's frame_stats.
+window.glyphlabTiming = [];
+let lastOnset = null; // {t, notBefore} of the trial on screen
+const fixation = (() => {
+  const cross = document.createElement("div");
+  cross.className = "fixation";
+  cross.setAttribute("aria-hidden", "true");
+  Object.assign(cross.style, {
+    position: "fixed", inset: "0", display: "none", alignItems: "center", justifyContent: "center",
+    fontSize: "3rem", lineHeight: "1", zIndex: "20", userSelect: "none",
+  });
+  document.body.append(cross);
+  return {
+    // Resolves with the timestamp of the frame that shows the cross.
+    show(withCross) {
+      cross.textContent = withCross ? "+" : "";
+      const background = getComputedStyle(document.body).backgroundColor;
+      cross.style.background = !background || background === "rgba(0, 0, 0, 0)" ? "#fff" : background;
+      cross.style.display = "flex";
+      return nextFrame();
+    },
+    hide() {
+      cross.style.display = "none";
+    },
+  };
+})();
+
+// "Connection lost, retrying…" (and "Try again" when the server is busy), shown while
+// trial_client.js resends.
+const notice = (() => {
+  const box = document.createElement("div");
+  box.className = "connection-notice";
+  box.setAttribute("role", "status");
+  Object.assign(box.style, {
+    position: "fixed", left: "50%", bottom: "1.5rem", transform: "translateX(-50%)", zIndex: "30",
+    padding: "0.6rem 1rem", borderRadius: "0.4rem", background: "#fff4d6", color: "#222",
+    border: "1px solid #c9a227", display: "none", gap: "0.8rem", alignItems: "center",
+  });
+  const words = document.createElement("span");
+  const again = document.createElement("button");
+  again.type = "button";
+  again.textContent = "Try again";
+  box.append(words, again);
+  document.body.append(box);
+  let retryNow = () => {};
+  again.addEventListener("click", () => retryNow());
+  return {
+    update({ state, retryNow: retry }) {
+      if (state === "ok") {
+        box.style.display = "none";
+        return;
+      }
+      retryNow = retry || (() => {});
+      words.textContent = state === "lost" ? "Connection lost, retrying…" : "The server is busy. Retrying…";
+      again.hidden = state !== "busy";
+      box.style.display = "flex";
+    },
+  };
+})();
+
+async function showFixation(ms) {
+  const shownAt = fixation.show(ms > 0);
+  screen.replaceChildren(); // the last trial is gone; the next is built under the cross
+  return (await shownAt) + ms;
+}
 
 // Resolves when the image has loaded; rejects if it cannot be loaded at all.
 function loaded(image) {
@@ -104,7 +174,7 @@ function frameStats(presented, end, requested, deltas) {
   };
 }
 
-async function runTrial(trial) {
+async function runTrial(trial, notBefore = 0) {
   const mode = await modeModule(trial.response_mode);
   const template = document.getElementById(`mode-${trial.response_mode}`);
   if (!template) throw new Error(`this page has no template for response mode ${trial.response_mode}`);
@@ -181,6 +251,13 @@ async function runTrial(trial) {
       if (last !== null) deltas.push(t - last);
       last = t;
       if (onset === null) {
+        // Still in the fixation: onset is the frame nearest its scheduled end.
+        const refresh = deltas.length ? Math.min(deltas[deltas.length - 1], 50) : 16.7;
+        if (t < notBefore - refresh / 2) return requestAnimationFrame(tick);
+        fixation.hide();
+        lastOnset = { t, notBefore };
+      }
+      if (onset === null) {
         onset = t;
         slot.classList.remove("pending");
         client.start(trial.id);
@@ -213,53 +290,82 @@ async function runTrial(trial) {
   });
 }
 
+// What the answer records of the onset timing (with the sequence statistics, if any).
+function withOnsetTiming(body, trial, notBefore) {
+  const round = (v) => Math.round(v * 100) / 100;
+  const timing = { fixation_ms: trial.fixation_ms ?? 0, onset_delay_ms: lastOnset && notBefore ? round(lastOnset.t - notBefore) : null };
+  window.glyphlabTiming.push({ trial: trial.id, phase: trial.phase, scheduled: notBefore, onset: lastOnset ? lastOnset.t : null, ...timing });
+  return { ...body, frame_stats: { ...(body.frame_stats || {}), ...timing } };
+}
+
 async function main() {
   window.addEventListener("blur", () => report("blur"));
   window.addEventListener("focus", () => report("focus"));
   document.addEventListener("visibilitychange", () => report(document.hidden ? "visibility_hidden" : "visibility_visible"));
   document.addEventListener("fullscreenchange", () => report(document.fullscreenElement ? "fullscreen_enter" : "fullscreen_exit"));
   fullscreenButton(document.getElementById("runner-fullscreen"));
+  // An answer a reload interrupted goes first, with its own idempotency key (stored once).
+  const resent = await client.flush();
+  if (resent && resent.json.finished) return window.location.assign(resent.json.next_url);
   let lastPhase = null;
-  let upcoming = null; // the next trial, when the answer's reply brought it along
+  let upcoming = null; // {trial, notBefore}: the next trial and when its fixation ends
   for (;;) {
-    let trial = upcoming;
-    upcoming = null;
-    if (trial === null) {
+    if (upcoming === null) {
+      // Nothing fetched yet: the trial's media come only after any pause (its deadline
+      // counts from their delivery), during the fixation.
+      const peek = await client.peek();
+      if (peek.status !== 200) return message(peek.json.error, "alert");
+      if (peek.json.done) return window.location.assign(peek.json.next_url);
+      if (lastPhase === null) {
+        await pause(text(peek.json.phase === "practice" ? "practice_intro" : "main_intro"), text("start_button"));
+        // On the Start click (browsers allow full screen only then); the screen is measured
+        // as the trials will be shown, in full screen where the browser went there.
+        enterFullscreen()
+          .then(() => measureScreen())
+          .then((info) => client.call("POST", "/screen", info))
+          .catch(() => {});
+      } else if (lastPhase === "practice" && peek.json.phase === "main") {
+        await pause(text("practice_done"), text("start_button"));
+      }
+      const notBefore = await showFixation(peek.json.fixation_ms ?? 0);
       const next = await client.next();
       if (next.status !== 200) return message(next.json.error, "alert");
       if (next.json.done) return window.location.assign(next.json.next_url);
-      trial = next.json.trial;
+      upcoming = { trial: next.json.trial, notBefore };
     }
-    if (lastPhase === null) {
-      await pause(text(trial.phase === "practice" ? "practice_intro" : "main_intro"), text("start_button"));
-      // On the Start click (browsers allow full screen only then); the screen is measured
-      // as the trials will be shown, in full screen where the browser went there.
-      enterFullscreen()
-        .then(() => measureScreen())
-        .then((info) => client.call("POST", "/screen", info))
-        .catch(() => {});
-    } else if (lastPhase === "practice" && trial.phase === "main") {
-      await pause(text("practice_done"), text("start_button"));
-    }
+    const { trial, notBefore } = upcoming;
+    upcoming = null;
     lastPhase = trial.phase;
     currentTrialId = trial.id;
-    const body = await runTrial(trial);
-    message("Saving…");
-    let saved;
-    try {
-      saved = await client.postAnswer(trial.id, body);
-    } catch (error) {
-      return message(error.message, "alert");
-    }
+    const body = withOnsetTiming(await runTrial(trial, notBefore), trial, notBefore);
+    // Main trials: the fixation starts now, and the answer goes meanwhile; practice
+    // answers wait for their feedback.
+    const nextOnset = trial.phase === "practice" ? null : await showFixation(trial.fixation_ms ?? 0);
+    if (nextOnset === null) message("Saving…");
+    const saved = await client.submit(trial.id, body);
     if (saved.status === 409) continue; // answered elsewhere or out of order: /next decides
-    if (saved.status >= 400) return message(saved.json.error, "alert");
+    if (saved.status >= 400) {
+      // Refused (it says why): nothing was stored, so the trial can be answered again.
+      fixation.hide();
+      await pause(`Your answer was not accepted: ${saved.json.error} Please answer this screen again.`, "Answer again");
+      upcoming = { trial, notBefore: 0 };
+      continue;
+    }
     if (saved.json.feedback) await showFeedback(screen, saved.json.feedback, shown);
     if (saved.json.finished) return window.location.assign(saved.json.next_url);
-    upcoming = saved.json.next || null;
+    if (saved.json.next) upcoming = { trial: saved.json.next, notBefore: nextOnset ?? 0 };
+    else if (nextOnset !== null) {
+      // A resend's reply carries no trial: fetch it, still within the fixation.
+      const next = await client.next();
+      if (next.status !== 200) return message(next.json.error, "alert");
+      if (next.json.done) return window.location.assign(next.json.next_url);
+      upcoming = { trial: next.json.trial, notBefore: nextOnset };
+    }
   }
 }
 
 main().catch((error) => {
+  fixation.hide();
   phaseLabel.textContent = "Stopped";
   const button = element("button", { type: "button", text: "Reload" });
   screen.replaceChildren(
