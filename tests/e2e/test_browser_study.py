@@ -67,6 +67,9 @@ class Participant:
 
     def answer(self) -> None:
         screen = self.page.locator("#runner-screen")
+        if screen.locator(".feedback-display").count():  # practice feedback
+            screen.get_by_role("button", name="Next").click()
+            return
         stimulus = screen.locator(".stimulus")
         if not stimulus.count():  # a Start / Next screen
             # Start / Next (the practice feedback shows the display again, inert)

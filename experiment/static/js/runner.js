@@ -351,7 +351,10 @@ async function main() {
       upcoming = { trial, notBefore: 0 };
       continue;
     }
-    if (saved.json.feedback) await showFeedback(screen, saved.json.feedback, shown);
+    if (saved.json.feedback) {
+      await showFeedback(screen, saved.json.feedback, shown);
+      screen.replaceChildren(); // gone at the click; the next trial comes after the fixation
+    }
     if (saved.json.finished) return window.location.assign(saved.json.next_url);
     if (saved.json.next) upcoming = { trial: saved.json.next, notBefore: nextOnset ?? 0 };
     else if (nextOnset !== null) {
