@@ -1,7 +1,7 @@
 """trial timing: a study's fixation length and a response's timing flag
 
-Revision ID: 0009_trial_timing
-Revises: 0008_screen_requirements
+Revision ID: 0010_trial_timing
+Revises: 0009_browser_screen
 Create Date: 2026-12-01 12:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_trial_timing"
-down_revision: str | None = "0008_screen_requirements"
+revision: str = "0010_trial_timing"
+down_revision: str | None = "0009_browser_screen"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
