@@ -91,6 +91,10 @@ def why_odd(stimulus_set: LoadedStimulusSet, dataset_id: str, display: Display) 
         ]
     )
     sentences = [f"In the other {noun}s, {target} {trend}."]
+    if display is Display.IMAGES:  # the columns are not written on a picture
+        sentences.insert(
+            0, "Each picture draws one row of the data, its features set by the columns."
+        )
     for index in outliers[:3]:
         row = values[index]
         predicted = coef[0] + row[:-1] @ coef[1:]
