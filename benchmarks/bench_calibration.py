@@ -31,7 +31,7 @@ from scipy import stats
 
 from analysis.contrasts import encoding_contrasts, holm
 from analysis.logodds_simulation import LogOddsStudy, model_frame
-from analysis.models.study import fit_accuracy_glmm
+from analysis.models.study import fit_accuracy_glmm, slopes_identified
 
 RESULTS = Path(__file__).parent / "results"
 NULL = {"table": 0.5, "chernoff": 0.5, "plot": 0.5, "gan_face": 0.5}
@@ -46,6 +46,7 @@ SCENARIOS = {
     ),
 }
 REFERENCE = "table"
+INTERCEPT_SDS = ("participant", "participant:encoding", "dataset_id", "dataset_id:encoding")
 
 
 def one_study(job: tuple[str, int]) -> dict:
@@ -59,7 +60,9 @@ def one_study(job: tuple[str, int]) -> dict:
     row: dict = {"seed": seed, "fit_s": time.perf_counter() - start}
     row.update(converged=glmm.converged, singular=glmm.singular)
     row["slopes"] = any(t.startswith("(1 + encoding") for t in glmm.random)
-    row.update({f"sd[{group}]": value for group, value in glmm.random_sd.items()})
+    # Fixed columns (the CSV's schema): the intercepts model's SDs, NaN where slopes won.
+    sds = glmm.random_sd
+    row.update({f"sd[{group}]": sds.get(group, np.nan) for group in INTERCEPT_SDS})
     table = glmm.to_frame()
     for name in study.encodings:
         if name == REFERENCE:
@@ -81,52 +84,110 @@ def one_study(job: tuple[str, int]) -> dict:
     return row
 
 
+def _rate(hits: pd.Series) -> str:
+    """A rate with its Monte-Carlo SE."""
+    p = float(hits.mean())
+    return f"{p:.1%} ± {np.sqrt(p * (1 - p) / len(hits)):.1%}"
+
+
 def summarise(scenario: str, rows: pd.DataFrame) -> str:
+    """The scenario's table: per term bias, coverage, rejections (t with Satterthwaite df,
+    and z for comparison, each with its Monte-Carlo SE), median df and the SE ratio
+    mean(SE^2) / Var(estimate) (1: the SEs are right on average); then family-wise
+    rates, fit status and the mean random SDs against the truth."""
     study = SCENARIOS[scenario]
     lines = [
         f"== {scenario}: {len(rows)} studies; true log-odds {dict(study.logits)}; SDs "
         f"participant {study.participant_sd}, participant x encoding "
         f"{study.participant_encoding_sd}, dataset {study.dataset_sd}, dataset x encoding "
         f"{study.dataset_encoding_sd}",
-        f"{'term':<22}{'truth':>7}{'bias':>9}{'rel.bias':>9}{'coverage':>10}{'reject@.05':>12}",
+        f"{'term':<20}{'truth':>6}{'bias':>9}{'rel.bias':>9}{'coverage':>10}"
+        f"{'reject (t) ± MC SE':>20}{'reject (z)':>12}{'df':>6}{'SE ratio':>10}",
     ]
     for name in study.encodings:
         if name == REFERENCE:
             continue
         truth = study.true_difference(name, REFERENCE)
-        estimate = rows[f"{name}_estimate"]
+        estimate, se = rows[f"{name}_estimate"], rows[f"{name}_se"]
         covered = (rows[f"{name}_ci_low"] <= truth) & (truth <= rows[f"{name}_ci_high"])
         relative = f"{(estimate.mean() - truth) / truth:+.1%}" if truth else "-"
+        z_reject = (np.abs(estimate / se) > stats.norm.ppf(0.975)).mean()
+        ratio = float((se**2).mean() / estimate.var())
         lines.append(
-            f"{name + ' vs ' + REFERENCE:<22}{truth:>7.2f}{estimate.mean() - truth:>+9.4f}"
-            f"{relative:>9}{covered.mean():>10.1%}{(rows[f'{name}_p'] < 0.05).mean():>12.1%}"
+            f"{name + ' vs ' + REFERENCE:<20}{truth:>6.2f}{estimate.mean() - truth:>+9.4f}"
+            f"{relative:>9}{covered.mean():>10.1%}{_rate(rows[f'{name}_p'] < 0.05):>20}"
+            f"{z_reject:>12.1%}{rows[f'{name}_df'].median():>6.3g}{ratio:>10.3f}"
         )
     if rows["null_pairs"].iloc[0] == 6:
-        familywise = rows["holm_any_null_rejected"].mean()
-        lines.append(f"family-wise (any of 6 pairwise contrasts, Holm) {familywise:.1%}")
+        lines.append(
+            "family-wise (any of 6 pairwise contrasts, Holm): t "
+            f"{_rate(rows['holm_any_null_rejected'])}, z "
+            f"{rows['holm_any_null_rejected_z'].mean():.1%}"
+        )
+        for kept, part in rows.groupby("slopes"):
+            rejected = np.mean([(part[f"{n}_p"] < 0.05).mean() for n in study.encodings
+                                if n != REFERENCE])  # fmt: skip
+            lines.append(
+                f"  {'slopes' if kept else 'intercepts'} model kept in {len(part)}: type-I per "
+                f"term (mean of 3) {rejected:.1%}, family-wise "
+                f"{part['holm_any_null_rejected'].mean():.1%}"
+            )
+    hidden = ~rows["converged"]
     lines.append(
-        f"fits: singular {rows['singular'].mean():.1%}, not converged "
-        f"{(~rows['converged']).mean():.1%} (hidden from the report: "
-        f"{(~rows['converged']).mean():.1%}), slopes kept {rows['slopes'].mean():.1%}; "
-        f"fit seconds median {rows['fit_s'].median():.2f}, max {rows['fit_s'].max():.2f}"
+        f"fits: singular {rows['singular'].mean():.1%}, not converged {hidden.mean():.1%} "
+        f"(all reported, none hidden: shown with their status), slopes kept "
+        f"{rows['slopes'].mean():.1%}; fit seconds median {rows['fit_s'].median():.2f}, "
+        f"max {rows['fit_s'].max():.2f}"
     )
+    truths = {
+        "participant": study.participant_sd,
+        "participant:encoding": study.participant_encoding_sd,
+        "dataset_id": study.dataset_sd,
+        "dataset_id:encoding": study.dataset_encoding_sd,
+    }
+    sds = ", ".join(
+        f"{group} {rows[f'sd[{group}]'].mean():.3f} ({truth})"
+        for group, truth in truths.items()
+        if rows[f"sd[{group}]"].notna().any()
+    )
+    lines.append(f"mean ML SD (truth) where the intercepts model was kept: {sds}")
     return "\n".join(lines)
 
 
+#: 100k-trial tables: the calibration design with 100 participants, and the shapes of
+#: bench_analysis (250 x 100 datasets) and bench_report (1000 x 25), 1 trial per cell.
+TIMING_SHAPES = ((100, 12, 21), (250, 100, 1), (1000, 25, 1))
+
+
 def timing() -> str:
-    """Wall time of one report fit (the rule: both structures) on a 100,800-trial table."""
-    study = LogOddsStudy(logits=EFFECT, n_participants=100, trials_per_cell=21)
-    frame = model_frame(study, rng=np.random.default_rng(99))
-    parts = []
-    for structure in ("intercepts", "slopes", "auto"):
-        start = time.perf_counter()
-        glmm = fit_accuracy_glmm(frame, reference=REFERENCE, structure=structure)
-        parts.append(f"{structure} {time.perf_counter() - start:.2f} s ({glmm.status})")
-    load = os.getloadavg()[0]
-    return (
-        f"100k timing: {len(frame):,} trials, {glmm.nobs:,} cells: {'; '.join(parts)}; "
-        f"load average {load:.1f} on {os.cpu_count()} cores"
-    )
+    """Wall and CPU seconds of one report fit (each structure, and the rule) on 100k trials."""
+    lines = []
+    for participants, datasets, per_cell in TIMING_SHAPES:
+        study = LogOddsStudy(
+            logits=EFFECT,
+            n_participants=participants,
+            n_datasets=datasets,
+            trials_per_cell=per_cell,
+        )
+        frame = model_frame(study, rng=np.random.default_rng(99))
+        parts = []
+        for structure in ("intercepts", "slopes", "auto"):
+            if structure == "slopes" and slopes_identified(frame):
+                parts.append(f"slopes not fitted ({slopes_identified(frame)})")
+                continue
+            load = os.getloadavg()[0]
+            start, cpu = time.perf_counter(), time.process_time()
+            glmm = fit_accuracy_glmm(frame, reference=REFERENCE, structure=structure)
+            parts.append(
+                f"{structure} {time.perf_counter() - start:.2f} s wall, "
+                f"{time.process_time() - cpu:.2f} s CPU (load {load:.1f}; {glmm.status})"
+            )
+        lines.append(
+            f"100k timing, {participants} participants x {datasets} datasets x 4 encodings "
+            f"x {per_cell}: {len(frame):,} trials, {glmm.nobs:,} cells, "
+            f"{os.cpu_count()} cores:\n  " + "\n  ".join(parts)
+        )
+    return "\n".join(lines)
 
 
 def run(scenarios: list[str], studies: int, workers: int) -> None:
@@ -177,8 +238,9 @@ def main() -> None:
         run(scenarios, args.studies, args.workers)
     for scenario in scenarios:
         path = RESULTS / f"calibration_{scenario}.csv"
-        if path.exists():
-            print(summarise(scenario, pd.read_csv(path).head(args.studies)))
+        rows = pd.read_csv(path).head(args.studies) if path.exists() else pd.DataFrame()
+        if not rows.empty:
+            print(summarise(scenario, rows))
     if args.timing:
         print(timing())
 
