@@ -51,7 +51,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REFRESH_MS = 1000 / 60
-THINK_MS = 250  # the participant answers this long after onset
+#: the participant answers this long after onset (--think-ms); an answer waits for its
+#: trial's start to be acknowledged (one round trip after onset), so a think time
+#: shorter than the round trip eats into the fixation
+THINK_MS = 800
 
 
 def yes_no_set(folder: Path, trials: int) -> Path:
@@ -121,6 +124,10 @@ class DelayProxy:
             await sender
 
     async def _connection(self, client_reader, client_writer) -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # closing the proxy
+            await self._proxy(client_reader, client_writer)
+
+    async def _proxy(self, client_reader, client_writer) -> None:
         try:
             server_reader, server_writer = await asyncio.open_connection(
                 "127.0.0.1", self.target_port
@@ -135,12 +142,19 @@ class DelayProxy:
         )
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.server.close)
+        async def shutdown() -> None:
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
 
-def take(browser, url: str) -> None:
+def take(browser, url: str, think_ms: int) -> None:
     page = browser.new_page(viewport={"width": 1100, "height": 820})
     page.goto(url, timeout=60_000)
     page.check("input[name=consent]")
@@ -152,7 +166,7 @@ def take(browser, url: str) -> None:
         if page.url.endswith("/debrief"):
             break
         if screen.locator(".stimulus:not(.pending)").count():
-            page.wait_for_timeout(THINK_MS)
+            page.wait_for_timeout(think_ms)
             if screen.locator(".stimulus:not(.pending)").count():
                 page.keyboard.press("y")
                 # the next screen (or the fixation) replaces this one
@@ -174,6 +188,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, nargs="+", default=[100, 300])
     parser.add_argument("--fixation-ms", type=int, nargs="+", default=[500, 0])
     parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--think-ms", type=int, default=THINK_MS)
     args = parser.parse_args()
     started, cpu_start = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     results = []
@@ -204,7 +219,8 @@ def main() -> None:
                 with SiteProcess(environment, log_path=work / "site.log") as site:
                     proxy = DelayProxy(site.port, latency / 2)
                     try:
-                        take(browser, f"http://127.0.0.1:{proxy.port}/s/{slug}/?pid=timing")
+                        entry = f"http://127.0.0.1:{proxy.port}/s/{slug}/?pid=timing"
+                        take(browser, entry, args.think_ms)
                     finally:
                         proxy.close()
                 with site_session(database) as session:
@@ -224,7 +240,8 @@ def main() -> None:
                 timed_out = sum(1 for *_, t in rows if t)
                 results.append((latency, fixation, delays, flagged, timed_out))
                 print(
-                    f"latency {latency:3d} ms, fixation {fixation:3d} ms: {delays.size} onsets, "
+                    f"latency {latency:3d} ms, fixation {fixation:3d} ms, answer "
+                    f"{args.think_ms} ms after onset: {delays.size} onsets, "
                     f"onset after the fixation's scheduled end: {percentiles(delays)}; "
                     f"within one refresh {100 * np.mean(delays <= REFRESH_MS):.0f}%; "
                     f"timing-flagged {flagged}, timed out {timed_out}",

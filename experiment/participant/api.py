@@ -93,6 +93,7 @@ def next_trial(slug: str):
         return jsonify(
             done=False,
             phase="practice" if trial.is_practice else "main",
+            response_mode=trial.condition.response_mode,
             fixation_ms=caller.study.fixation_ms,
         )
     payload = _next_payload(caller, site().clock())

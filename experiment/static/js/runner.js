@@ -316,6 +316,7 @@ async function main() {
       const peek = await client.peek();
       if (peek.status !== 200) return message(peek.json.error, "alert");
       if (peek.json.done) return window.location.assign(peek.json.next_url);
+      if (peek.json.response_mode) modeModule(peek.json.response_mode).catch(() => {}); // loads meanwhile
       if (lastPhase === null) {
         await pause(text(peek.json.phase === "practice" ? "practice_intro" : "main_intro"), text("start_button"));
         // On the Start click (browsers allow full screen only then); the screen is measured
