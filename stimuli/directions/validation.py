@@ -8,6 +8,8 @@ labellers measure the face before and after. Per axis the table reports:
   went (goal: >= 95% for age, gender, smile, hair black, hair red; >= 90% otherwise);
 - ``target_sd``: the mean signed change of that measure, in SDs of the labelled bank;
 - ``off_target_sd``: the mean absolute change of the other axes' measures, in bank SDs;
+- ``head_turn_sd``: the mean absolute change of the head's yaw, in bank SDs (an axis
+  that turns the head changes the pose, not only the feature);
 - ``identity``: the mean dlib descriptor distance before/after (< 0.6: same person).
 """
 
@@ -39,6 +41,7 @@ class AxisResult:
     goal: float
     target_sd: float
     off_target_sd: float
+    head_turn_sd: float
     identity: float
 
     @property
@@ -86,6 +89,7 @@ def validate_named(
         moved = signs * axis.sign * change[:, j]
         valid = np.isfinite(moved)
         others = sorted({MEASURES.index(a.measure) for a in AXES} - {j})
+        yaw = MEASURES.index("yaw")
         drift = np.nan
         if identity is not None:
             after_id = identity(after_images)
@@ -99,6 +103,7 @@ def validate_named(
                 goal=GOALS.get(axis.name, DEFAULT_GOAL),
                 target_sd=float(np.mean(moved[valid])),
                 off_target_sd=float(np.nanmean(np.abs(change[:, others]))),
+                head_turn_sd=float(np.nanmean(np.abs(change[:, yaw]))),
                 identity=drift,
             )
         )
@@ -110,13 +115,14 @@ def markdown_table(results: list[AxisResult], *, n_faces: int, step_sd: float) -
         f"Edits of {step_sd:g} data SD (random sign) on {n_faces} fresh base faces.",
         "",
         "| axis | measure | faces measured | right way | goal | met | target change (SD) "
-        "| off-target change (SD) | identity drift (dlib, < 0.6 same person) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| off-target change (SD) | head turn (SD) | identity drift (dlib, < 0.6 same person) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.axis} | {r.measure} | {r.n} | {r.right_way:.1%} | {r.goal:.0%} | "
             f"{'yes' if r.met else 'no'} | {r.target_sd:+.2f} | {r.off_target_sd:.2f} | "
+            f"{r.head_turn_sd:.2f} | "
             f"{r.identity:.3f} |"
         )
     return "\n".join(lines) + "\n"

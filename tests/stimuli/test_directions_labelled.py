@@ -16,13 +16,22 @@ import pytest
 from stimuli.directions import Directions, DirectionsError
 from stimuli.directions.facebank import bank_dir, chunk_path
 from stimuli.directions.labellers import MEASURES, FaceLabeller
-from stimuli.directions.named import AXES, AXIS_NAMES, named_directions, raw_directions
+from stimuli.directions.named import (
+    AXES,
+    AXIS_NAMES,
+    POSE_NAMES,
+    named_directions,
+    raw_directions,
+)
 from stimuli.directions.pipeline import compute_labelled, write_outputs
 from stimuli.directions.validation import validate_named
 from stimuli.generators import load_generator
 
-#: measure ranges the axis rules expect (age in years, p in 0..1, ...)
-RANGES = np.array([[5, 60], [0, 1], [0, 1], [0.2, 0.4], [0, 0.2], [0, 255], [0, 50], [2, 20]])
+#: measure ranges the axis rules expect (age in years, male log-odds, p in 0..1, ...)
+RANGES = np.array(
+    [[5, 60], [-10, 10], [0, 1], [0.2, 0.4], [0, 0.2], [0, 255], [0, 50], [2, 20]]
+    + [[-0.3, 0.3], [0, 0.3]]
+)
 
 
 class LinearLabeller:
@@ -52,7 +61,8 @@ def generator():
 
 def test_conditional_directions_are_orthogonal_to_their_nuisance_axes(rng):
     """Every measure shares latent 0, so raw directions are entangled; the conditional
-    ones have no component along their nuisance axes' raw directions."""
+    ones have no component along their nuisance axes' raw directions, nor along the
+    head pose's."""
     latents = rng.standard_normal((400, 12))
     measures = np.column_stack([latents[:, k] + latents[:, 0] for k in range(len(MEASURES))])
     measures = (measures - measures.min(axis=0)) / np.ptp(measures, axis=0)
@@ -63,7 +73,8 @@ def test_conditional_directions_are_orthogonal_to_their_nuisance_axes(rng):
     raw = raw_directions(latents, measures)
     for axis in AXES:
         vector = directions.vectors[AXIS_NAMES.index(axis.name)]
-        assert np.allclose([vector @ raw[n] for n in axis.nuisance], 0, atol=1e-10)
+        nuisance = (*axis.nuisance, *POSE_NAMES)
+        assert np.allclose([vector @ raw[n] for n in nuisance], 0, atol=1e-10)
         assert vector @ raw[axis.name] > 0  # still points towards the attribute
 
 
