@@ -114,12 +114,14 @@ CORE: tuple[Column, ...] = (
         "count",
         "Times the participant left full screen during the study (all trials)",
         required=False,
+        nullable=True,
     ),
     Column(
         "times_hidden",
         "count",
         "Times the study's tab was hidden (another tab or app) during the study",
         required=False,
+        nullable=True,
     ),
     Column(
         "served_at",

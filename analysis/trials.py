@@ -116,14 +116,22 @@ def _as_bool(frame: pd.DataFrame, column: str, *, allow_missing: bool = False) -
     return parsed if allow_missing else parsed.astype(bool)
 
 
-def _as_number(frame: pd.DataFrame, column: str, *, integer: bool) -> pd.Series:
+def _as_number(
+    frame: pd.DataFrame, column: str, *, integer: bool, allow_missing: bool = False
+) -> pd.Series:
+    """Numbers; a nullable count keeps its gaps (pandas ``Int64``), so a table that was
+    loaded once (its absent optional counts added empty) loads again."""
     numbers = pd.to_numeric(frame[column], errors="coerce")
     bad = numbers.isna() & frame[column].notna()
     if integer:
-        bad |= numbers.isna() | (numbers.notna() & (numbers % 1 != 0))
+        bad |= numbers.notna() & (numbers % 1 != 0)
+        if not allow_missing:
+            bad |= numbers.isna()
     if bad.any():
         raise _bad(column, frame, bad.to_numpy(), "an integer" if integer else "a number")
-    return numbers.astype(np.int64) if integer else numbers.astype(float)
+    if not integer:
+        return numbers.astype(float)
+    return numbers.astype("Int64") if allow_missing else numbers.astype(np.int64)
 
 
 def _as_index_list(frame: pd.DataFrame, column: str, *, empty_ok: bool) -> pd.Series:
@@ -180,7 +188,7 @@ def _coerce(frame: pd.DataFrame, column: Column) -> pd.Series:
     if column.kind in ("flag", "optional_flag"):
         return _as_bool(frame, name, allow_missing=column.kind == "optional_flag")
     if column.kind in ("count", "number"):
-        return _as_number(frame, name, integer=column.kind == "count")
+        return _as_number(frame, name, integer=column.kind == "count", allow_missing=empty_ok)
     if column.kind == "items":
         return _as_index_list(frame, name, empty_ok=empty_ok)
     if column.kind == "time":
