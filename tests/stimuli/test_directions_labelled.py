@@ -29,8 +29,10 @@ from stimuli.generators import load_generator
 
 #: measure ranges the axis rules expect (age in years, male log-odds, p in 0..1, ...)
 RANGES = np.array(
-    [[5, 60], [-10, 10], [0, 1], [0.2, 0.4], [0, 0.2], [0, 255], [0, 50], [2, 20]]
-    + [[-0.3, 0.3], [0, 0.3]]
+    [
+        *([5, 60], [-10, 10], [0, 1], [0.2, 0.4], [0, 0.2], [0, 255], [0, 50], [2, 20]),
+        *([-0.3, 0.3], [0, 0.3]),  # yaw, head turn
+    ]
 )
 
 
