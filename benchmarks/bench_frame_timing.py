@@ -22,18 +22,9 @@ from playwright.sync_api import sync_playwright
 
 from experiment.models import Response
 from experiment.services.studies import StudyParams
+from glyphlab.chromium import CHROMIUM, CHROMIUM_ARGS
 from glyphlab.site_process import SiteProcess, open_study, site_environment, site_session
 from stimuli import StimulusSetConfig, generate_stimulus_set
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def sequence_set(folder: Path, trials: int) -> Path:
@@ -81,9 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         work = Path(tmp)
         set_folder = sequence_set(work / "stimuli", args.trials)
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         for frame_ms in args.frame_ms:
             data_dir = work / f"site-{frame_ms}"
             data_dir.mkdir()

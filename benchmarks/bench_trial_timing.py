@@ -38,18 +38,10 @@ from playwright.sync_api import sync_playwright
 
 from experiment.models import Response, Trial
 from experiment.services.studies import StudyParams
+from glyphlab.chromium import CHROMIUM, CHROMIUM_ARGS
 from glyphlab.site_process import SiteProcess, open_study, site_environment, site_session
 from stimuli import StimulusSetConfig, generate_stimulus_set
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REFRESH_MS = 1000 / 60
 #: the participant answers this long after onset (--think-ms); an answer waits for its
 #: trial's start to be acknowledged (one round trip after onset), so a think time
@@ -195,9 +187,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         work = Path(tmp)
         set_folder = yes_no_set(work / "stimuli", args.trials)
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         for latency in args.latency_ms:
             for fixation in args.fixation_ms:
                 data_dir = work / f"site-{latency}-{fixation}"

@@ -18,19 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from glyphlab.chromium import CHROMIUM, CHROMIUM_ARGS
+
 DEFAULT_POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-CHROMIUM = "/usr/bin/chromium"
-#: Flags this workplace needs for headless Chromium (closed network, running as root).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -160,7 +150,9 @@ def browser(playwright_driver, chromium_path: str) -> Iterator:
     headless Chromium from running a later page's requestAnimationFrame callbacks,
     which the trial runner's timing depends on.
     """
-    instance = playwright_driver.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    instance = playwright_driver.chromium.launch(
+        executable_path=chromium_path, args=list(CHROMIUM_ARGS)
+    )
     yield instance
     instance.close()
 
