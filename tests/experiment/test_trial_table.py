@@ -40,9 +40,6 @@ CONTRACT_COLUMNS = [
     "deadline_ms",
     "presented_at",
     "answered_at",
-    "served_at",
-    "server_elapsed_ms",
-    "timing_flag",
 ]
 #: the screen each trial was answered on, and per participant how often they left
 #: full screen or the tab (optional columns: tables from elsewhere may lack them)
@@ -56,6 +53,8 @@ SCREEN_COLUMNS = [
     "fullscreen_exits",
     "times_hidden",
 ]
+#: when the trial's media were sent, the server's own clock, and the timing check's flag
+TIMING_COLUMNS = ["served_at", "server_elapsed_ms", "timing_flag"]
 
 
 @pytest.fixture
@@ -86,7 +85,7 @@ def mark_study(session: Session):
 def test_columns_and_types_are_the_contract(session):
     study = mark_study(session)
     table = trial_table(session, study.id)
-    assert list(table.columns) == [*CONTRACT_COLUMNS, *SCREEN_COLUMNS, "response"]
+    assert list(table.columns) == [*CONTRACT_COLUMNS, *SCREEN_COLUMNS, *TIMING_COLUMNS, "response"]
     assert list(table.columns[: len(REQUIRED_COLUMNS)]) == list(REQUIRED_COLUMNS)
     assert {name: str(dtype) for name, dtype in table.dtypes.items()} == COLUMNS
     assert dtypes(written_columns()) == COLUMNS  # the site keeps no list of its own
@@ -129,7 +128,9 @@ def test_yes_no_answers_go_to_said_present_and_timeouts_stay_empty(session):
 def test_csv_and_frame_pass_the_analysis_loader(session, tmp_path):
     study = mark_study(session)
     text = trial_table_csv(session, study.id)
-    assert text.splitlines()[0] == ",".join([*CONTRACT_COLUMNS, *SCREEN_COLUMNS, "response"])
+    assert text.splitlines()[0] == ",".join(
+        [*CONTRACT_COLUMNS, *SCREEN_COLUMNS, *TIMING_COLUMNS, "response"]
+    )
     path = tmp_path / "trials.csv"
     path.write_text(text, encoding="utf-8")
     from_csv = read_trials(path)
@@ -142,7 +143,12 @@ def test_csv_and_frame_pass_the_analysis_loader(session, tmp_path):
 def test_a_study_without_answers_gives_the_columns_and_no_rows(session):
     study = add_study(session, add_researcher(session))
     table = trial_table(session, study.id)
-    assert table.empty and list(table.columns) == [*CONTRACT_COLUMNS, *SCREEN_COLUMNS, "response"]
+    assert table.empty and list(table.columns) == [
+        *CONTRACT_COLUMNS,
+        *SCREEN_COLUMNS,
+        *TIMING_COLUMNS,
+        "response",
+    ]
     assert trial_table(session, 10**9).empty
 
 
