@@ -34,8 +34,8 @@ from threadpoolctl import threadpool_limits
 from analysis.errors import AnalysisError
 from analysis.models._clustered import ClusteredStructure, cluster_layout
 from analysis.models._optimize import PROBE_SDS, PROFILE_SD, ZERO_SD
-from analysis.models.design import design_matrix, hessian
-from analysis.models.lmm import LMMResult
+from analysis.models.design import hessian
+from analysis.models.lmm import LMMResult, response_and_design
 from analysis.models.random_terms import TermMatrix, parse_term, term_matrix, varcorr
 from analysis.models.satterthwaite import Satterthwaite, satterthwaite
 
@@ -212,14 +212,7 @@ def fit_crossed_lmm(
     if data.empty:
         raise AnalysisError("no rows to fit the linear mixed model to")
     frame = data.reset_index(drop=True)
-    lhs, X, names, _ = design_matrix(frame, formula)
-    if lhs not in frame.columns:
-        raise AnalysisError(f"response column {lhs!r} not in the data")
-    y = pd.to_numeric(frame[lhs], errors="coerce").to_numpy(dtype=float)
-    if not np.all(np.isfinite(y)):
-        raise AnalysisError(f"response {lhs!r} has missing or non-numeric values")
-    if len(y) <= X.shape[1]:
-        raise AnalysisError("fewer rows than fixed effects: the LMM is not estimable")
+    y, X, names = response_and_design(frame, formula)
     terms = [parse_term(spec) for spec in random]
     if not terms:
         raise AnalysisError("a linear mixed model needs at least one random term")

@@ -179,7 +179,11 @@ def fit_lmm(
     )
 
 
-def _fit_intercept(frame: pd.DataFrame, formula: str, group: str, reml: bool) -> LMMResult:
+def response_and_design(
+    frame: pd.DataFrame, formula: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The numeric response, the fixed-effects design and its column names of an LMM,
+    or an error saying why the model cannot be fitted to ``frame``."""
     lhs, X, names, _ = design_matrix(frame, formula)
     if lhs not in frame.columns:
         raise AnalysisError(f"response column {lhs!r} not in the data")
@@ -188,6 +192,11 @@ def _fit_intercept(frame: pd.DataFrame, formula: str, group: str, reml: bool) ->
         raise AnalysisError(f"response {lhs!r} has missing or non-numeric values")
     if len(y) <= X.shape[1]:
         raise AnalysisError("fewer rows than fixed effects: the LMM is not estimable")
+    return y, X, names
+
+
+def _fit_intercept(frame: pd.DataFrame, formula: str, group: str, reml: bool) -> LMMResult:
+    y, X, names = response_and_design(frame, formula)
     codes = pd.factorize(frame[group], sort=True)[0]
     fit = InterceptLMM(y, X, codes, reml).fit()
     notes = ("the random-intercept variance is estimated at 0 (boundary)",) * fit["at_boundary"]
