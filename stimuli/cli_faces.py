@@ -202,6 +202,7 @@ def _labelled(
         click.echo(
             f"{r.axis:11s} right way {r.right_way:6.1%} (goal {r.goal:.0%}) "
             f"off-target {r.off_target_sd:.2f} SD, head turn {r.head_turn_sd:.2f} SD, "
+            f"skin {r.skin_sd:.2f} SD, "
             f"identity drift {r.identity:.3f}"
         )
     for path_written in written:

@@ -17,6 +17,9 @@ found:
 - ``hair_lightness`` (0..255) and ``hair_redness`` (R - G): median over the hair region,
   MediaPipe's person segmentation minus the face oval, above the chin;
 - ``glasses``: edge density on the nose bridge between the eyes, where frames cross;
+- ``skin_lightness`` (0..255): median lightness of two cheek patches. Not an axis: the
+  hair axes are made orthogonal to it, since in the generator's faces (as in FFHQ) dark
+  hair comes with darker skin, and "black hair" learned to change the skin as well;
 - ``yaw`` (signed) and ``head_turn`` (its size): where the nose tip sits between the
   cheeks (0 frontal, +-0.5 full profile). Not axes: the named directions are made
   orthogonal to them, since a labeller that cannot see a smile (or an age) on a turned
@@ -45,6 +48,7 @@ MEASURES = (
     "hair_lightness",
     "hair_redness",
     "glasses",
+    "skin_lightness",
     "yaw",
     "head_turn",
 )
@@ -52,6 +56,7 @@ INSTALL_HINT = "bash scripts/bootstrap.sh --labellers (the .[labellers] extra an
 LIP_TOP, LIP_BOTTOM, EYE_OUTER_L, EYE_OUTER_R, CHIN = 13, 14, 33, 263, 152
 EYES = ((159, 145, 33, 133), (386, 374, 362, 263))  # top, bottom, corner, corner
 BRIDGE = 168  # between the eyes, where a glasses bridge sits
+CHEEKS = (50, 280)  # the middle of each cheek, below the eye
 NOSE_TIP, CHEEK_R, CHEEK_L = 1, 234, 454
 FER_HAPPY = 3
 #: probabilities are float32: log-odds stay finite down to this
@@ -107,6 +112,7 @@ class FaceLabeller:
                 *geometry(points),
                 *self._hair(image, points),
                 glasses_edges(image, points),
+                skin_lightness(image, points),
                 *head_yaw(points),
             ]
         )
@@ -206,6 +212,19 @@ def glasses_edges(image: np.ndarray, points: np.ndarray) -> float:
         return np.nan
     gy, gx = np.gradient(patch)
     return float(np.hypot(gx, gy).mean())
+
+
+def skin_lightness(image: np.ndarray, points: np.ndarray) -> float:
+    """Median lightness (mean of R, G, B) of a square patch on each cheek."""
+    eye_distance = np.linalg.norm(points[EYE_OUTER_R] - points[EYE_OUTER_L])
+    half = max(2, int(eye_distance * 0.1))
+    pixels = []
+    for cheek in CHEEKS:
+        cx, cy = (int(v) for v in points[cheek])
+        patch = image[max(0, cy - half) : cy + half, max(0, cx - half) : cx + half]
+        pixels.append(patch.reshape(-1, 3))
+    cheeks = np.concatenate(pixels).astype(np.float64)
+    return float(np.median(cheeks.mean(axis=1))) if len(cheeks) >= 9 else np.nan
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:

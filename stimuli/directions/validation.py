@@ -10,6 +10,8 @@ labellers measure the face before and after. Per axis the table reports:
 - ``off_target_sd``: the mean absolute change of the other axes' measures, in bank SDs;
 - ``head_turn_sd``: the mean absolute change of the head's yaw, in bank SDs (an axis
   that turns the head changes the pose, not only the feature);
+- ``skin_sd``: the mean absolute change of the cheeks' lightness, in bank SDs (hair
+  colour should not change the skin);
 - ``identity``: the mean dlib descriptor distance before/after (< 0.6: same person).
 """
 
@@ -42,6 +44,7 @@ class AxisResult:
     target_sd: float
     off_target_sd: float
     head_turn_sd: float
+    skin_sd: float
     identity: float
 
     @property
@@ -89,7 +92,7 @@ def validate_named(
         moved = signs * axis.sign * change[:, j]
         valid = np.isfinite(moved)
         others = sorted({MEASURES.index(a.measure) for a in AXES} - {j})
-        yaw = MEASURES.index("yaw")
+        yaw, skin = MEASURES.index("yaw"), MEASURES.index("skin_lightness")
         drift = np.nan
         if identity is not None:
             after_id = identity(after_images)
@@ -104,6 +107,7 @@ def validate_named(
                 target_sd=float(np.mean(moved[valid])),
                 off_target_sd=float(np.nanmean(np.abs(change[:, others]))),
                 head_turn_sd=float(np.nanmean(np.abs(change[:, yaw]))),
+                skin_sd=float(np.nanmean(np.abs(change[:, skin]))),
                 identity=drift,
             )
         )
@@ -115,15 +119,15 @@ def markdown_table(results: list[AxisResult], *, n_faces: int, step_sd: float) -
         f"Edits of {step_sd:g} data SD (random sign) on {n_faces} fresh base faces.",
         "",
         "| axis | measure | faces measured | right way | goal | met | target change (SD) "
-        "| off-target change (SD) | head turn (SD) | identity drift (dlib, < 0.6 same person) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| off-target change (SD) | head turn (SD) | skin lightness (SD) "
+        "| identity drift (dlib, < 0.6 same person) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.axis} | {r.measure} | {r.n} | {r.right_way:.1%} | {r.goal:.0%} | "
             f"{'yes' if r.met else 'no'} | {r.target_sd:+.2f} | {r.off_target_sd:.2f} | "
-            f"{r.head_turn_sd:.2f} | "
-            f"{r.identity:.3f} |"
+            f"{r.head_turn_sd:.2f} | {r.skin_sd:.2f} | {r.identity:.3f} |"
         )
     return "\n".join(lines) + "\n"
 

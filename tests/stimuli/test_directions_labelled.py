@@ -31,6 +31,7 @@ from stimuli.generators import load_generator
 RANGES = np.array(
     [
         *([5, 60], [-10, 10], [0, 1], [0.2, 0.4], [0, 0.2], [0, 255], [0, 50], [2, 20]),
+        [40, 220],  # skin lightness
         *([-0.3, 0.3], [0, 0.3]),  # yaw, head turn
     ]
 )
