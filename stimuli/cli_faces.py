@@ -200,7 +200,8 @@ def _labelled(
     click.echo(f"fitted on {run.n_labelled} labelled faces ({run.n_measured} fully measured)")
     for r in results:
         click.echo(
-            f"{r.axis:11s} right way {r.right_way:6.1%} (goal {r.goal:.0%}) "
+            f"{r.axis:11s} right way {r.right_way:6.1%} (goal {r.goal:.0%}; one-sided "
+            f"{r.one_sided:.1%}) "
             f"off-target {r.off_target_sd:.2f} SD, head turn {r.head_turn_sd:.2f} SD, "
             f"skin {r.skin_sd:.2f} SD, "
             f"identity drift {r.identity:.3f}"
