@@ -2,56 +2,76 @@
 
     .venv/bin/python benchmarks/bench_faces.py [--faces 32] [--batch 8] [--threads 2]
         [--size 256] [--format webp|png] [--backend mobilestylegan|dcgan64]
-        [--torch] [--check 100] [--device cpu|cuda] [--repeats 2]
+        [--rounds 3] [--workers N] [--torch] [--check 100] [--device cpu|cuda]
 
-*bare*: the generator alone on ready latents (``generate_batched``, 1024 px left in
-memory). *pipeline*: synthetic rows -> standardised -> ``gan_face`` latents ->
-generator -> shrink to ``--size`` -> PIL -> image files on disk through the set writer's
-``MediaStore``; *serial* waits for each batch's files (``put_images``), *overlapped* is
-what the set writer does (``put_images_later``: batch k is encoded and written on the
-store's pool while batch k + 1 renders). The CPU seconds of each stage are printed too:
-when encoding a face costs more CPU than generating it, no overlap reaches the goal on
-a machine whose cores the bare generator already keeps busy.
-Goal (issue 11): pipeline >= 90% of bare faces/s in the same run. ``--torch`` also times
+*bare*: the generator alone on ready latents (``generate_batched``, its own size left in
+memory). *pipeline*: synthetic rows -> standardised -> ``gan_face`` latents -> generator
+-> shrink/enlarge to ``--size`` -> uint8 -> PIL -> image files on disk through the set
+writer's ``MediaStore``; *serial* waits for each batch's files (``put_images``),
+*overlapped* is what the set writer does for a grid's items (``put_images_later``: batch
+k is encoded and written on the store's pool while batch k + 1 renders). *set writer*
+is ``generate_stimulus_set`` itself: ``faces / batch`` datasets of ``batch`` faces as
+``gan_face`` grids, so it also writes each grid's composite PNG, the data CSVs and the
+manifest.
+
+Stages run in rounds, in the same process, alternating order (ABBA...), so load from
+other processes falls on them alike; each figure is the median over ``--rounds``, the
+shares are medians of each round's own ratio, and the load average is printed with
+them. A profile then gives the CPU seconds per face of each step of the pipeline on
+one thread (generation on ``--threads``): when the steps after generation cost a
+share ``e`` of the whole, a machine whose cores the bare generator already keeps busy
+cannot run the pipeline faster than ``1 - e`` of bare, however the work overlaps; spare
+cores (``--threads`` below the core count) are what overlap can use.
+Goal (issue 16): pipeline >= 90% of bare faces/s in the same run. ``--torch`` also times
 the torch port; ``--check N`` compares torch and OpenVINO images on N latents (max abs,
 goal < 1e-3); ``--device cuda`` runs the torch port on a GPU (batches 64 and 256 there).
 FLOPs per face are counted on the torch port (``torch.utils.flop_counter``) and set
-against a float32 matmul's measured FLOP/s on the same threads. Each figure is the best
-of ``--repeats`` runs (the machine is shared).
+against a float32 matmul's measured FLOP/s on the same threads.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
+from stimuli import StimulusSetConfig, generate_stimulus_set
 from stimuli.data.synthetic import make_regression
 from stimuli.datasets import standardise
 from stimuli.encodings import Rows
 from stimuli.encodings.gan_face import GanFace
-from stimuli.generators import generate_batched, load_generator, sample_latents
+from stimuli.generate import composite_format
+from stimuli.generators import generate_batched, load_generator, sample_latents, to_display
+from stimuli.generators.base import resize_images
+from stimuli.layouts.grid import tile
 from stimuli.media import IMAGE_ENCODERS, MediaStore
 
 
-def best_times(repeats: int, stages: dict) -> tuple[dict[str, float], dict[str, float]]:
-    """Best wall time and CPU time (this process, all threads) per stage; stages
-    alternate within each round so load from other processes hits them alike."""
-    best = dict.fromkeys(stages, float("inf"))
-    cpu = dict.fromkeys(stages, float("inf"))
-    for _ in range(repeats):
-        for name, work in stages.items():
+def rounds(n_rounds: int, stages: dict) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds (this process, all threads) of every stage in every round;
+    the order alternates each round (ABBA) so a drift in the machine's load hits all
+    stages alike."""
+    wall: dict[str, list[float]] = {name: [] for name in stages}
+    cpu: dict[str, list[float]] = {name: [] for name in stages}
+    names = list(stages)
+    for r in range(n_rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
             start, cpu_start = time.perf_counter(), time.process_time()
-            work()
+            stages[name]()
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
-            best[name] = min(best[name], time.perf_counter() - start)
-            cpu[name] = min(cpu[name], time.process_time() - cpu_start)
-    return best, cpu
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - cpu_start)
+        print(f"  round {r + 1}/{n_rounds} done, load average {os.getloadavg()[0]:.1f}")
+    return wall, cpu
 
 
 def flops_per_face(port) -> float:
@@ -86,7 +106,7 @@ def check_port(generator, port, n: int, batch: int) -> float:
     return worst
 
 
-def pipeline_stages(args, encoding, params, generator, latents, media) -> dict:
+def pipeline_stages(args, encoding, params, generator, latents, media, folder) -> dict:
     data = make_regression(
         n_samples=args.faces, n_features=4, n_informative=2, rng=np.random.default_rng(0)
     )
@@ -115,7 +135,91 @@ def pipeline_stages(args, encoding, params, generator, latents, media) -> dict:
             for name in names:
                 name.result()
 
-    return {"bare generator": bare, "pipeline, serial": serial, "pipeline, overlapped": overlapped}
+    config = set_config(args)
+    runs = iter(range(1_000_000))
+
+    def set_writer() -> None:
+        generate_stimulus_set(config, folder / f"sets-{next(runs)}", progress=False)
+
+    return {
+        "bare generator": bare,
+        "pipeline, serial": serial,
+        "pipeline, overlapped": overlapped,
+        "set writer": set_writer,
+    }
+
+
+def set_config(args) -> StimulusSetConfig:
+    """``faces / batch`` datasets of ``batch`` faces each, drawn as ``gan_face`` grids."""
+    options = {
+        "backend": args.backend,
+        "size_px": args.size,
+        "batch_size": args.batch,
+        "image_format": args.format,
+    }
+    return StimulusSetConfig.from_dict(
+        {
+            "name": "bench_faces",
+            "seed": 0,
+            "datasets": [
+                {"count": max(1, args.faces // args.batch), "n_items": args.batch, "n_features": 4}
+            ],
+            "conditions": [{"encoding": "gan_face", "layout": "grid"}],
+            "encoding_params": {"gan_face": options},
+        }
+    )
+
+
+def profile(args, encoding, params, latents, media, generation_cpu_s: float) -> dict[str, float]:
+    """CPU seconds per face of each step after generation, one batch at a time on this
+    thread (the bare generator's median CPU per face for generation); the grid
+    composite in the format the set writer stores it in."""
+    generator = encoding.generator(params)
+    sample = latents[: max(args.batch, min(len(latents), 256 if args.size <= 256 else 64))]
+    steps = dict.fromkeys(
+        (
+            "resize to size (shrink)",
+            "to uint8 (+ enlarge)",
+            "PIL image",
+            f"{args.format} encode",
+            "hash + write",
+            "grid composite",
+        ),
+        0.0,
+    )
+    encode = IMAGE_ENCODERS[args.format]
+
+    def timed(step, work, *inputs):
+        start = time.process_time()
+        out = work(*inputs)
+        steps[step] += time.process_time() - start
+        return out
+
+    def pil_images(display):
+        return [Image.fromarray(face) for face in display]
+
+    def encoded(images):
+        return [encode(image) for image in images]
+
+    def written(data):
+        return [media.put(one, args.format) for one in data]
+
+    def composite(images):
+        sheet = tile(images)
+        return hashlib.sha256(IMAGE_ENCODERS[composite_format(encoding, params, sheet)](sheet))
+
+    for start in range(0, len(sample), args.batch):
+        chunk = sample[start : start + args.batch]
+        native = generate_batched(generator, chunk, batch_size=args.batch)
+        with torch.inference_mode():
+            shrunk = timed("resize to size (shrink)", resize_images, native, args.size)
+        display = timed("to uint8 (+ enlarge)", to_display, shrunk, args.size)
+        images = timed("PIL image", pil_images, display)
+        timed("hash + write", written, timed(f"{args.format} encode", encoded, images))
+        timed("grid composite", composite, images)
+    per_face = {"generation": generation_cpu_s}
+    per_face.update({step: seconds / len(sample) for step, seconds in steps.items()})
+    return per_face
 
 
 def main() -> None:
@@ -126,10 +230,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--format", choices=sorted(IMAGE_ENCODERS), default="webp")
     parser.add_argument("--backend", default="mobilestylegan")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every stage (median)")
+    parser.add_argument("--workers", type=int, default=None, help="media pool (default: store's)")
     parser.add_argument("--torch", action="store_true", help="also time the torch port")
     parser.add_argument("--check", type=int, default=0, help="latents to compare torch/OV on")
     parser.add_argument("--device", default="cpu", help="device of the torch port")
-    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -138,13 +243,21 @@ def main() -> None:
     params = encoding.params({**options, "image_format": args.format, "base_seed": 0})
     generator = encoding.generator(params)
     encoding.directions(params)  # shipped or cached, before timing
+    set_config(args)  # the set writer's own encoding options are valid
     latents = sample_latents(generator, args.faces, rng=np.random.default_rng(1))
     generate_batched(generator, latents[: args.batch], batch_size=args.batch)  # warm up
-    with tempfile.TemporaryDirectory() as folder, MediaStore(Path(folder)) as media:
-        stages = pipeline_stages(args, encoding, params, generator, latents, media)
+    load_before = os.getloadavg()
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        MediaStore(Path(folder), workers=args.workers) as media,
+    ):
+        stages = pipeline_stages(args, encoding, params, generator, latents, media, Path(folder))
         port = add_torch_stages(args, generator, stages)
-        timings, cpu = best_times(args.repeats, stages)
-    report(args, timings, cpu, generator, port)
+        wall, cpu = rounds(args.rounds, stages)
+        load_after = os.getloadavg()
+        generation_cpu_s = statistics.median(cpu["bare generator"]) / args.faces
+        steps = profile(args, encoding, params, latents, media, generation_cpu_s)
+    report(args, wall, cpu, steps, (load_before, load_after), generator, port, media)
 
 
 def add_torch_stages(args, generator, stages: dict):
@@ -165,24 +278,47 @@ def add_torch_stages(args, generator, stages: dict):
     return port
 
 
-def report(args, timings: dict, cpu: dict, generator, port) -> None:
+def report(args, wall: dict, cpu: dict, steps: dict, loads, generator, port, media) -> None:
+    before, after = loads
     print(
-        f"{args.backend}: {args.faces} faces, batch {args.batch}, {args.threads} threads, "
-        f"{args.size} px {args.format}, torch port on {args.device}, best of {args.repeats}"
+        f"{args.backend}: {args.faces} faces, batch {args.batch}, {args.threads} torch threads, "
+        f"media pool {media.pool._max_workers} threads, {args.size} px {args.format}, torch "
+        f"port on {args.device}; median of {args.rounds} rounds on {os.cpu_count()} cores, "
+        f"load average {before[0]:.1f} before, {after[0]:.1f} after (1/5/15 min after: "
+        f"{after[0]:.1f}/{after[1]:.1f}/{after[2]:.1f})"
     )
-    for name, seconds in timings.items():
+    for name, seconds in wall.items():
         n = args.faces if not name.startswith("torch") else max(args.faces, int(name.split()[-1]))
+        if name == "set writer":
+            n = max(1, args.faces // args.batch) * args.batch
         print(
-            f"{name:24s} {seconds:8.2f} s  {n / seconds:8.3f} faces/s  "
-            f"CPU {cpu[name] / n * 1e3:8.2f} ms a face"
+            f"{name:24s} {statistics.median(seconds):8.2f} s  "
+            f"{n / statistics.median(seconds):8.3f} faces/s  "
+            f"CPU {statistics.median(cpu[name]) / n * 1e3:8.2f} ms a face  "
+            f"(rounds: {', '.join(f'{n / s:.1f}' for s in seconds)} faces/s)"
         )
-    for name in ("pipeline, serial", "pipeline, overlapped"):
-        ratio = timings["bare generator"] / timings[name]
-        print(f"{name} / bare = {ratio:.1%} (goal >= 90%)")
+    bare = wall["bare generator"]
+    for name in ("pipeline, serial", "pipeline, overlapped", "set writer"):
+        n = max(1, args.faces // args.batch) * args.batch if name == "set writer" else args.faces
+        shares = [(n / s) / (args.faces / b) for s, b in zip(wall[name], bare, strict=True)]
+        print(
+            f"{name} / bare = {statistics.median(shares):.1%} (goal >= 90%; rounds: "
+            f"{', '.join(f'{share:.0%}' for share in shares)})"
+        )
+    print("CPU ms per face, by step (one thread; generation: the bare stage on all its threads)")
+    for step, seconds in steps.items():
+        print(f"  {step:28s} {seconds * 1e3:8.3f}")
+    after_generation = sum(s for step, s in steps.items() if step != "generation")
+    items = after_generation - steps["grid composite"]
+    for label, extra in (("items only", items), ("with the grid composite", after_generation)):
+        print(
+            f"  best share when every step competes for the same cores ({label}): "
+            f"generation / all = {steps['generation'] / (steps['generation'] + extra):.1%}"
+        )
     if port is not None:
         flops = flops_per_face(port)
         peak = matmul_flops_per_s()
-        bare_s = timings["bare generator"] / args.faces
+        bare_s = statistics.median(wall["bare generator"]) / args.faces
         print(
             f"FLOPs per face {flops / 1e9:.1f} GFLOP; float32 matmul on {args.threads} threads "
             f"{peak / 1e9:.1f} GFLOP/s -> {flops / peak:.2f} s a face at matmul speed, "

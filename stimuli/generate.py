@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 import glyphlab
 from stimuli.config import StimulusSetConfig
@@ -30,7 +31,7 @@ from stimuli.datasets import Dataset, iter_datasets
 from stimuli.encodings import ENCODINGS, Display, Encoding
 from stimuli.errors import StimulusError
 from stimuli.layouts.grid import display_order
-from stimuli.media import MediaStore
+from stimuli.media import MediaStore, still_format
 
 
 def generate_stimulus_set(
@@ -171,13 +172,24 @@ def _stimulus(config, dataset: Dataset, condition, encoding: Encoding, params, m
     entry["width"], entry["height"] = grid.image.size
     items = [] if images is None else [images[i] for i in order]
     names = media.put_images_later(items, encoding.item_format(params))
-    entry["media"] = media.put_images_later([grid.image])[0]
+    entry["media"] = media.put_images_later(
+        [grid.image], composite_format(encoding, params, grid.image)
+    )[0]
     if images is None:
         entry["items"] = [{"item": i} for i in order]
     else:
         entry["items"] = [{"item": i, "media": n} for i, n in zip(order, names, strict=True)]
     entry.update(grid.fields)
     return entry
+
+
+def composite_format(encoding: Encoding, params: Any, image: Image.Image) -> str:
+    """A grid's composite file format: a tile of item images is stored like its items
+    (a sheet of lossy WebP faces gains nothing from lossless PNG, which cost twice the
+    faces' own WebP encoding), else PNG; PNG too past WebP's size limit."""
+    if encoding.display is not Display.IMAGES:
+        return "png"
+    return still_format(encoding.item_format(params), image)
 
 
 def _with_names(entry: dict[str, Any]) -> dict[str, Any]:

@@ -37,9 +37,8 @@ def tile(images: Sequence[Image.Image], *, columns: int | None = None, gap: int 
     )
     for k, image in enumerate(images):
         row, column = divmod(k, n_columns)
-        canvas.paste(
-            image.convert("RGB"), (gap + column * (width + gap), gap + row * (height + gap))
-        )
+        rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert copies
+        canvas.paste(rgb, (gap + column * (width + gap), gap + row * (height + gap)))
     return canvas
 
 

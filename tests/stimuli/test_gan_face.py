@@ -203,3 +203,21 @@ def test_faces_are_stored_as_small_webp_by_default_and_png_on_request(tmp_path):
         original = np.asarray(Image.open(png_folder / lossless["media"]).convert("RGB"), float)
         assert decoded.shape == original.shape == (256, 256, 3)
         assert np.abs(decoded - original).mean() < 1.5
+    # the grid's composite is stored like its faces (lossy WebP: PNG cost twice the
+    # faces' own encoding), reproducibly, and stays PNG with PNG faces
+    assert webp["media"].endswith(".webp") and png["media"].endswith(".png")
+    assert again["media"] == webp["media"]
+    sheet = np.asarray(Image.open(webp_folder / webp["media"]).convert("RGB"), float)
+    exact = np.asarray(Image.open(png_folder / png["media"]).convert("RGB"), float)
+    assert sheet.shape == exact.shape == (webp["height"], webp["width"], 3)
+    assert np.abs(sheet - exact).mean() < 1.5
+
+
+def test_stills_too_large_for_webp_are_stored_as_png():
+    from PIL import Image
+
+    from stimuli.media import WEBP_MAX_SIDE, still_format
+
+    assert still_format("webp", Image.new("RGB", (WEBP_MAX_SIDE, 8))) == "webp"
+    assert still_format("webp", Image.new("RGB", (8, WEBP_MAX_SIDE + 1))) == "png"
+    assert still_format("png", Image.new("RGB", (8, 8))) == "png"
