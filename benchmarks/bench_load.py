@@ -1,7 +1,7 @@
 """Load benchmark: N concurrent participants through the full flow against the real site.
 
     .venv/bin/python benchmarks/bench_load.py --backend postgresql --participants 50 200 500
-    .venv/bin/python benchmarks/bench_load.py --backend postgresql --participants 200 --pin
+    .venv/bin/python benchmarks/bench_load.py --backend postgresql --participants 200 --pin 0:1
     .venv/bin/python benchmarks/bench_load.py --backend sqlite --participants 50
 
 PostgreSQL runs behind gunicorn (worker processes, gthread); the SQLite default behind
@@ -11,14 +11,19 @@ targets (issue 4) are p99 < 100 ms for trial fetch (``next``) and answer save (`
 with zero errors at 500 participants on PostgreSQL and 50 on SQLite. Loopback only.
 
 Headline (issue 16): the server's CPU milliseconds per answered trial, amortised over the
-whole participant flow (entry page, consent, runner page, every trial's media, start and
-answer), read from /proc for the site's processes: CPU time, unlike latency, is stable on
-a shared, noisy machine. The load generator's own CPU per trial is printed beside it
-(it runs on the same machine, so its CPU is CPU the server did not get). ``--pin``
-puts the site on one set of cores and the generator on another (``sched_setaffinity``,
-what ``taskset -c`` does; the database is left where the OS puts it) and the print-out
-says how it ran. The site runs without its background-job worker (``--no-worker``): no
-participant request uses it, and its start-up would be counted as the server's CPU.
+whole participant flow (entry page, consent, runner page, the runner's peek and trial
+fetches, every trial's media, start and answer), read from /proc for the site's
+processes: CPU time, unlike latency, is stable on a shared, noisy machine. Below it, the
+same CPU split by request kind, from the site's own accounting
+(``GLYPHLAB_CPU_ACCOUNTING_DIR``, experiment/cpu_accounting.py), with what the HTTP
+server spends outside the app as the difference. The load generator's own CPU per trial
+is printed beside it (it runs on the same machine, so its CPU is CPU the server did not
+get). ``--pin`` puts the site on one set of cores and the generator on another
+(``sched_setaffinity``, what ``taskset -c`` does; the database is left where the OS
+puts it), gunicorn then gets one worker per site core, and the print-out says how it ran
+and what the machine's load average was at the start and the end. The site runs without
+its background-job worker (``--no-worker``): no participant request uses it, and its
+start-up would be counted as the server's CPU.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from experiment.cpu_accounting import read_totals
 from experiment.loadgen import LoadConfig, run_load
 from experiment.services.studies import StudyParams
 from glyphlab.site_process import SiteProcess, open_study, site_environment
@@ -131,11 +137,32 @@ def how_it_ran(pinning: tuple[set[int], set[int]] | None) -> str:
     )
 
 
+def cpu_by_kind(totals: dict[str, dict[str, float]], server_s: float, trials: int) -> str:
+    """Where the server's CPU per trial went: each request kind's share (the app's own
+    accounting, experiment/cpu_accounting.py), and the rest of the site's processes
+    (HTTP parsing, keep-alive polling, the master) as the difference."""
+    lines = ["  server CPU by request kind (ms per request, ms per answered trial):"]
+    inside = 0.0
+    for kind, total in sorted(totals.items(), key=lambda item: -item[1]["cpu_s"]):
+        inside += total["cpu_s"]
+        lines.append(
+            f"    {kind:<34} n={int(total['n']):<6} {total['cpu_s'] / total['n'] * 1e3:6.2f} ms"
+            f"  {total['cpu_s'] / trials * 1e3:5.2f} ms/trial"
+        )
+    lines.append(
+        f"    {'outside the app (HTTP server)':<34} {'':<8} {'':>9}"
+        f"  {(server_s - inside) / trials * 1e3:5.2f} ms/trial"
+    )
+    return "\n".join(lines)
+
+
 def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
     data_dir = work / f"site-{args.backend}-{participants}"
     data_dir.mkdir()
     database_url = fresh_postgres_database() if args.backend == "postgresql" else None
     environment = site_environment(data_dir, database_url)
+    accounting = data_dir / "cpu-by-kind"
+    environment["GLYPHLAB_CPU_ACCOUNTING_DIR"] = str(accounting)
     url = database_url or f"sqlite:///{data_dir / 'glyphlab.sqlite3'}"
     params = StudyParams(
         title=f"load {participants}",
@@ -145,12 +172,13 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
         attention_checks=1,
     )
     slug, _password = open_study(url, set_folder, params, email="load@glyphlab.local")
+    pinning = core_split(args.pin)
+    workers = args.workers or len(pinning[0] if pinning else os.sched_getaffinity(0))
     serve_args = (
-        ("--server", "gunicorn", "--workers", str(args.workers), "--threads", "8")
+        ("--server", "gunicorn", "--workers", str(workers), "--threads", str(args.threads))
         if args.backend == "postgresql"
         else ("--threads", "16")
     )
-    pinning = core_split(args.pin)
     everywhere = os.sched_getaffinity(0)
     try:
         if pinning:  # the site's processes inherit this thread's cores when forked
@@ -170,15 +198,25 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
                 seed=participants,
             )
             wait_until_idle(site.process.pid)
+            load_before = os.getloadavg()[0]
             server_before, busy_before = process_group_cpu_s(site.process.pid), machine_busy_s()
             generator_before = time.process_time()
             result = run_load(config)
             generator = time.process_time() - generator_before
             server = process_group_cpu_s(site.process.pid) - server_before
             busy = machine_busy_s() - busy_before
+            load_after = os.getloadavg()[0]
         trials = max(len(result.acknowledged), 1)
         print(f"\n== {args.backend}, {participants} participants, {args.trials + 2} trials each")
-        print(f"  {how_it_ran(pinning)}; {args.workers} gunicorn workers x 8 threads")
+        how = (
+            f"{workers} gunicorn workers x {args.threads} threads"
+            if args.backend == "postgresql"
+            else "waitress, 16 threads"
+        )
+        print(
+            f"  {how_it_ran(pinning)}; {how}; load average {load_before:.1f} at the start, "
+            f"{load_after:.1f} at the end"
+        )
         print(
             f"  SERVER CPU PER ANSWERED TRIAL: {server / trials * 1e3:.2f} ms "
             f"(target <= {TARGET_SERVER_MS_PER_TRIAL:.0f} ms; {server:.1f} s for "
@@ -188,12 +226,13 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
             f"  load generator CPU per trial: {generator / trials * 1e3:.2f} ms "
             f"({'less' if generator < server else 'MORE'} than the server)"
         )
+        print(cpu_by_kind(read_totals(accounting), server, trials))
         print(result.summary())
         rest = busy - server - generator
         print(
             f"  CPU over {result.wall_s:.1f} s on {os.cpu_count()} cores: server {server:.1f} s, "
             f"load generator {generator:.1f} s, database and the rest of the machine "
-            f"{rest:.1f} s (the machine's load average at the end: {os.getloadavg()[0]:.1f})"
+            f"{rest:.1f} s"
         )
         for error in result.errors[:5]:
             print("  error:", error)
@@ -209,8 +248,12 @@ def main() -> None:
     parser.add_argument("--participants", type=int, nargs="+", default=[50, 200, 500])
     parser.add_argument("--trials", type=int, default=6, help="main trials per participant")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (one per core)"
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn workers (default: one per core the site may use, its --pin cores)",
     )
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument("--think-ms", type=float, default=1500.0)
     parser.add_argument(
         "--encodings",

@@ -50,8 +50,30 @@ class Site:
     plans: PlanCache = field(default_factory=PlanCache)
     #: trial public id -> what its media need (participant/media.py)
     media_trials: dict[str, Any] = field(default_factory=dict)
+    #: locale -> the participant texts' defaults translated (participant/pages.py)
+    default_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the background-job queue (``experiment.jobs``), set by ``create_app``
     jobs: Any = None
+
+
+def _remembered(ensure_sync: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    """Flask's ``ensure_sync``, answered once per function: Flask asks it for every view
+    and hook of every request, and each answer costs an ``inspect`` of the function
+    (a few per cent of a runner call's CPU)."""
+    known: dict[Callable, Callable] = {}
+
+    def remembered(function: Callable) -> Callable:
+        try:
+            return known[function]
+        except KeyError:
+            if len(known) >= 1024:  # closures made per request (after_this_request)
+                known.clear()
+            known[function] = answer = ensure_sync(function)
+            return answer
+        except TypeError:  # unhashable: ask every time
+            return ensure_sync(function)
+
+    return remembered
 
 
 def site() -> Site:
@@ -74,6 +96,7 @@ def create_app(
     # Named after the package (logger "experiment", static files in experiment/static/).
     app = Flask("experiment", template_folder=str(TEMPLATES), static_folder="static")
     app.session_interface = PageSessions()
+    app.ensure_sync = _remembered(app.ensure_sync)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
@@ -118,4 +141,8 @@ def create_app(
     jobs.init_app(app)
     landing.init_app(app)
     studio.init_app(app)
+    if config.cpu_accounting_dir is not None:
+        from experiment import cpu_accounting
+
+        cpu_accounting.install(app, config.cpu_accounting_dir)
     return app

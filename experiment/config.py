@@ -58,6 +58,9 @@ Environment variables (all optional):
 ``GLYPHLAB_TRANSLATIONS_DIR``
     A folder of extra catalogues (``<locale>/LC_MESSAGES/messages.mo``) searched before
     the shipped ones, so a deployment can add a language without changing the package.
+``GLYPHLAB_CPU_ACCOUNTING_DIR``
+    For benchmarks: each process adds up its CPU per request kind and writes it there
+    at exit (``experiment/cpu_accounting.py``). Unset (the default): nothing is counted.
 """
 
 from __future__ import annotations
@@ -110,6 +113,8 @@ class SiteConfig:
     job_heartbeat_s: float = 10.0
     locale: str = "en"
     translations_dir: Path | None = None
+    #: where each process writes its CPU per request kind at exit (benchmarks only)
+    cpu_accounting_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url or "://" not in self.database_url:
@@ -192,6 +197,7 @@ class SiteConfig:
             job_heartbeat_s=_number(environ, "GLYPHLAB_JOB_HEARTBEAT_S", 10.0),
             locale=environ.get("GLYPHLAB_LOCALE") or "en",
             translations_dir=_path(environ, "GLYPHLAB_TRANSLATIONS_DIR"),
+            cpu_accounting_dir=_path(environ, "GLYPHLAB_CPU_ACCOUNTING_DIR"),
         )
 
 

@@ -91,8 +91,33 @@ class StrictJSONProvider(DefaultJSONProvider):
         return value
 
 
+def _clean(texts: list[str]) -> bool:
+    """Whether none of ``texts`` holds a NUL or an unpaired surrogate: one check over
+    them joined (Python never pairs surrogates across strings when encoding), so a
+    request that is fine, nearly all, costs one pass instead of one per header."""
+    joined = "".join(texts)
+    if "\x00" in joined:
+        return False
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def refuse_unstorable_text() -> None:
     """A NUL in the URL, a header or a form field: 400 before any query is built."""
+    environ = request.environ
+    texts = [request.path]
+    if environ.get("QUERY_STRING"):  # decoded: %00 is a NUL
+        texts.extend(name + value for name, value in request.args.items(multi=True))
+    texts.extend(v for k, v in environ.items() if k.startswith("HTTP_") and isinstance(v, str))
+    texts.extend((environ.get("CONTENT_TYPE", ""), environ.get("CONTENT_LENGTH", "")))
+    if _clean(texts) and request.mimetype not in {
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }:
+        return
     _check_text(request.path, "The address")
     for name, value in request.args.items(multi=True):
         _check_text(name + value, "The query string")

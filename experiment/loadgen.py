@@ -2,7 +2,8 @@
 
 Each virtual participant does what the trial runner does (docs/participant-api.md):
 entry page, consent, runner page, then per trial every media URL, ``start``, a think
-time, ``answer`` (whose reply brings the next trial; ``next`` only when it does not).
+time, ``answer`` (whose reply brings the next trial; ``peek`` and ``next`` only when it
+does not, at the start and after the practice).
 Answers are valid but random (this measures the site, not the observer:
 ``experiment.bot`` answers like a modelled participant). Requests that fail at the
 transport level or with 5xx are retried with the same body and idempotency key, as the
@@ -210,6 +211,15 @@ class VirtualParticipant:
         upcoming = None  # the next trial, when an answer's reply brought it along
         while self.config.max_trials is None or answered < self.config.max_trials:
             if upcoming is None:
+                # As the runner: a peek (what comes next, nothing served) words the Start
+                # pause, then the trial itself is fetched.
+                peek = await self.request(
+                    "peek", "GET", f"{api}/next", params={"peek": "1"}, headers=self.headers
+                )
+                if peek.status_code == 409:
+                    await self.open_runner()
+                    continue
+                self.expect(peek, (200,), "peek")
                 nxt = await self.request("next", "GET", f"{api}/next", headers=self.headers)
                 if nxt.status_code == 409:  # our tab token was superseded: reopen, as a reload
                     await self.open_runner()

@@ -14,12 +14,11 @@ Last-Modified. Inline or not, the browser learns the bytes of each image and not
 
 from __future__ import annotations
 
-import base64
 import hmac
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, url_for
@@ -92,7 +91,7 @@ def media_url(trial: PlannedTrial, part: str, *, folder: str) -> str:
 
 
 def mimetype(name: str) -> str:
-    return MIMETYPES.get(PurePath(name).suffix, "image/png")
+    return MIMETYPES.get(os.path.splitext(name)[1], "image/png")
 
 
 def media_sources(
@@ -107,10 +106,7 @@ def media_sources(
     are at most ``inline_limit`` bytes, else all as media URLs."""
     names = [media_name(trial, part, stimulus_set) for part in parts]
     if inline_limit and sum(stimulus_set.media.size(n) for n in names) <= inline_limit:
-        return [
-            f"data:{mimetype(n)};base64,{base64.b64encode(stimulus_set.media.read(n)).decode()}"
-            for n in names
-        ]
+        return [stimulus_set.media.data_uri(n, mimetype(n)) for n in names]
     return [media_url(trial, part, folder=folder) for part in parts]
 
 

@@ -106,7 +106,12 @@ def next_trial(
     that was fetched but never started: its media were delivered, and the deadline
     counts from there (a fetched trial shown again in time keeps its clock)."""
     fixation_ms = caller.study.fixation_ms
-    for state in trial_states(session, caller.participant_id):
+    states = caller.upcoming[:1]
+    if states and is_late(
+        caller.plan.by_id(states[0].id), states[0], now, fixation_ms=fixation_ms, grace_ms=grace_ms
+    ):
+        states = trial_states(session, caller.participant_id)  # some to skip: read them all
+    for state in states:
         trial = caller.plan.by_id(state.id)
         elapsed = elapsed_ms(state, now)
         if not is_late(trial, state, now, fixation_ms=fixation_ms, grace_ms=grace_ms):
