@@ -212,13 +212,41 @@ def _labelled(
 
 @click.command("encode-photo")
 @click.argument("photo", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--steps", default=300, show_default=True, help="Adam steps")
+@click.option("--steps", default=300, show_default=True, help="Adam steps in w")
+@click.option(
+    "--plus-steps",
+    default=0,
+    show_default=True,
+    help="further steps in w+ (per-layer w; MobileStyleGAN): closer to the photo, "
+    "saved beside the w latent",
+)
 @click.option("--lr", default=0.05, show_default=True, help="Adam learning rate")
 @click.option(
-    "--prior-weight", default=0.01, show_default=True, help="weight of ||latent - mean||^2/D"
+    "--prior-weight",
+    default=0.01,
+    show_default=True,
+    help="weight of the latent's mean square in prior-whitened units",
+)
+@click.option(
+    "--layer-weight",
+    default=0.1,
+    show_default=True,
+    help="w+: weight pulling each layer's w towards the shared w",
 )
 @click.option("--starts", default=16, show_default=True, help="latents scored before fitting")
 @click.option("--fit-px", default=256, show_default=True, help="side the images are compared at")
+@click.option(
+    "--draft/--no-draft",
+    default=True,
+    show_default=True,
+    help="descend through the generator's fast differentiable draft (MobileStyleGAN)",
+)
+@click.option(
+    "--full-every",
+    default=10,
+    show_default=True,
+    help="correct the draft by the full face every N steps (0: never)",
+)
 @click.option(
     "--align/--no-align",
     default=True,
@@ -236,14 +264,14 @@ def _labelled(
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @with_generator_options
 def encode_photo(
-    photo, steps, lr, prior_weight, starts, fit_px, align, seed, out, quiet, backend, model,
-    latent_dim, threads,
+    photo, steps, plus_steps, lr, prior_weight, layer_weight, starts, fit_px, draft,
+    full_every, align, seed, out, quiet, backend, model, latent_dim, threads,
 ) -> None:  # fmt: skip
     """Fit a latent to PHOTO to use as the base face (gan_face base_latent_path).
 
     Generators that cannot be differentiated (MobileStyleGAN on OpenVINO) are fitted
     through their torch twin (same weights and latent space), so the latent works with
-    either.
+    either. The w+ latent (--plus-steps) is for the torch port only; gan_face takes w.
     """
     import numpy as np
 
@@ -254,24 +282,39 @@ def encode_photo(
         before_after,
         fit_photo,
         fit_size,
+        identity_distance,
         load_photo,
     )
 
+    config = PhotoFitConfig(
+        steps=steps, lr=lr, prior_weight=prior_weight, starts=starts, fit_px=fit_px,
+        plus_steps=plus_steps, layer_weight=layer_weight, draft=draft, full_every=full_every,
+    )  # fmt: skip
     generator = _generator(backend, model, latent_dim, threads)
     twin = getattr(generator, "gradient_backend", None)
     if twin is not None:
         generator = load_generator(twin)
-    config = PhotoFitConfig(
-        steps=steps, lr=lr, prior_weight=prior_weight, starts=starts, fit_px=fit_px
-    )
     side = fit_size(generator, config)
     target = align_face(photo, side) if align else load_photo(photo, side)
     fit = fit_photo(generator, target, config, rng=np.random.default_rng(seed), progress=not quiet)
     out.mkdir(parents=True, exist_ok=True)
     latent_path = out / f"{photo.stem}_latent.npy"
     np.save(latent_path, fit.latent)
-    pair_path = out / f"{photo.stem}_before_after.png"
-    before_after(generator, fit).save(pair_path)
-    click.echo(f"loss {fit.losses[0]:.4f} -> {fit.losses[-1]:.4f}, PSNR {fit.psnr:.1f} dB")
-    click.echo(f"{latent_path}\n{pair_path}")
+    written = [latent_path]
+    if fit.latent_plus is not None:
+        written.append(out / f"{photo.stem}_latent_wplus.npy")
+        np.save(written[-1], fit.latent_plus)
+    try:
+        identity = [identity_distance(target, face[None]) for face in fit.faces]
+    except StimulusError:  # dlib is in the labellers extra
+        identity = None
+    written.append(out / f"{photo.stem}_before_after.png")
+    before_after(generator, fit, identity=identity).save(written[-1])
+    scores = f"PSNR in w {fit.psnr:.1f} dB" + (
+        f", in w+ {fit.psnr_plus:.1f} dB" if fit.psnr_plus is not None else ""
+    )
+    if identity is not None:
+        scores += ", dlib distance " + " / ".join(f"{d:.2f}" for d in identity) + " (< 0.6: same)"
+    click.echo(f"{len(fit.losses)} steps in {fit.seconds:.0f} s; {scores}")
+    click.echo("\n".join(str(path) for path in written))
     click.echo(f'use it: [encoding_params.gan_face] base_latent_path = "{latent_path}"')

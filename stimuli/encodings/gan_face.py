@@ -230,7 +230,14 @@ def load_base_latent(path: Path, latent_dim: int) -> np.ndarray:
     """A base face latent saved as .npy (shape (D,) or (1, D))."""
     if not path.is_file():
         raise StimulusError(f"base latent file {path} does not exist")
-    latent = np.load(path, allow_pickle=False).astype(np.float64).reshape(-1)
+    latent = np.load(path, allow_pickle=False).astype(np.float64)
+    if latent.ndim == 2 and latent.shape[0] > 1 and latent.shape[1] == latent_dim:
+        raise StimulusError(
+            f"{path} holds a per-layer w+ latent {latent.shape}; base faces are one w "
+            f"({latent_dim} numbers): use the w latent encode-photo wrote beside it "
+            f"(<photo>_latent.npy)"
+        )
+    latent = latent.reshape(-1)
     if latent.shape != (latent_dim,) or not np.all(np.isfinite(latent)):
         raise StimulusError(f"{path} must hold {latent_dim} finite numbers; got {latent.size}")
     return latent

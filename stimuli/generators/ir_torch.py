@@ -5,10 +5,16 @@ The IR's constants become torch tensors under their own names (``m.layers.6.to_i
 torch calls. MobileStyleGAN's two graphs use 21 operation types, all listed in
 ``OPS``; a graph using another one is refused when it loads, naming the operation.
 This is what photo encoding differentiates through, and what runs on a GPU.
+
+Two things OpenVINO's compiled graph cannot do: ``forward(x, until=NAME)`` stops at an
+inner operation (the draft's level-4 tap), and a 3-D input ``(N, layers, D)`` feeds
+each MatMul that reads the graph's input its own row (StyleGAN's w+: ``layers`` is
+``input_layers``, one per style affine, in the graph's topological order).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -154,6 +160,12 @@ OPS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _export_order(name: str) -> int:
+    """The number in an exported node's name (``Gemm_52/WithoutBiases`` -> 52), else 0."""
+    digits = re.search(r"_(\d+)", name)
+    return int(digits.group(1)) if digits else 0
+
+
 class IRModule(nn.Module):
     """One IR graph as a torch module; ``constants`` keep the IR's names."""
 
@@ -168,6 +180,11 @@ class IRModule(nn.Module):
         self.shape_constants: dict[str, torch.Tensor] = {}
         self._buffer_of: dict[str, str] = {}
         self._const_of_step: dict[int, str] = {}
+        #: friendly name -> step; the Parameter's step; MatMul readers of it -> layer
+        self.step_of: dict[str, int] = {}
+        self._parameter_step = -1
+        self._layer_of_step: dict[int, int] = {}
+        readers: list[tuple[int, int]] = []
         for op in model.get_ordered_ops():
             kind, name = op.get_type_name(), op.get_friendly_name()
             inputs = []
@@ -179,8 +196,30 @@ class IRModule(nn.Module):
                 self._const_of_step[len(self.steps)] = name
             elif kind not in ("Parameter", "Result") and kind not in OPS:
                 raise GeneratorError(f"{xml.name}: IR operation {kind} ({name}) has no torch port")
-            index[name] = len(self.steps)
+            elif kind == "Parameter":
+                self._parameter_step = len(self.steps)
+            if kind == "MatMul" and any(ref[0] == self._parameter_step for ref in inputs):
+                readers.append((_export_order(name), len(self.steps)))
+            index[name] = self.step_of[name] = len(self.steps)
             self.steps.append((kind, op.get_attributes(), inputs))
+        # OpenVINO schedules every style affine first; the exporter's node numbers
+        # (``Gemm_11`` ... ``Gemm_743``) keep the network's own order, coarse to fine
+        self._layer_of_step = {step: layer for layer, (_, step) in enumerate(sorted(readers))}
+
+    @property
+    def input_layers(self) -> int:
+        """How many rows a 3-D (w+) input has: the MatMuls that read the input."""
+        return len(self._layer_of_step)
+
+    def layers_read_by(self, name: str) -> list[int]:
+        """The input rows (layers) operation ``name`` depends on."""
+        needed, stack = set(), [self.step_of[name]]
+        while stack:
+            step = stack.pop()
+            if step not in needed:
+                needed.add(step)
+                stack.extend(ref[0] for ref in self.steps[step][2])
+        return sorted(layer for step, layer in self._layer_of_step.items() if step in needed)
 
     def _add_constant(self, name: str, data: np.ndarray) -> None:
         if data.dtype.kind == "f":
@@ -202,13 +241,28 @@ class IRModule(nn.Module):
             return getattr(self, self._buffer_of[name])
         return self.shape_constants[name]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, until: str | None = None) -> torch.Tensor:
+        """The graph's output for ``x`` (N, D) or, per layer, (N, ``input_layers``, D);
+        with ``until``, that operation's first output (nothing after it runs)."""
+        if until is not None and until not in self.step_of:
+            raise GeneratorError(f"the graph has no operation {until!r} to stop at")
+        if x.ndim == 3 and x.shape[1] != self.input_layers:
+            raise GeneratorError(
+                f"per-layer input must be (N, {self.input_layers}, D); got {tuple(x.shape)}"
+            )
+        stop = self.step_of[until] if until is not None else len(self.steps)
         values: dict[tuple[int, int], torch.Tensor] = {}
         result = None
-        for step, (kind, attrs, inputs) in enumerate(self.steps):
+        for step, (kind, attrs, inputs) in enumerate(self.steps[: stop + 1]):
             args = [values[ref] for ref in inputs]
+            if x.ndim == 3 and step in self._layer_of_step:
+                row = x[:, self._layer_of_step[step]]
+                args = [
+                    row if ref[0] == self._parameter_step else a
+                    for ref, a in zip(inputs, args, strict=True)
+                ]
             if kind == "Parameter":
-                out: Any = x
+                out: Any = x if x.ndim == 2 else x[:, 0]
             elif kind == "Constant":
                 out = self.constant(self._const_of_step[step])
             elif kind == "Result":
@@ -218,4 +272,4 @@ class IRModule(nn.Module):
                 out = OPS[kind](attrs, *args)
             for port, tensor in enumerate(out if isinstance(out, (tuple, list)) else [out]):
                 values[(step, port)] = tensor
-        return result
+        return values[(stop, 0)] if until is not None else result

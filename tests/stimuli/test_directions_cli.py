@@ -77,3 +77,16 @@ def test_encode_photo_without_the_aligner_says_how_and_writes_nothing(
     )
     assert result.exit_code != 0 and "--no-align" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize("align", ["--align", "--no-align"])
+def test_encode_photo_of_an_unreadable_file_says_so_and_writes_nothing(runner, tmp_path, align):
+    photo = tmp_path / "me.jpg"
+    photo.write_bytes(b"\xff\xd8 not really a JPEG")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        main,
+        ["stimuli", "encode-photo", str(photo), align, "--backend", "dcgan64", "--out", str(out)],
+    )
+    assert result.exit_code != 0 and "cannot read photo" in result.output
+    assert "Traceback" not in result.output and not out.exists()

@@ -87,6 +87,10 @@ def test_base_latent_from_a_file(encoding, seed, tmp_path):
     params = encoding.params({**FAST, "base_latent_path": str(tmp_path / "short.npy")})
     with pytest.raises(StimulusError, match="100 finite numbers"):
         encoding.draw(small_rows(seed), params, rng=None)
+    np.save(tmp_path / "plus.npy", np.tile(latent, (23, 1)))  # encode-photo's w+ file
+    params = encoding.params({**FAST, "base_latent_path": str(tmp_path / "plus.npy")})
+    with pytest.raises(StimulusError, match="per-layer w"):
+        encoding.draw(small_rows(seed), params, rng=None)
 
 
 @pytest.mark.parametrize(

@@ -78,3 +78,22 @@ def test_a_photo_without_a_face_is_a_clear_error(tmp_path):
     Image.new("RGB", (200, 200), (90, 140, 200)).save(tmp_path / "sky.png")
     with pytest.raises(PhotoError, match="no face found"):
         align_face(tmp_path / "sky.png", 64)
+
+
+def test_the_astronaut_is_aligned_and_dlib_scores_identity():
+    """The labellers extra's photo and models: MediaPipe finds the face, the crop is
+    the photo's face (dlib distance 0 to itself, NaN where there is no face)."""
+    import importlib.util
+
+    for module in ("skimage", "mediapipe", "dlib"):
+        pytest.importorskip(module, reason="labellers extra")
+    if importlib.util.find_spec("face_recognition_models") is None:  # read as files only
+        pytest.skip("labellers extra (face-recognition-models)")
+    import skimage.data
+
+    from stimuli.photo import align_face, identity_distance
+
+    crop = align_face(Image.fromarray(skimage.data.astronaut()), 256)
+    assert crop.shape == (1, 3, 256, 256)
+    assert identity_distance(crop, crop) < 1e-6
+    assert np.isnan(identity_distance(crop, torch.zeros_like(crop)))
