@@ -11,13 +11,16 @@ writer's ``MediaStore``; *serial* waits for each batch's files (``put_images``),
 *overlapped* is what the set writer does for a grid's items (``put_images_later``: batch
 k is encoded and written on the store's pool while batch k + 1 renders). *set writer*
 is ``generate_stimulus_set`` itself: ``faces / batch`` datasets of ``batch`` faces as
-``gan_face`` grids, so it also writes each grid's composite PNG, the data CSVs and the
+``gan_face`` grids, so it also writes each grid's composite sheet, the data CSVs and the
 manifest.
 
 Stages run in rounds, in the same process, alternating order (ABBA...), so load from
 other processes falls on them alike; each figure is the median over ``--rounds``, the
 shares are medians of each round's own ratio, and the load average is printed with
-them. A profile then gives the CPU seconds per face of each step of the pipeline on
+them, and beside each share the bare stage's CPU per face over the stage's (what the
+share would be on cores that both kept busy; steadier than wall time on a loaded
+machine, though a bare generator whose threads spin while they wait is charged for the
+spinning). A profile then gives the CPU seconds per face of each step of the pipeline on
 one thread (generation on ``--threads``): when the steps after generation cost a
 share ``e`` of the whole, a machine whose cores the bare generator already keeps busy
 cannot run the pipeline faster than ``1 - e`` of bare, however the work overlaps; spare
@@ -301,9 +304,13 @@ def report(args, wall: dict, cpu: dict, steps: dict, loads, generator, port, med
     for name in ("pipeline, serial", "pipeline, overlapped", "set writer"):
         n = max(1, args.faces // args.batch) * args.batch if name == "set writer" else args.faces
         shares = [(n / s) / (args.faces / b) for s, b in zip(wall[name], bare, strict=True)]
+        cpu_share = (statistics.median(cpu["bare generator"]) / args.faces) / (
+            statistics.median(cpu[name]) / n
+        )
         print(
             f"{name} / bare = {statistics.median(shares):.1%} (goal >= 90%; rounds: "
-            f"{', '.join(f'{share:.0%}' for share in shares)})"
+            f"{', '.join(f'{share:.0%}' for share in shares)}); CPU a face, bare / this: "
+            f"{cpu_share:.1%}"
         )
     print("CPU ms per face, by step (one thread; generation: the bare stage on all its threads)")
     for step, seconds in steps.items():
