@@ -6,8 +6,10 @@ faces each; speed figures live in benchmarks/bench_faces.py.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,6 +106,24 @@ def test_shipped_directions_belong_to_this_generator(generator, tmp_path):
     path = shipped.save(tmp_path / "elsewhere.npz", generator=other)
     with pytest.raises(DirectionsError, match="made for the dcgan64 generator"):
         Directions.load(path, generator=manifest_entry(generator))
+
+
+def test_shipped_named_axes_were_fitted_on_5000_faces_and_met_every_goal(generator):
+    """The shipped file's record (written by ``glyphlab stimuli directions --method
+    labelled`` beside it and copied to docs/): >= 5,000 labelled faces, every named axis
+    validated on >= 200 fresh faces and meeting its goal."""
+    from stimuli.directions.named import AXIS_NAMES
+    from stimuli.directions.validation import DEFAULT_GOAL, GOALS
+
+    docs = Path(__file__).parents[2] / "docs" / "neural-faces"
+    fitted = json.loads((docs / "mobilestylegan_labelled.json").read_text())
+    validation = json.loads((docs / "mobilestylegan_validation.json").read_text())
+    assert fitted["n_labelled"] >= 5000 and validation["n_faces"] >= 200
+    assert set(AXIS_NAMES) <= set(shipped_directions(generator).names)
+    rows = {row["axis"]: row for row in validation["axes"]}
+    assert set(rows) == set(AXIS_NAMES)
+    for name, row in rows.items():
+        assert row["n"] >= 190 and row["right_way"] >= GOALS.get(name, DEFAULT_GOAL), row
 
 
 def test_anti_face_mirrors_w_through_the_mean_face(generator):
