@@ -134,13 +134,18 @@ def consent(slug: str) -> Response:
         stored = session.get(f"enrolment-{study.id}")
         if not isinstance(stored, dict):  # consent posted without opening the study link
             return redirect(url_for("participant.entry", slug=slug))
+        # the study's design from the process's cache (an open study's is fixed) and
+        # the set's folder read afresh (a moved set must fail here, not be served)
         participant = participants_service.enrol(
             db_session,
             study=study,
-            stimulus_set=site().stimulus_sets.get(study.stimulus_set.folder),
+            stimulus_set=site().stimulus_sets.get(
+                participants_service.stimulus_set_folder(db_session, study)
+            ),
             key=EnrolmentKey(**stored),
             now=site().clock(),
             seed=site().plan_seed(),
+            designs=site().plans,
         )
         db_session.commit()
         remember(study, participant)

@@ -21,6 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from experiment import design
 from experiment.errors import Conflict, Forbidden, Gone, NotFound
@@ -30,12 +31,13 @@ from experiment.models import (
     Participant,
     ParticipantStatus,
     Response,
+    StimulusSet,
     Study,
     StudyStatus,
     Trial,
 )
 from experiment.services.external_ids import EnrolmentKey
-from experiment.services.studies import study_design as study_design_of
+from experiment.services.plans import PlanCache, enrolment_design
 from experiment.stimulus_sets import LoadedStimulusSet
 
 
@@ -54,6 +56,17 @@ def find_study(session: Session, slug: str) -> Study:
     if study is None:
         raise NotFound(f"There is no study at /s/{slug}. Check the link you were given.")
     return study
+
+
+FOLDER = sa.select(StimulusSet.__table__.c.folder).where(
+    StimulusSet.__table__.c.id == sa.bindparam("set")
+)
+
+
+def stimulus_set_folder(session: Session, study: Study) -> str:
+    """The folder of ``study``'s stimulus set, as stored now (one Core read, not the ORM's
+    lazy load of the set's row)."""
+    return session.connection().execute(FOLDER, {"set": study.stimulus_set_id}).scalar_one()
 
 
 def require_open(study: Study) -> None:
@@ -93,11 +106,14 @@ def enrol(
     now: datetime,
     seed: int | None = None,
     preview: bool = False,
+    designs: PlanCache | None = None,
 ) -> Participant:
     """Create a participant with all their planned trials (or return the one already
     enrolled under the same external id and session: a double-clicked consent form).
     A ``preview`` participant (the researcher, from the dashboard) may enter a study in
-    any state and is flagged as such."""
+    any state and is flagged as such. ``designs`` (the process's plan cache) keeps the
+    study's conditions and design between enrolments; without it they are made from the
+    study's rows."""
     if not preview:
         require_open(study)
     existing = returning_participant(session, study=study, key=key)
@@ -113,6 +129,7 @@ def enrol(
                 now=now,
                 seed=seed,
                 preview=preview,
+                designs=designs,
             )
     except IntegrityError:
         # The same external id enrolled concurrently (double click, two tabs): use theirs.
@@ -132,33 +149,43 @@ def _new_participant(
     now: datetime,
     seed: int | None,
     preview: bool = False,
+    designs: PlanCache | None = None,
 ) -> Participant:
     """The next participant number's row and planned trials, inserted (inside the caller's
     SAVEPOINT). The trials go in as one Core executemany: a plan is ten to hundreds of
     rows that nothing in this request reads back, so the ORM's unit of work (and the
-    RETURNING of their ids) would be pure cost."""
+    RETURNING of their ids) would be pure cost. The counter and the Latin-square counts
+    are Core statements on the session's connection for the same reason."""
+    fixed = (
+        designs.enrolment(study, stimulus_set)
+        if designs is not None
+        else enrolment_design(study, stimulus_set)
+    )
+    session.flush()  # what the ORM's statements would autoflush (nothing, from the consent page)
+    connection = session.connection()
     # Atomic counter: numbers participants and, by locking the study row, lets
     # concurrent enrolments pick their Latin-square rows in turn. Previews get no number.
-    number = session.execute(
-        sa.update(Study)
-        .where(Study.id == study.id)
-        .values(enrolled_count=Study.enrolled_count + (0 if preview else 1))
-        .returning(Study.enrolled_count)
+    number = connection.execute(
+        sa.update(STUDIES)
+        .where(STUDIES.c.id == study.id)
+        .values(enrolled_count=STUDIES.c.enrolled_count + (0 if preview else 1))
+        .returning(STUDIES.c.enrolled_count)
     ).scalar_one()
-    conditions = {
-        (c.encoding, c.layout, c.response_mode): c
-        for c in sorted(study.conditions, key=lambda c: c.position)
-    }
-    specs, study_design = study_design_of(study, stimulus_set)
+    set_committed_value(study, "enrolled_count", number)  # as the ORM update would
     seed = secrets.randbits(62) if seed is None else seed
-    row = next_latin_square_row(session, study=study, rows=study_design.rows, now=now)
+    row = _least_held_row(
+        connection,
+        study_id=study.id,
+        rows=fixed.design.rows,
+        since=now - timedelta(minutes=fixed.abandon_after_minutes),
+    )
     plan = design.plan_trials(
         stimulus_set,
-        specs,
-        study_design,
+        list(fixed.specs),
+        fixed.design,
         latin_square_row=row,
-        practice_trials=study.practice_trials,
-        attention_checks=study.attention_checks,
+        practice_trials=fixed.practice_trials,
+        attention_checks=fixed.attention_checks,
         rng=np.random.default_rng(seed),
     )
     participant = Participant(
@@ -175,15 +202,16 @@ def _new_participant(
     )
     session.add(participant)
     session.flush()
-    session.connection().execute(
+    condition_ids = fixed.condition_ids
+    connection.execute(
         Trial.__table__.insert(),
         [
             {
                 "public_id": secrets.token_hex(12),
                 "participant_id": participant.id,
-                "condition_id": conditions[
+                "condition_id": condition_ids[
                     (t.condition.encoding, t.condition.layout, t.condition.response_mode)
-                ].id,
+                ],
                 "trial_index": index,
                 "is_practice": t.is_practice,
                 "is_attention_check": t.is_attention_check,
@@ -192,8 +220,8 @@ def _new_participant(
                 "n_items": len(t.display_order),
                 "display_order": list(t.display_order),
                 "true_outliers": stimulus_set.true_outliers(t.dataset_id),
-                "deadline_ms": study.deadline_ms,
-                "frame_ms": study.frame_ms,
+                "deadline_ms": fixed.deadline_ms,
+                "frame_ms": fixed.frame_ms,
             }
             for index, t in enumerate(plan)
         ],
@@ -201,28 +229,32 @@ def _new_participant(
     return participant
 
 
-def next_latin_square_row(session: Session, *, study: Study, rows: int, now: datetime) -> int:
+PARTICIPANTS = Participant.__table__
+STUDIES = Study.__table__
+HOLDING = (
+    sa.select(PARTICIPANTS.c.latin_square_row, sa.func.count())
+    .where(
+        PARTICIPANTS.c.study_id == sa.bindparam("study"),
+        PARTICIPANTS.c.is_preview.is_(False),
+        sa.or_(
+            PARTICIPANTS.c.status == ParticipantStatus.finished,
+            PARTICIPANTS.c.consented_at >= sa.bindparam("since"),
+        ),
+    )
+    .group_by(PARTICIPANTS.c.latin_square_row)
+)
+
+
+def _least_held_row(connection: sa.Connection, *, study_id: int, rows: int, since: datetime) -> int:
     """The row with the fewest finished plus active participants (lowest on a tie).
 
-    Counterbalancing by completions: a participant who consented less than the study's
-    cutoff ago holds a row; one who has not finished by then frees it, so abandoned
-    starts do not leave rows without finishers. Previews hold none. The caller has
-    already locked the study row (the enrolment counter update), so concurrent
+    Counterbalancing by completions: a participant who consented after ``since`` (the
+    study's cutoff ago) holds a row; one who has not finished by then frees it, so
+    abandoned starts do not leave rows without finishers. Previews hold none. The caller
+    has already locked the study row (the enrolment counter update), so concurrent
     enrolments take turns.
     """
-    since = now - timedelta(minutes=study.abandon_after_minutes)
-    holding = session.execute(
-        sa.select(Participant.latin_square_row, sa.func.count())
-        .where(
-            Participant.study_id == study.id,
-            Participant.is_preview.is_(False),
-            sa.or_(
-                Participant.status == ParticipantStatus.finished,
-                Participant.consented_at >= since,
-            ),
-        )
-        .group_by(Participant.latin_square_row)
-    ).all()
+    holding = connection.execute(HOLDING, {"study": study_id, "since": since}).all()
     counts = [0] * rows
     for row, count in holding:
         counts[row % rows] += count

@@ -23,7 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from experiment.models import Condition, StimulusSet, Study, Trial
+from experiment import design
+from experiment.models import Condition, StimulusSet, Study, StudyStatus, Trial
+from experiment.services.studies import study_design
+from experiment.stimulus_sets import LoadedStimulusSet
 
 #: participants whose plans a process keeps; past it the cache starts again (a plan is
 #: one query away, so a simple bound beats an LRU's bookkeeping on every request)
@@ -84,6 +87,54 @@ class StudyInfo:
 
 
 @dataclass(frozen=True)
+class EnrolmentDesign:
+    """What enrolling a participant reads of a study besides its counters: its conditions
+    (with their row ids), the design they make with the stimulus set, and the settings
+    copied onto each planned trial. Fixed once the study has been open (it never goes
+    back to draft); kept for the study's ``opened_at`` and the loaded set it was made
+    from, so a different study under a reused id, or another set, is never served it."""
+
+    study_id: int
+    opened_at: datetime | None
+    stimulus_set: LoadedStimulusSet
+    #: (encoding, layout, response mode) -> condition row id
+    condition_ids: dict[tuple[str, str, str], int]
+    specs: tuple[design.ConditionSpec, ...]
+    design: design.Design
+    practice_trials: int
+    attention_checks: int
+    deadline_ms: int
+    frame_ms: int
+    abandon_after_minutes: int
+
+    def fits(self, study: Study, stimulus_set: LoadedStimulusSet) -> bool:
+        return (
+            self.study_id == study.id
+            and self.opened_at == study.opened_at
+            and self.stimulus_set is stimulus_set
+        )
+
+
+def enrolment_design(study: Study, stimulus_set: LoadedStimulusSet) -> EnrolmentDesign:
+    """``study``'s enrolment design, made from its rows (loads its conditions)."""
+    conditions = sorted(study.conditions, key=lambda c: c.position)
+    specs, made = study_design(study, stimulus_set)
+    return EnrolmentDesign(
+        study_id=study.id,
+        opened_at=study.opened_at,
+        stimulus_set=stimulus_set,
+        condition_ids={(c.encoding, c.layout, c.response_mode): c.id for c in conditions},
+        specs=tuple(specs),
+        design=made,
+        practice_trials=study.practice_trials,
+        attention_checks=study.attention_checks,
+        deadline_ms=study.deadline_ms,
+        frame_ms=study.frame_ms,
+        abandon_after_minutes=study.abandon_after_minutes,
+    )
+
+
+@dataclass(frozen=True)
 class TrialState:
     """What changes on a trial row, as read in this request."""
 
@@ -100,6 +151,7 @@ class PlanCache:
         self.size = size
         self._plans: dict[str, Plan] = {}
         self._studies: dict[int, StudyInfo] = {}
+        self._designs: dict[int, EnrolmentDesign] = {}
         self._lock = threading.Lock()
 
     def plan(self, session: Session, participant_id: int, *, token: str) -> Plan:
@@ -124,6 +176,16 @@ class PlanCache:
             if not draft:
                 self._studies[study_id] = info
         return info
+
+    def enrolment(self, study: Study, stimulus_set: LoadedStimulusSet) -> EnrolmentDesign:
+        """The study's enrolment design; a draft's is made afresh each time (a draft can
+        be edited: previews enrol into drafts), a study that has been open keeps it."""
+        found = self._designs.get(study.id)
+        if found is None or not found.fits(study, stimulus_set):
+            found = enrolment_design(study, stimulus_set)
+            if study.status != StudyStatus.draft:
+                self._designs[study.id] = found
+        return found
 
 
 def _load_plan(session: Session, participant_id: int) -> Plan:
