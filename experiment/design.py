@@ -179,17 +179,34 @@ def latin_square_rows(n_encodings: int) -> int:
 
 def stimulus_pool(
     stimulus_set: LoadedStimulusSet, condition: ConditionSpec, role: str
-) -> list[dict]:
-    """Stimuli of a role that can be shown in a condition (mode eligibility included)."""
-    mode = mode_named(condition.response_mode)
-    return [
-        stimulus
-        for stimulus in stimulus_set.stimuli.values()
-        if stimulus["encoding"] == condition.encoding
-        and stimulus["layout"] == condition.layout
-        and stimulus_set.role(stimulus) == role
-        and mode.eligible(len(stimulus_set.true_outliers(stimulus["dataset_id"])))
-    ]
+) -> tuple[dict, ...]:
+    """Stimuli of a role that can be shown in a condition (mode eligibility included),
+    in the set's order; made once per loaded set (each enrolment draws from them)."""
+    key = ("pool", condition, role)
+    pool = stimulus_set.derived.get(key)
+    if pool is None:
+        mode = mode_named(condition.response_mode)
+        pool = stimulus_set.derived[key] = tuple(
+            stimulus
+            for stimulus in stimulus_set.stimuli.values()
+            if stimulus["encoding"] == condition.encoding
+            and stimulus["layout"] == condition.layout
+            and stimulus_set.role(stimulus) == role
+            and mode.eligible(len(stimulus_set.true_outliers(stimulus["dataset_id"])))
+        )
+    return pool
+
+
+def _main_by_key(stimulus_set: LoadedStimulusSet) -> dict[tuple[str, str, str], dict]:
+    """The set's main stimuli by (dataset, encoding, layout), made once per loaded set."""
+    by_key = stimulus_set.derived.get("main_by_key")
+    if by_key is None:
+        by_key = stimulus_set.derived["main_by_key"] = {
+            (s["dataset_id"], s["encoding"], s["layout"]): s
+            for s in sorted(stimulus_set.stimuli.values(), key=lambda s: s["stimulus_id"])
+            if stimulus_set.role(s) == "main"
+        }
+    return by_key
 
 
 def check_extras(
@@ -227,11 +244,7 @@ def plan_trials(
 ) -> list[PlannedTrial]:
     """The ordered trials of one participant (practice, then blocks by encoding)."""
     order = study_design.block_order(latin_square_row)
-    by_key = {
-        (s["dataset_id"], s["encoding"], s["layout"]): s
-        for s in sorted(stimulus_set.stimuli.values(), key=lambda s: s["stimulus_id"])
-        if stimulus_set.role(s) == "main"
-    }
+    by_key = _main_by_key(stimulus_set)
     blocks: dict[str, list[PlannedTrial]] = {encoding: [] for encoding in order}
     for encoding in order:
         for slot in study_design.group_of(encoding, latin_square_row):

@@ -92,9 +92,13 @@ class LoadedStimulusSet:
     stimuli: dict[str, dict[str, Any]]
     datasets: dict[str, dict[str, Any]]
     media: MediaFiles = field(init=False, repr=False, compare=False)
+    #: what design.py derives from the set alone (stimulus pools, the main stimuli by
+    #: key), made once per loaded set: a set never changes once made
+    derived: dict[Any, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "media", MediaFiles(self.folder))
+        object.__setattr__(self, "derived", {})
 
     def role(self, stimulus: dict[str, Any]) -> str:
         return self.datasets[stimulus["dataset_id"]].get("role", "main")
