@@ -83,15 +83,16 @@ def test_conditional_directions_are_orthogonal_to_their_nuisance_axes(rng):
 
 def test_pipeline_fits_validates_and_writes_everything(generator, tmp_path):
     labeller = LinearLabeller(3)
+    # 250 faces: the glasses rule takes the top 5%, and every group needs MIN_GROUP faces
     directions, run, measures = compute_labelled(
-        generator, labeller, n_faces=100, seed=1, cache_dir=tmp_path / "cache", progress=False
+        generator, labeller, n_faces=250, seed=1, cache_dir=tmp_path / "cache", progress=False
     )
-    assert run.n_labelled == 100 and measures.shape == (100, len(MEASURES))
+    assert run.n_labelled == 250 and measures.shape == (250, len(MEASURES))
     assert directions.names[: len(AXIS_NAMES)] == AXIS_NAMES and "pc01" in directions.names
     folder = bank_dir(tmp_path / "cache", generator, 1)
     stamp = chunk_path(folder, 0).stat().st_mtime_ns
     compute_labelled(
-        generator, labeller, n_faces=100, seed=1, cache_dir=tmp_path / "cache", progress=False
+        generator, labeller, n_faces=250, seed=1, cache_dir=tmp_path / "cache", progress=False
     )
     assert chunk_path(folder, 0).stat().st_mtime_ns == stamp  # resumed, not remade
 
