@@ -173,9 +173,19 @@ class FaceLabeller:
         return float(np.median(pixels.mean(axis=1))), float(np.median(pixels[:, 0] - pixels[:, 1]))
 
 
+def eye_distance(points: np.ndarray) -> float:
+    """Outer eye corner to outer eye corner: the face's own unit of size."""
+    return float(np.linalg.norm(points[EYE_OUTER_R] - points[EYE_OUTER_L]))
+
+
+def patch_at(image: np.ndarray, points: np.ndarray, landmark: int, half: int) -> np.ndarray:
+    """The square of side ``2 * half`` centred on ``landmark``, cut at the image's edges."""
+    cx, cy = (int(v) for v in points[landmark])
+    return image[max(0, cy - half) : cy + half, max(0, cx - half) : cx + half]
+
+
 def geometry(points: np.ndarray) -> tuple[float, float]:
     """Eye opening (lid gap / eye width) and mouth opening (lip gap / eye distance)."""
-    eye_distance = np.linalg.norm(points[EYE_OUTER_R] - points[EYE_OUTER_L])
     eye_open = np.mean(
         [
             np.linalg.norm(points[a] - points[b]) / np.linalg.norm(points[c] - points[d])
@@ -183,7 +193,7 @@ def geometry(points: np.ndarray) -> tuple[float, float]:
         ]
     )
     return float(eye_open), float(
-        np.linalg.norm(points[LIP_TOP] - points[LIP_BOTTOM]) / eye_distance
+        np.linalg.norm(points[LIP_TOP] - points[LIP_BOTTOM]) / eye_distance(points)
     )
 
 
@@ -203,11 +213,8 @@ def _area(rectangle) -> float:
 
 def glasses_edges(image: np.ndarray, points: np.ndarray) -> float:
     """Mean gradient magnitude in a patch on the nose bridge (frames make strong edges)."""
-    eye_distance = np.linalg.norm(points[EYE_OUTER_R] - points[EYE_OUTER_L])
-    half = max(3, int(eye_distance * 0.12))
-    cx, cy = (int(v) for v in points[BRIDGE])
-    gray = image.astype(np.float64).mean(axis=2)
-    patch = gray[max(0, cy - half) : cy + half, max(0, cx - half) : cx + half]
+    half = max(3, int(eye_distance(points) * 0.12))
+    patch = patch_at(image, points, BRIDGE, half).astype(np.float64).mean(axis=2)
     if patch.shape[0] < 3 or patch.shape[1] < 3:
         return np.nan
     gy, gx = np.gradient(patch)
@@ -216,13 +223,8 @@ def glasses_edges(image: np.ndarray, points: np.ndarray) -> float:
 
 def skin_lightness(image: np.ndarray, points: np.ndarray) -> float:
     """Median lightness (mean of R, G, B) of a square patch on each cheek."""
-    eye_distance = np.linalg.norm(points[EYE_OUTER_R] - points[EYE_OUTER_L])
-    half = max(2, int(eye_distance * 0.1))
-    pixels = []
-    for cheek in CHEEKS:
-        cx, cy = (int(v) for v in points[cheek])
-        patch = image[max(0, cy - half) : cy + half, max(0, cx - half) : cx + half]
-        pixels.append(patch.reshape(-1, 3))
+    half = max(2, int(eye_distance(points) * 0.1))
+    pixels = [patch_at(image, points, cheek, half).reshape(-1, 3) for cheek in CHEEKS]
     cheeks = np.concatenate(pixels).astype(np.float64)
     return float(np.median(cheeks.mean(axis=1))) if len(cheeks) >= 9 else np.nan
 
