@@ -182,11 +182,10 @@ def stimulus_pool(
 ) -> tuple[dict, ...]:
     """Stimuli of a role that can be shown in a condition (mode eligibility included),
     in the set's order; made once per loaded set (each enrolment draws from them)."""
-    key = ("pool", condition, role)
-    pool = stimulus_set.derived.get(key)
-    if pool is None:
+
+    def pool() -> tuple[dict, ...]:
         mode = mode_named(condition.response_mode)
-        pool = stimulus_set.derived[key] = tuple(
+        return tuple(
             stimulus
             for stimulus in stimulus_set.stimuli.values()
             if stimulus["encoding"] == condition.encoding
@@ -194,19 +193,20 @@ def stimulus_pool(
             and stimulus_set.role(stimulus) == role
             and mode.eligible(len(stimulus_set.true_outliers(stimulus["dataset_id"])))
         )
-    return pool
+
+    return stimulus_set.derive(("pool", condition, role), pool)
 
 
 def _main_by_key(stimulus_set: LoadedStimulusSet) -> dict[tuple[str, str, str], dict]:
     """The set's main stimuli by (dataset, encoding, layout), made once per loaded set."""
-    by_key = stimulus_set.derived.get("main_by_key")
-    if by_key is None:
-        by_key = stimulus_set.derived["main_by_key"] = {
+    return stimulus_set.derive(
+        "main_by_key",
+        lambda: {
             (s["dataset_id"], s["encoding"], s["layout"]): s
             for s in sorted(stimulus_set.stimuli.values(), key=lambda s: s["stimulus_id"])
             if stimulus_set.role(s) == "main"
-        }
-    return by_key
+        },
+    )
 
 
 def check_extras(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,13 @@ class LoadedStimulusSet:
     def __post_init__(self) -> None:
         object.__setattr__(self, "media", MediaFiles(self.folder))
         object.__setattr__(self, "derived", {})
+
+    def derive(self, key: Any, make: Callable[[], Any]) -> Any:
+        """What ``make`` derives from this set, made on the first call for ``key``."""
+        value = self.derived.get(key)
+        if value is None:
+            value = self.derived[key] = make()
+        return value
 
     def role(self, stimulus: dict[str, Any]) -> str:
         return self.datasets[stimulus["dataset_id"]].get("role", "main")
