@@ -197,8 +197,10 @@ def test_a_study_whose_address_starts_with_next_runs(browser, live_server):
     page.goto(f"{base}/s/{slug}/?pid=browser-next")
     page.check("input[name=consent]")
     page.click("button[type=submit]")
+    start = page.get_by_role("link", name="Start")
+    start.wait_for()  # the instructions page has loaded; .all() below does not wait
     assert [k.text_content() for k in page.locator("main kbd").all()] == ["J", "F"]
-    page.get_by_role("link", name="Start").click()
+    start.click()
     click_and_wait_gone(page.get_by_role("button", name="Start"))
     for _ in range(2):
         try:
