@@ -110,7 +110,7 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
     assert preview.screenshot() != before, "the preview follows the mapping"
 
     page.get_by_role("button", name="Apply the mapping").click()
-    page.wait_for_load_state()
+    page.locator("main", has_text=f"z-score → {y_axis}").wait_for()  # the mapping page again
     main = page.text_content("main")
     assert f"log → z-score → {x_axis}" in main and f"z-score → {y_axis}" in main
     page.locator("#preview").evaluate("img => img.decode()")
@@ -124,7 +124,7 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
     page.select_option("#sort", "y")
     page.fill("#play_ms", "300")
     page.get_by_role("button", name="Show").click()
-    page.wait_for_load_state()
+    page.locator("main", has_text="300 ms a frame").wait_for()
     assert "sorted by y" in page.text_content("main") and "300 ms a frame" in page.text_content(
         "main"
     )
@@ -175,9 +175,11 @@ def test_researcher_turns_a_csv_into_a_study_in_the_studio(
     page.fill("#practice_trials", "0")
     page.fill("#attention_checks", "0")
     page.get_by_role("button", name="Create study").click()
-    page.wait_for_load_state()
     opening = page.get_by_role("button", name="Open the study")
-    assert opening.count(), f"the study was not created: {page.text_content('main')}"
+    try:
+        opening.wait_for()
+    except PlaywrightError:
+        raise AssertionError(f"the study was not created: {page.text_content('main')}") from None
     opening.click()
     entry = page.locator("code.entry-url").first.text_content()
 
