@@ -1,7 +1,7 @@
 """Neural faces: bare generator faces/s, our pipeline to files as a share of it, FLOPs.
 
     .venv/bin/python benchmarks/bench_faces.py [--faces 32] [--batch 8] [--threads 2]
-        [--size 256] [--format webp|png] [--backend mobilestylegan|dcgan64]
+        [--size 256] [--format jpeg|webp|png] [--backend mobilestylegan|dcgan64]
         [--rounds 3] [--workers N] [--torch] [--check 100] [--device cpu|cuda]
 
 *bare*: the generator alone on ready latents (``generate_batched``, its own size left in
@@ -55,7 +55,7 @@ from stimuli.generate import composite_format
 from stimuli.generators import generate_batched, load_generator, sample_latents, to_display
 from stimuli.generators.base import resize_images
 from stimuli.layouts.grid import tile
-from stimuli.media import IMAGE_ENCODERS, MediaStore
+from stimuli.media import STILL_FORMATS, MediaStore
 
 
 def rounds(n_rounds: int, stages: dict) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
@@ -190,7 +190,7 @@ def profile(args, encoding, params, latents, media, generation_cpu_s: float) -> 
         ),
         0.0,
     )
-    encode = IMAGE_ENCODERS[args.format]
+    still = STILL_FORMATS[args.format]
 
     def timed(step, work, *inputs):
         start = time.process_time()
@@ -202,14 +202,16 @@ def profile(args, encoding, params, latents, media, generation_cpu_s: float) -> 
         return [Image.fromarray(face) for face in display]
 
     def encoded(images):
-        return [encode(image) for image in images]
+        return [still.encode(image) for image in images]
 
     def written(data):
-        return [media.put(one, args.format) for one in data]
+        return [media.put(one, still.extension) for one in data]
 
     def composite(images):
         sheet = tile(images)
-        return hashlib.sha256(IMAGE_ENCODERS[composite_format(encoding, params, sheet)](sheet))
+        return hashlib.sha256(
+            STILL_FORMATS[composite_format(encoding, params, sheet)].encode(sheet)
+        )
 
     for start in range(0, len(sample), args.batch):
         chunk = sample[start : start + args.batch]
@@ -231,7 +233,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--format", choices=sorted(IMAGE_ENCODERS), default="webp")
+    parser.add_argument("--format", choices=sorted(STILL_FORMATS), default="jpeg")
     parser.add_argument("--backend", default="mobilestylegan")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every stage (median)")
     parser.add_argument("--workers", type=int, default=None, help="media pool (default: store's)")

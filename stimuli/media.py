@@ -12,8 +12,9 @@ import hashlib
 import io
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -35,19 +36,20 @@ def _rgb(image: Image.Image) -> Image.Image:
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-#: Quality of lossy WebP stills. Neural faces are smooth upscales of a 64 px generator
-#: output: at 95 a 256 px face is ~7 KiB instead of ~62 KiB as PNG, about a grey level
-#: off on average (``docs/neural-faces/README.md``), so a 12-face trial fits inside its
-#: JSON.
+#: Quality of lossy WebP stills (``image_format = "webp"``): at 95 a 256 px DCGAN face
+#: is ~7.5 KiB instead of ~62 KiB as PNG, about a grey level off on average
+#: (``docs/neural-faces/README.md``).
 WEBP_QUALITY = 95
 #: libwebp's effort (0 fastest .. 6 smallest). Method 0 encodes a 256 px DCGAN face in
 #: ~20% less CPU than method 1 (1.75 vs 2.23 ms on a loaded 2-core machine) for 4% larger
-#: files (7.5 vs 7.2 KiB) and the same error (200 faces: 0.984 vs 0.980 grey levels on
-#: average, worst face 1.23 both); encoding costs about half as much CPU as the DCGAN's
-#: generation of the face, so the CPU is worth more than the bytes.
+#: files (7.5 vs 7.2 KiB) and the same error (200 faces: 0.984 vs 0.980 grey levels).
 WEBP_METHOD = 0
-#: libwebp refuses images with a side above this; larger stills are stored as PNG
-WEBP_MAX_SIDE = 16383
+#: Quality of JPEG stills, the neural faces' default (issue 16): on 200 DCGAN faces at
+#: 256 px quality 92 (4:2:0) is 0.86 grey levels off on average (WebP at 95: 0.98; worst
+#: face 1.16 against 1.20) for 9.1 instead of 7.5 KiB, and libjpeg-turbo encodes it in
+#: about a seventh of libwebp's CPU (0.43 against 3.4 ms a face on a loaded 2-core
+#: machine), which decides how close writing faces comes to the generator's own speed.
+JPEG_QUALITY = 92
 
 
 def webp_still_bytes(image: Image.Image) -> bytes:
@@ -57,14 +59,35 @@ def webp_still_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def still_format(image_format: str, image: Image.Image) -> str:
-    """``image_format``, or ``png`` for an image too large for WebP."""
-    too_big = image_format == "webp" and max(image.size) > WEBP_MAX_SIDE
-    return "png" if too_big else image_format
+def jpeg_bytes(image: Image.Image) -> bytes:
+    """Baseline JPEG with fixed settings and no metadata (libjpeg-turbo is deterministic
+    for a given build; Pillow's wheels pin it)."""
+    buffer = io.BytesIO()
+    _rgb(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class StillFormat:
+    """How one still-image format is written: its encoder, the file extension its
+    names get, and the largest side its codec takes."""
+
+    encode: Callable[[Image.Image], bytes]
+    extension: str
+    max_side: int
 
 
 #: still-image formats an encoding can ask for (``Encoding.item_format``)
-IMAGE_ENCODERS = {"png": png_bytes, "webp": webp_still_bytes}
+STILL_FORMATS = {
+    "png": StillFormat(png_bytes, "png", 2**31 - 1),
+    "webp": StillFormat(webp_still_bytes, "webp", 16383),
+    "jpeg": StillFormat(jpeg_bytes, "jpg", 65500),
+}
+
+
+def still_format(image_format: str, image: Image.Image) -> str:
+    """``image_format``, or ``png`` for an image too large for its codec."""
+    return "png" if max(image.size) > STILL_FORMATS[image_format].max_side else image_format
 
 
 #: images a store lets wait for the pool before ``put_images_later`` waits itself
@@ -74,7 +97,7 @@ MAX_PENDING_IMAGES = 512
 class MediaStore:
     """Writes files into ``<folder>/media/`` and returns their manifest paths.
 
-    ``put_images`` encodes a batch of images on a thread pool (zlib and libwebp release
+    ``put_images`` encodes a batch of images on a thread pool (the codecs release
     the GIL), so the per-item images of a stimulus use every core; names and bytes do not
     depend on it. ``put_images_later`` returns at once with futures of the names, so the
     set writer renders the next stimulus (torch, also outside the GIL) while this one is
@@ -110,8 +133,7 @@ class MediaStore:
         return f"media/{name}"
 
     def put_images(self, images: Sequence[Image.Image], image_format: str = "png") -> list[str]:
-        """Store many images (``png`` or ``webp``, see ``IMAGE_ENCODERS``), in order;
-        encoded in parallel."""
+        """Store many images (a key of ``STILL_FORMATS``), in order; encoded in parallel."""
         return [name.result() for name in self.put_images_later(images, image_format)]
 
     def put_images_later(
@@ -119,13 +141,13 @@ class MediaStore:
     ) -> list[Future[str]]:
         """Like :meth:`put_images`, but return futures of the names at once; each image
         is encoded and written on the pool."""
-        encode = IMAGE_ENCODERS[image_format]
+        still = STILL_FORMATS[image_format]
         while self._pending and (
             self._pending[0].done() or len(self._pending) + len(images) > self.max_pending
         ):
             self._pending.popleft().result()  # bounded memory; and errors surface early
         names = [
-            self.pool.submit(lambda image: self.put(encode(image), image_format), image)
+            self.pool.submit(lambda image: self.put(still.encode(image), still.extension), image)
             for image in images
         ]
         self._pending.extend(names)

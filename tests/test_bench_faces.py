@@ -28,6 +28,6 @@ def test_bench_faces_times_the_set_writer_and_profiles_each_step(monkeypatch, ca
     for stage in ("bare generator", "pipeline, serial", "pipeline, overlapped", "set writer"):
         assert f"{stage} " in out
     assert out.count("(goal >= 90%; rounds: ") == 3 and "CPU a face, bare / this" in out
-    for step in ("generation", "webp encode", "hash + write", "grid composite"):
+    for step in ("generation", "jpeg encode", "hash + write", "grid composite"):
         assert f"  {step} " in out
     assert "load average" in out and "median of 2 rounds" in out

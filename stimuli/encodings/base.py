@@ -192,7 +192,7 @@ class Encoding(ABC, Generic[P, D]):
     bot_dprime: ClassVar[float] = 1.5
 
     def item_format(self, params: Any) -> str:
-        """File format of the per-item images (a key of ``stimuli.media.IMAGE_ENCODERS``):
+        """File format of the per-item images (a key of ``stimuli.media.STILL_FORMATS``):
         PNG, lossless, unless an encoding's images compress far better otherwise."""
         return "png"
 

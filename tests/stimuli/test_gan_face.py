@@ -100,7 +100,7 @@ def test_base_latent_from_a_file(encoding, seed, tmp_path):
         ({"backend": "torchscript"}, "needs model_path and latent_dim"),
         ({"size_px": 8}, "size_px"),
         ({"directions": "means"}, "needs path"),
-        ({"image_format": "jpeg"}, "image_format must be webp or png"),
+        ({"image_format": "gif"}, "image_format must be one of ['jpeg', 'png', 'webp']"),
     ],
 )
 def test_bad_params_are_refused(encoding, options, message):
@@ -186,42 +186,50 @@ def test_bring_your_own_generator_needs_no_default_weights(monkeypatch, tmp_path
     assert len(manifest["stimuli"][0]["items"]) == 6
 
 
-def test_faces_are_stored_as_small_webp_by_default_and_png_on_request(tmp_path):
-    """A 256 px face is a smooth upscale of a 64 px output: lossy WebP keeps it within
-    about a grey level at a tenth of the PNG's size, and the bytes are reproducible."""
+@pytest.mark.parametrize(
+    ("options", "extension"), [({}, ".jpg"), ({"image_format": "webp"}, ".webp")]
+)
+def test_faces_are_stored_lossy_and_small_jpeg_by_default_and_png_on_request(
+    tmp_path, options, extension
+):
+    """A 256 px face is a smooth upscale of a 64 px output: lossy JPEG (the default) or
+    WebP keeps it within about a grey level at a fraction of the PNG's size, and the
+    bytes are reproducible."""
     from PIL import Image
 
-    webp_folder, webp = face_set(tmp_path / "a", FAST | {"size_px": 256})
-    _, again = face_set(tmp_path / "b", FAST | {"size_px": 256})
+    lossy_folder, lossy = face_set(tmp_path / "a", FAST | {"size_px": 256} | options)
+    _, again = face_set(tmp_path / "b", FAST | {"size_px": 256} | options)
     png_folder, png = face_set(tmp_path / "c", FAST | {"size_px": 256, "image_format": "png"})
-    webp, again, png = (manifest["stimuli"][0] for manifest in (webp, again, png))
-    assert all(item["media"].endswith(".webp") for item in webp["items"])
+    lossy, again, png = (manifest["stimuli"][0] for manifest in (lossy, again, png))
+    assert all(item["media"].endswith(extension) for item in lossy["items"])
     assert all(item["media"].endswith(".png") for item in png["items"])
-    assert [i["media"] for i in again["items"]] == [i["media"] for i in webp["items"]]
-    for lossy, lossless in zip(webp["items"], png["items"], strict=True):
-        assert lossy["item"] == lossless["item"]
-        compressed = (webp_folder / lossy["media"]).read_bytes()
-        exact = (png_folder / lossless["media"]).read_bytes()
-        assert len(compressed) * 4 < len(exact)
-        decoded = np.asarray(Image.open(webp_folder / lossy["media"]).convert("RGB"), float)
-        original = np.asarray(Image.open(png_folder / lossless["media"]).convert("RGB"), float)
+    assert [i["media"] for i in again["items"]] == [i["media"] for i in lossy["items"]]
+    for small, exact in zip(lossy["items"], png["items"], strict=True):
+        assert small["item"] == exact["item"]
+        compressed = (lossy_folder / small["media"]).read_bytes()
+        lossless = (png_folder / exact["media"]).read_bytes()
+        assert len(compressed) * 4 < len(lossless)
+        decoded = np.asarray(Image.open(lossy_folder / small["media"]).convert("RGB"), float)
+        original = np.asarray(Image.open(png_folder / exact["media"]).convert("RGB"), float)
         assert decoded.shape == original.shape == (256, 256, 3)
         assert np.abs(decoded - original).mean() < 1.5
-    # the grid's composite is stored like its faces (lossy WebP: PNG cost twice the
-    # faces' own encoding), reproducibly, and stays PNG with PNG faces
-    assert webp["media"].endswith(".webp") and png["media"].endswith(".png")
-    assert again["media"] == webp["media"]
-    sheet = np.asarray(Image.open(webp_folder / webp["media"]).convert("RGB"), float)
+    # the grid's composite is stored like its faces (a lossless sheet of lossy faces
+    # would cost more than the faces' own encoding), reproducibly, and PNG with PNG faces
+    assert lossy["media"].endswith(extension) and png["media"].endswith(".png")
+    assert again["media"] == lossy["media"]
+    sheet = np.asarray(Image.open(lossy_folder / lossy["media"]).convert("RGB"), float)
     exact = np.asarray(Image.open(png_folder / png["media"]).convert("RGB"), float)
-    assert sheet.shape == exact.shape == (webp["height"], webp["width"], 3)
+    assert sheet.shape == exact.shape == (lossy["height"], lossy["width"], 3)
     assert np.abs(sheet - exact).mean() < 1.5
 
 
-def test_stills_too_large_for_webp_are_stored_as_png():
+def test_stills_too_large_for_their_codec_are_stored_as_png():
     from PIL import Image
 
-    from stimuli.media import WEBP_MAX_SIDE, still_format
+    from stimuli.media import STILL_FORMATS, still_format
 
-    assert still_format("webp", Image.new("RGB", (WEBP_MAX_SIDE, 8))) == "webp"
-    assert still_format("webp", Image.new("RGB", (8, WEBP_MAX_SIDE + 1))) == "png"
+    for name in ("webp", "jpeg"):
+        largest = STILL_FORMATS[name].max_side
+        assert still_format(name, Image.new("RGB", (largest, 8))) == name
+        assert still_format(name, Image.new("RGB", (8, largest + 1))) == "png"
     assert still_format("png", Image.new("RGB", (8, 8))) == "png"
