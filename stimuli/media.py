@@ -85,6 +85,20 @@ STILL_FORMATS = {
 }
 
 
+#: the Content-Type of each kind of file a set's ``media/`` holds, by extension
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".mp4": "video/mp4",
+}
+
+
+def media_type(name: str) -> str:
+    """The Content-Type of media file ``name`` (PNG for anything else)."""
+    return MEDIA_TYPES.get(os.path.splitext(name)[1], "image/png")
+
+
 def still_format(image_format: str, image: Image.Image) -> str:
     """``image_format``, or ``png`` for an image too large for its codec."""
     return "png" if max(image.size) > STILL_FORMATS[image_format].max_side else image_format

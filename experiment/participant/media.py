@@ -15,7 +15,6 @@ Last-Modified. Inline or not, the browser learns the bytes of each image and not
 from __future__ import annotations
 
 import hmac
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,11 +30,11 @@ from experiment.models import Participant, Study, Trial
 from experiment.services.plans import PlannedTrial
 from experiment.services.trials import media_name
 from experiment.stimulus_sets import LoadedStimulusSet
+from stimuli.media import media_type
 
 bp = Blueprint("media", __name__)
 TOKEN = re.compile(r"^([0-9a-f]{24})-(c|\d{1,4})-([0-9a-f]{24})$")
 MEDIA_CACHE_SIZE = 200_000
-MIMETYPES = {".png": "image/png", ".webp": "image/webp", ".mp4": "video/mp4", ".jpg": "image/jpeg"}
 
 
 @dataclass(frozen=True)
@@ -90,10 +89,6 @@ def media_url(trial: PlannedTrial, part: str, *, folder: str) -> str:
     return url_for("media.media", token=f"{trial.public_id}-{part}-{_mac(trial, part)}")
 
 
-def mimetype(name: str) -> str:
-    return MIMETYPES.get(os.path.splitext(name)[1], "image/png")
-
-
 def media_sources(
     trial: PlannedTrial,
     parts: Sequence[str],
@@ -106,7 +101,7 @@ def media_sources(
     are at most ``inline_limit`` bytes, else all as media URLs."""
     names = [media_name(trial, part, stimulus_set) for part in parts]
     if inline_limit and sum(stimulus_set.media.size(n) for n in names) <= inline_limit:
-        return [stimulus_set.media.data_uri(n, mimetype(n)) for n in names]
+        return [stimulus_set.media.data_uri(n, media_type(n)) for n in names]
     return [media_url(trial, part, folder=folder) for part in parts]
 
 
@@ -124,6 +119,6 @@ def media(token: str) -> Response:
     stimulus_set = site().stimulus_sets.get(trial.folder)
     name = media_name(trial, part, stimulus_set)
     # Bytes only: send_file would add the file's name (Content-Disposition) and mtime.
-    response = Response(stimulus_set.media.read(name), mimetype=mimetype(name))
+    response = Response(stimulus_set.media.read(name), mimetype=media_type(name))
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -28,13 +28,13 @@ import pandas as pd
 
 from experiment.stimulus_sets import LoadedStimulusSet
 from stimuli.encodings import Display, display_of, encoding_named
+from stimuli.media import media_type
 
 #: what one item of a display is called in the feedback
 ITEM_NOUN = {Display.IMAGES: "picture", Display.ROWS: "row", Display.COMPOSITE: "point"}
 #: how the display marks it
 MARK_WORD = {Display.IMAGES: "outlined", Display.ROWS: "highlighted", Display.COMPOSITE: "ringed"}
 #: media types of the set's image files (as participant/media.py serves them)
-MIMETYPES = {".png": "image/png", ".webp": "image/webp", ".jpg": "image/jpeg"}
 #: a value this many SDs from the other rows' mean counts as extreme on its own
 EXTREME_SD = 2.5
 
@@ -155,7 +155,7 @@ class WorkedExample:
 
 def _inline(stimulus_set: LoadedStimulusSet, name: str) -> str:
     data = base64.b64encode(stimulus_set.media.read(name)).decode()
-    return f"data:{MIMETYPES.get(Path(name).suffix, 'image/png')};base64,{data}"
+    return f"data:{media_type(name)};base64,{data}"
 
 
 def worked_examples(
