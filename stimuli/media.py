@@ -47,7 +47,7 @@ WEBP_METHOD = 0
 #: Quality of JPEG stills, the neural faces' default (issue 16): on 200 DCGAN faces at
 #: 256 px quality 92 (4:2:0) is 0.86 grey levels off on average (WebP at 95: 0.98; worst
 #: face 1.16 against 1.20) for 9.1 instead of 7.5 KiB, and libjpeg-turbo encodes it in
-#: about a seventh of libwebp's CPU (0.43 against 3.4 ms a face on a loaded 2-core
+#: about a tenth of libwebp's CPU (0.27 against 3.0 ms a face on a loaded 2-core
 #: machine), which decides how close writing faces comes to the generator's own speed.
 JPEG_QUALITY = 92
 

@@ -41,7 +41,7 @@ class GanFaceParams(MappedParams):
     SD so an extreme outlier stays a face. ``size_px``: side of each face image.
     ``image_format``: ``jpeg`` (quality 92: a 256 px DCGAN face is ~9 KiB instead of
     ~62 KiB as PNG, under a grey level off on average, and cheap to encode), ``webp``
-    (quality 95: as close, ~20% smaller, ~7x the encoding CPU) or ``png`` (lossless).
+    (quality 95: as close, ~20% smaller, ~10x the encoding CPU) or ``png`` (lossless).
 
     Seed-faithful mapping by role instead of by column order: ``target_feature`` (the
     direction y drives), ``informative_features`` (for the x columns y depends on, in
