@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import atexit
 import json
+import multiprocessing.util
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,12 @@ ENDPOINT_KEY = "glyphlab.endpoint"
 
 
 class CpuAccounting:
-    """WSGI middleware: CPU seconds and counts per request kind, dumped at exit."""
+    """WSGI middleware: CPU seconds and counts per request kind, dumped at exit.
+
+    The app is called at once, not from inside the body's iterator: a server may read the
+    status before it iterates (granian does). The body's ``next`` and ``close`` are timed
+    one by one, each on the thread that runs it (granian writes from another thread).
+    """
 
     def __init__(self, app: Callable, folder: Path) -> None:
         self.app = app
@@ -36,22 +42,40 @@ class CpuAccounting:
         self.totals: dict[str, list[float]] = {}
         self._lock = threading.Lock()
         atexit.register(self.dump)
+        # A multiprocessing child (granian's workers) leaves by os._exit, past atexit.
+        multiprocessing.util.Finalize(None, self.dump, exitpriority=0)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         started = time.thread_time()
         body = self.app(environ, start_response)
+        return self._counted(environ, body, time.thread_time() - started)
+
+    def _counted(self, environ: dict[str, Any], body: Iterable, spent: float) -> Iterator[bytes]:
+        """``body``, its CPU added to ``spent``: each step is timed on its own, as the
+        thread that writes it need not be the one that called the app."""
+        chunks = iter(body)
         try:
-            yield from body
+            while True:
+                started = time.thread_time()
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    return
+                finally:
+                    spent += time.thread_time() - started
+                yield chunk
         finally:
+            started = time.thread_time()
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-            spent = time.thread_time() - started
-            kind = environ.get(ENDPOINT_KEY, "other")
-            with self._lock:
-                total = self.totals.setdefault(kind, [0, 0.0])
-                total[0] += 1
-                total[1] += spent
+            self.add(environ.get(ENDPOINT_KEY, "other"), spent + time.thread_time() - started)
+
+    def add(self, kind: str, spent: float) -> None:
+        with self._lock:
+            total = self.totals.setdefault(kind, [0, 0.0])
+            total[0] += 1
+            total[1] += spent
 
     def dump(self) -> None:
         with self._lock:
