@@ -1,17 +1,11 @@
 """``glyphlab serve`` and ``glyphlab db upgrade|current``.
 
 ``serve`` refuses to start on a database that is not at the newest migration (the app
-never creates tables itself), then runs the site with waitress (threads, any platform,
-the default) or gunicorn (processes, for PostgreSQL deployments; each worker builds its
-own app and engine after the fork). Outside this command use
+never creates tables itself), then runs the site with one of the HTTP servers of
+``experiment.servers`` (``--server``): waitress (threads, any platform, the default),
+gunicorn or granian (worker processes x threads, for PostgreSQL deployments; each
+worker builds its own app and engine after the fork). Outside this command use
 ``gunicorn 'experiment:create_app()'``.
-
-Several ``serve --server gunicorn`` instances on one machine (the two app servers of
-deploy/, each its own systemd unit) each get their own gunicorn control socket, named
-after the port, instead of sharing gunicorn's per-user default: otherwise the second
-instance takes the first one's socket and ``gunicornc`` talks to the wrong server.
-Forwarding headers are left to the site (``GLYPHLAB_PROXY_COUNT``, experiment/proxy.py):
-gunicorn's own ``X-Forwarded-Proto`` handling is switched off so there is one rule.
 """
 
 from __future__ import annotations
@@ -22,14 +16,8 @@ import click
 
 from experiment import db
 from experiment.config import SiteConfig
+from experiment.servers import SERVERS, ServeOptions
 from glyphlab.errors import GlyphlabError
-
-#: Open connections waitress serves at once. Its default, 100, is about 20 browsers (each
-#: keeps a few connections open): past it new participants wait at the door until an
-#: idle connection times out, two minutes later.
-WAITRESS_CONNECTIONS = 1000
-#: Files (sockets) left to the rest of the process: database, stimulus files, logs.
-SPARE_FILES = 100
 
 
 class SchemaError(GlyphlabError):
@@ -50,17 +38,17 @@ def _require_current_schema(config: SiteConfig) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--server",
-    type=click.Choice(["waitress", "gunicorn"]),
+    type=click.Choice(list(SERVERS)),
     default="waitress",
     show_default=True,
-    help="waitress: one process, threads; gunicorn: several worker processes.",
+    help="; ".join(f"{name}: {server.help}" for name, server in SERVERS.items()) + ".",
 )
 @click.option(
     "--workers",
     default=2,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="gunicorn worker processes.",
+    help="Worker processes (gunicorn, granian).",
 )
 @click.option(
     "--threads",
@@ -96,105 +84,18 @@ def serve(
     _require_current_schema(config)
     where = db.safe_url(config.database_url)
     click.echo(f"glyphlab site on http://{host}:{port}/ ({server}, database {where})")
+    options = ServeOptions(host, port, workers, threads, control_socket)
     if not with_worker:
-        _serve(config, host, port, server, workers, threads, control_socket)
+        SERVERS[server].serve(config, options)
         return
     from experiment.cli_worker import start_worker_process
 
     child = start_worker_process()
     try:
-        _serve(config, host, port, server, workers, threads, control_socket)
+        SERVERS[server].serve(config, options)
     finally:
         child.terminate()
         child.wait(timeout=30)
-
-
-def _serve(
-    config: SiteConfig,
-    host: str,
-    port: int,
-    server: str,
-    workers: int,
-    threads: int,
-    control_socket: Path | None,
-) -> None:
-    if server == "gunicorn":
-        socket = control_socket or config.data_dir / f"gunicorn-{port}.ctl"
-        socket.parent.mkdir(parents=True, exist_ok=True)
-        _gunicorn(config, host, port, workers, threads, socket)
-        return
-    import waitress
-
-    from experiment import create_app
-
-    open_files = raise_open_file_limit(WAITRESS_CONNECTIONS + SPARE_FILES)
-    # waitress reads a whole body (up to 1 GiB by default, spooled to disk) before the
-    # app sees its Content-Length; the site's own limit stops that at the socket.
-    waitress.serve(
-        create_app(config),
-        host=host,
-        port=port,
-        threads=threads,
-        ident="glyphlab",
-        max_request_body_size=config.max_body_bytes,
-        connection_limit=min(WAITRESS_CONNECTIONS, open_files - SPARE_FILES),
-        asyncore_use_poll=True,  # select() cannot watch sockets numbered past 1023
-    )
-
-
-def raise_open_file_limit(wanted: int) -> int:
-    """Lift this process's soft limit on open files to ``wanted`` where the hard limit
-    allows (a common soft limit is 1024); returns the limit in force afterwards (``wanted``
-    where there is none)."""
-    try:
-        import resource
-    except ImportError:  # Windows has no such limit
-        return wanted
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return wanted if soft == resource.RLIM_INFINITY else soft
-    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return target
-
-
-def gunicorn_settings(
-    host: str, port: int, workers: int, threads: int, control_socket: Path
-) -> dict[str, object]:
-    """The gunicorn settings ``serve`` runs with (a function, so tests can read them)."""
-    return {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "accesslog": None,
-        "graceful_timeout": 5,
-        # A participant's connection idles for one think time between trials;
-        # gthread parks idle connections without a thread, so keeping them for
-        # a few trials is cheap and saves a reconnect (and a race) per trial.
-        "keepalive": 15,
-        "control_socket": str(control_socket),
-        "forwarded_allow_ips": "",
-    }
-
-
-def _gunicorn(
-    config: SiteConfig, host: str, port: int, workers: int, threads: int, control_socket: Path
-) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    from experiment import create_app
-
-    class Site(BaseApplication):
-        def load_config(self) -> None:
-            settings = gunicorn_settings(host, port, workers, threads, control_socket)
-            for key, value in settings.items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            return create_app(config)
-
-    Site().run()
 
 
 @click.group("db")

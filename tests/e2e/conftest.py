@@ -63,19 +63,22 @@ def served_study(tmp_path: Path, e2e_stimulus_set: Path, postgres_database_facto
     """Start a site with one open study; returns (site process, slug, database URL).
 
     ``backend="sqlite"`` runs waitress on a SQLite file (the embedded default);
-    ``backend="postgresql"`` runs gunicorn with two workers on a throwaway database.
+    ``backend="postgresql"`` runs gunicorn with two workers on a throwaway database;
+    ``server`` names another server of ``glyphlab serve --server`` (two workers).
     """
     started: list[SiteProcess] = []
 
-    def start(*, backend: str, **study: object) -> tuple[SiteProcess, str, str]:
+    def start(
+        *, backend: str, server: str | None = None, **study: object
+    ) -> tuple[SiteProcess, str, str]:
         data_dir = tmp_path / f"site-{len(started)}"
         data_dir.mkdir()
         if backend == "postgresql":
             database_url = postgres_database_factory()
-            serve_args: tuple[str, ...] = ("--server", "gunicorn", "--workers", "2")
+            serve_args: tuple[str, ...] = ("--server", server or "gunicorn", "--workers", "2")
         else:
             database_url = f"sqlite:///{data_dir / 'glyphlab.sqlite3'}"
-            serve_args = ("--threads", "8")
+            serve_args = ("--server", server or "waitress", "--threads", "8")
         defaults = {
             "encodings": ("chernoff", "table", "plot"),
             "trials_per_participant": 3,

@@ -45,10 +45,16 @@ def test_concurrent_participants_are_all_stored_once(served_study, backend, part
     assert len(result.acknowledged) == participants * per_participant
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_killed_server_loses_no_acknowledged_answer(served_study, backend):
+@pytest.mark.parametrize(
+    ("backend", "server"),
+    [("sqlite", None), ("postgresql", None), ("postgresql", "granian")],
+    ids=["sqlite", "postgresql", "postgresql-granian"],
+)
+def test_killed_server_loses_no_acknowledged_answer(served_study, backend, server):
     """SIGKILL the site mid-run and start it again: participants resume, nothing lost."""
-    site, slug, database_url = served_study(backend=backend, trials_per_participant=6)
+    site, slug, database_url = served_study(
+        backend=backend, server=server, trials_per_participant=6
+    )
     participants = 10
     config = LoadConfig(
         base_url=site.url,
@@ -83,8 +89,12 @@ def test_load_generator_refuses_non_loopback_targets():
         LoadConfig(base_url="http://10.0.0.5:5000", slug="x")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_many_open_connections_do_not_lock_out_a_new_participant(served_study, backend):
+@pytest.mark.parametrize(
+    ("backend", "server"),
+    [("sqlite", None), ("postgresql", None), ("postgresql", "granian")],
+    ids=["sqlite", "postgresql", "postgresql-granian"],
+)
+def test_many_open_connections_do_not_lock_out_a_new_participant(served_study, backend, server):
     """Browsers keep their connections open between requests (several per participant).
     With waitress's default limit of 100 connections, the 101st waited for an idle one to
     time out (two minutes): a new participant's first page must still come at once."""
@@ -92,7 +102,7 @@ def test_many_open_connections_do_not_lock_out_a_new_participant(served_study, b
 
     import httpx
 
-    site, slug, _database_url = served_study(backend=backend)
+    site, slug, _database_url = served_study(backend=backend, server=server)
     idle = []
     try:
         for _ in range(300):

@@ -1,5 +1,7 @@
 """``glyphlab db`` and ``glyphlab serve`` (the server itself is replaced by a recorder)."""
 
+from pathlib import Path
+
 import pytest
 import waitress
 from click.testing import CliRunner
@@ -47,7 +49,7 @@ def test_serve_refuses_an_old_schema_until_upgraded(tmp_path, monkeypatch):
 def test_the_open_file_limit_is_raised_as_far_as_allowed(monkeypatch, soft, hard, expected):
     import resource
 
-    from experiment.cli import raise_open_file_limit
+    from experiment.servers.waitress import raise_open_file_limit
 
     limits = {"now": (soft, hard)}
     monkeypatch.setattr(resource, "getrlimit", lambda _kind: limits["now"])
@@ -58,14 +60,18 @@ def test_the_open_file_limit_is_raised_as_far_as_allowed(monkeypatch, soft, hard
 
 def test_each_gunicorn_instance_gets_its_own_control_socket(tmp_path, monkeypatch):
     """Two app servers on one machine (deploy/) used to share ~/.gunicorn/gunicorn.ctl."""
-    from experiment import cli
+    from experiment.servers import gunicorn
 
     monkeypatch.setenv("GLYPHLAB_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("GLYPHLAB_DATABASE_URL", raising=False)
     runner = CliRunner()
     assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     started = []
-    monkeypatch.setattr(cli, "_gunicorn", lambda *args: started.append(args[-1]))
+    monkeypatch.setattr(
+        gunicorn,
+        "run_gunicorn",
+        lambda _config, settings: started.append(Path(settings["control_socket"])),
+    )
     for port in ("8001", "8002"):
         result = runner.invoke(main, ["serve", "--server", "gunicorn", "--port", port])
         assert result.exit_code == 0, result.output
@@ -74,6 +80,6 @@ def test_each_gunicorn_instance_gets_its_own_control_socket(tmp_path, monkeypatc
     runner.invoke(main, ["serve", "--server", "gunicorn", "--control-socket", str(chosen)])
     assert started[-1] == chosen and chosen.parent.is_dir()
 
-    settings = cli.gunicorn_settings("127.0.0.1", 8001, 2, 8, started[0])
+    settings = gunicorn.gunicorn_settings("127.0.0.1", 8001, 2, 8, started[0])
     assert settings["control_socket"] == str(tmp_path / "gunicorn-8001.ctl")
     assert settings["forwarded_allow_ips"] == ""  # forwarding headers: the site's rule only

@@ -1,0 +1,97 @@
+"""Every HTTP server of ``glyphlab serve --server`` (experiment/servers/), each for real on
+a socket: participants go through and every acknowledged answer is stored once, a body
+over ``GLYPHLAB_MAX_BODY_BYTES`` is refused (declared or chunked) without taking the
+server down, and SIGTERM (to the process group, as systemd sends it) stops it within its
+grace time. The kill-mid-run test of each
+deployment server is in test_load.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from http.client import HTTPConnection
+
+import pytest
+
+from experiment.config import SiteConfig
+from experiment.loadgen import LoadConfig, run_load
+from experiment.servers import SERVERS
+from tests.e2e.test_load import assert_exactly_once
+
+pytestmark = pytest.mark.slow
+
+#: Far over the site's default limit (64 KiB), small enough to sit in a loopback socket's
+#: buffers whether or not the server reads it.
+BIG_BODY = b"x" * (256 * 1024)
+
+
+def post(port: int, body: bytes, *, chunked: bool) -> int | None:
+    """POST ``body`` to /login, the response read while the body is still being sent; its
+    status, or None where the server closed the connection without one (a refusal too)."""
+    framing = (
+        b"Transfer-Encoding: chunked\r\n\r\n"
+        + b"".join(b"2000\r\n" + body[i : i + 8192] + b"\r\n" for i in range(0, len(body), 8192))
+        + b"0\r\n\r\n"
+        if chunked
+        else b"Content-Length: %d\r\n\r\n" % len(body) + body
+    )
+    head = b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    head += b"Content-Type: application/x-www-form-urlencoded\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+
+        def send() -> None:
+            with contextlib.suppress(OSError):  # the server may stop reading and close
+                connection.sendall(head + framing)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        try:
+            reply = connection.makefile("rb").readline()
+        except OSError:
+            reply = b""
+        sender.join(timeout=30)
+    return int(reply.split()[1]) if reply.startswith(b"HTTP/1.1 ") else None
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def server(request) -> str:
+    return request.param
+
+
+def test_every_server_serves_participants_and_refuses_big_bodies(served_study, server, tmp_path):
+    site, slug, database_url = served_study(backend="postgresql", server=server)
+    participants = 6
+    result = run_load(
+        LoadConfig(
+            base_url=site.url,
+            slug=slug,
+            participants=participants,
+            ramp_s=0.5,
+            think_ms=20.0,
+            time_limit_s=120.0,
+        )
+    )
+    assert_exactly_once(result, database_url, slug, participants)
+
+    limit = SiteConfig.from_env({"GLYPHLAB_DATA_DIR": str(tmp_path / "limit")}).max_body_bytes
+    assert limit < len(BIG_BODY)
+    assert post(site.port, BIG_BODY, chunked=False) == 413
+    # No length to refuse up front: read up to the limit, then refused (413, or 400 where
+    # Flask-WTF reads the form first, or the connection closed), as on every server.
+    assert post(site.port, BIG_BODY, chunked=True) in {400, 413, None}
+    connection = HTTPConnection("127.0.0.1", site.port, timeout=10)
+    try:
+        connection.request("GET", "/login")
+        assert connection.getresponse().status == 200  # still serving
+    finally:
+        connection.close()
+
+    os.killpg(site.process.pid, signal.SIGTERM)
+    started = time.monotonic()
+    site.process.wait(timeout=15)
+    assert time.monotonic() - started < 10
