@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/bench_load.py --backend postgresql --participants 200 --pin 0:1
     .venv/bin/python benchmarks/bench_load.py --backend sqlite --participants 50
 
-PostgreSQL runs behind gunicorn (worker processes, gthread); the SQLite default behind
-waitress (one process, threads), as ``glyphlab serve`` starts them. Each N gets a fresh
+PostgreSQL runs behind gunicorn (worker processes, gthread) unless ``--server`` names
+another server of ``glyphlab serve --server`` (experiment/servers/); the SQLite default
+behind waitress (one process, threads), as ``glyphlab serve`` starts them. Each N gets a fresh
 database and study. Prints throughput and p50/p95/p99 latency per request kind; the
 targets (issue 4) are p99 < 100 ms for trial fetch (``next``) and answer save (``answer``)
 with zero errors at 500 participants on PostgreSQL and 50 on SQLite. Loopback only.
@@ -20,8 +21,8 @@ server spends outside the app as the difference. The load generator's own CPU pe
 is printed beside it (it runs on the same machine, so its CPU is CPU the server did not
 get). ``--pin`` puts the site on one set of cores and the generator on another
 (``sched_setaffinity``, what ``taskset -c`` does; the database is left where the OS
-puts it), gunicorn then gets one worker per site core, and the print-out says how it ran
-and what the machine's load average was at the start and the end. The site runs without
+puts it), the server then gets one worker per site core, and the print-out says how it
+ran and what the machine's load average was at the start and the end. The site runs without
 its background-job worker (``--no-worker``): no participant request uses it, and its
 start-up would be counted as the server's CPU.
 """
@@ -39,6 +40,7 @@ import sqlalchemy as sa
 
 from experiment.cpu_accounting import read_totals
 from experiment.loadgen import LoadConfig, run_load
+from experiment.servers import SERVERS
 from experiment.services.studies import StudyParams
 from glyphlab.site_process import SiteProcess, open_study, site_environment
 from stimuli import StimulusSetConfig, generate_stimulus_set
@@ -174,11 +176,9 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
     slug, _password = open_study(url, set_folder, params, email="load@glyphlab.local")
     pinning = core_split(args.pin)
     workers = args.workers or len(pinning[0] if pinning else os.sched_getaffinity(0))
-    serve_args = (
-        ("--server", "gunicorn", "--workers", str(workers), "--threads", str(args.threads))
-        if args.backend == "postgresql"
-        else ("--threads", "16")
-    )
+    server = args.server or ("gunicorn" if args.backend == "postgresql" else "waitress")
+    threads = args.threads or (8 if args.backend == "postgresql" else 16)
+    serve_args = ("--server", server, "--workers", str(workers), "--threads", str(threads))
     everywhere = os.sched_getaffinity(0)
     try:
         if pinning:  # the site's processes inherit this thread's cores when forked
@@ -209,9 +209,9 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
         trials = max(len(result.acknowledged), 1)
         print(f"\n== {args.backend}, {participants} participants, {args.trials + 2} trials each")
         how = (
-            f"{workers} gunicorn workers x {args.threads} threads"
-            if args.backend == "postgresql"
-            else "waitress, 16 threads"
+            f"{server}, {threads} threads"
+            if server == "waitress"
+            else f"{workers} {server} workers x {threads} threads"
         )
         print(
             f"  {how_it_ran(pinning)}; {how}; load average {load_before:.1f} at the start, "
@@ -251,9 +251,19 @@ def main() -> None:
         "--workers",
         type=int,
         default=0,
-        help="gunicorn workers (default: one per core the site may use, its --pin cores)",
+        help="worker processes (default: one per core the site may use, its --pin cores)",
     )
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--server",
+        choices=sorted(SERVERS),
+        help="the HTTP server (default: gunicorn on PostgreSQL, waitress on SQLite)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads per worker (default: 8 on PostgreSQL, 16 on SQLite)",
+    )
     parser.add_argument("--think-ms", type=float, default=1500.0)
     parser.add_argument(
         "--encodings",
