@@ -6,15 +6,20 @@ forwarding-header handling of its own (experiment/proxy.py is the one rule), str
 request body to the app as it reads it (Flask refuses one longer than
 ``config.max_body_bytes`` with 413 before reading it, or once it has read that much), and
 on SIGTERM stops accepting, finishes the requests in flight and stops its workers
-(killed after ``STOP_TIMEOUT_S``). One difference from the WSGI spec is made up for
-here: granian reads the status and headers as soon as the app returns, before it
-iterates the body, so an app that calls ``start_response`` from inside its body's
-iterator (PEP 3333 allows it) would answer 200 with no headers: :class:`StartedEarly`.
+(killed after ``STOP_TIMEOUT_S``).
+
+Two differences from the WSGI spec are made up for by :class:`SpecAdapter`: granian
+reads the status and headers as soon as the app returns, before it iterates the body,
+so an app that calls ``start_response`` from inside its body's iterator (PEP 3333 allows
+it) would answer 200 with no headers; and it copies the whole process environment into
+every request's environ, where the site's secret key and database password do not
+belong (and an ``HTTP_*`` variable would read as a request header).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +30,19 @@ from experiment.servers.base import ServeOptions
 STOP_TIMEOUT_S = 5
 
 
-class StartedEarly:
-    """WSGI middleware: if the app returned without calling ``start_response``, take the
-    first chunk of its body now, so that it does (see the module docstring)."""
+class SpecAdapter:
+    """WSGI middleware: drop what granian copied from the process environment, and if
+    the app returned without calling ``start_response``, take the first chunk of its
+    body now, so that it has (see the module docstring)."""
 
-    def __init__(self, app: Callable) -> None:
+    def __init__(self, app: Callable, inherited: Mapping[str, str] | None = None) -> None:
         self.app = app
+        self.inherited = tuple((os.environ if inherited is None else inherited).items())
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        for key, value in self.inherited:  # a request's own header keeps its key
+            if environ.get(key) == value:
+                del environ[key]
         started = False
 
         def record(*args: Any) -> Callable:
@@ -95,7 +105,7 @@ class Granian:
             log_access=False,
             workers_kill_timeout=STOP_TIMEOUT_S,
         )
-        server.serve(target_loader=lambda: StartedEarly(create_app(config)), wrap_loader=False)
+        server.serve(target_loader=lambda: SpecAdapter(create_app(config)), wrap_loader=False)
 
 
 SERVER = Granian()

@@ -1,5 +1,5 @@
 """The server registry (experiment/servers/): its contract over every entry, and the
-adapter that lets granian serve an app that starts its response late."""
+adapter that makes granian's environ and response start what WSGI says they are."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from experiment.servers import SERVERS
-from experiment.servers.granian import StartedEarly
+from experiment.servers.granian import SpecAdapter
 from glyphlab.cli import main
 
 
@@ -46,6 +46,23 @@ def eager_app(environ, start_response):
 @pytest.mark.parametrize("app", [late_app, eager_app])
 def test_the_status_is_known_before_granian_reads_it(app):
     recorder = Recorder()
-    body = StartedEarly(app)({}, recorder)
+    body = SpecAdapter(app, {})({}, recorder)
     assert recorder.calls == [("201 Created", [("X-Late", "yes")])]  # before any iteration
     assert b"".join(body) == b"firstsecond"
+
+
+def test_what_granian_copies_from_the_process_environment_is_dropped():
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        start_response("200 OK", [])
+        return [b""]
+
+    inherited = {"GLYPHLAB_SECRET_KEY": "s3cret", "HTTP_PROXY": "http://proxy:3128"}
+    request = {"PATH_INFO": "/", "HTTP_HOST": "example.org"}
+    SpecAdapter(app, inherited)({**inherited, **request}, Recorder())
+    assert seen == request
+    sent = {**request, "HTTP_PROXY": "a header the client sent"}
+    SpecAdapter(app, inherited)({**inherited, **sent}, Recorder())
+    assert seen == sent
