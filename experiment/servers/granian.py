@@ -104,6 +104,7 @@ class Granian:
             websockets=False,
             log_access=False,
             workers_kill_timeout=STOP_TIMEOUT_S,
+            respawn_failed_workers=True,  # as gunicorn's arbiter does; a crash loop still exits
         )
         server.serve(target_loader=lambda: SpecAdapter(create_app(config)), wrap_loader=False)
 
