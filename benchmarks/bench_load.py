@@ -4,12 +4,13 @@
     .venv/bin/python benchmarks/bench_load.py --backend postgresql --participants 200 --pin 0:1
     .venv/bin/python benchmarks/bench_load.py --backend sqlite --participants 50
 
-PostgreSQL runs behind gunicorn (worker processes, gthread) unless ``--server`` names
-another server of ``glyphlab serve --server`` (experiment/servers/); the SQLite default
-behind waitress (one process, threads), as ``glyphlab serve`` starts them. Each N gets a fresh
-database and study. Prints throughput and p50/p95/p99 latency per request kind; the
-targets (issue 4) are p99 < 100 ms for trial fetch (``next``) and answer save (``answer``)
-with zero errors at 500 participants on PostgreSQL and 50 on SQLite. Loopback only.
+PostgreSQL runs behind granian (worker processes x threads, as deploy/ runs it) unless
+``--server`` names another server of ``glyphlab serve --server`` (experiment/servers/,
+e.g. gunicorn); the SQLite default behind waitress (one process, threads), as
+``glyphlab serve`` starts them. Each N gets a fresh database and study. Prints
+throughput and p50/p95/p99 latency per request kind; the targets (issue 4) are p99 < 100
+ms for trial fetch (``next``) and answer save (``answer``) with zero errors at 500
+participants on PostgreSQL and 50 on SQLite. Loopback only.
 
 Headline (issue 16): the server's CPU milliseconds per answered trial, amortised over the
 whole participant flow (entry page, consent, runner page, the runner's peek and trial
@@ -22,8 +23,8 @@ is printed beside it (it runs on the same machine, so its CPU is CPU the server 
 get). ``--pin`` puts the site on one set of cores and the generator on another
 (``sched_setaffinity``, what ``taskset -c`` does; the database is left where the OS
 puts it), the server then gets one worker per site core, and the print-out says how it
-ran and what the machine's load average was at the start and the end. The site runs without
-its background-job worker (``--no-worker``): no participant request uses it, and its
+ran and what the machine's load average was at the start and the end. The site runs
+without its background-job worker (``--no-worker``): no participant request uses it, and its
 start-up would be counted as the server's CPU.
 """
 
@@ -176,7 +177,7 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
     slug, _password = open_study(url, set_folder, params, email="load@glyphlab.local")
     pinning = core_split(args.pin)
     workers = args.workers or len(pinning[0] if pinning else os.sched_getaffinity(0))
-    server = args.server or ("gunicorn" if args.backend == "postgresql" else "waitress")
+    server = args.server or ("granian" if args.backend == "postgresql" else "waitress")
     threads = args.threads or (8 if args.backend == "postgresql" else 16)
     serve_args = ("--server", server, "--workers", str(workers), "--threads", str(threads))
     everywhere = os.sched_getaffinity(0)
@@ -256,7 +257,7 @@ def main() -> None:
     parser.add_argument(
         "--server",
         choices=sorted(SERVERS),
-        help="the HTTP server (default: gunicorn on PostgreSQL, waitress on SQLite)",
+        help="the HTTP server (default: granian on PostgreSQL, as deployed; waitress on SQLite)",
     )
     parser.add_argument(
         "--threads",

@@ -1,5 +1,5 @@
 """The shipped deployment recipe, run for real: nginx (Debian's) terminating TLS with a
-self-signed certificate, in front of two ``glyphlab serve --server gunicorn`` processes on
+self-signed certificate, in front of two ``glyphlab serve --server granian`` processes on
 one PostgreSQL database.
 
 nginx runs as a child process of the test with its own configuration, pid file, logs and
@@ -172,7 +172,8 @@ def trusting(certificate: Path) -> ssl.SSLContext:
 
 
 def start_app_servers(environment: dict[str, str], folder: Path) -> list[SiteProcess]:
-    """Two gunicorn instances (one worker, four threads each) on one database."""
+    """Two granian instances (one worker, four threads each) on one database, as the
+    recipe's systemd unit runs them."""
     servers = []
     for number in (1, 2):
         servers.append(
@@ -180,7 +181,7 @@ def start_app_servers(environment: dict[str, str], folder: Path) -> list[SitePro
                 environment,
                 serve_args=(
                     "--server",
-                    "gunicorn",
+                    "granian",
                     "--workers",
                     "1",
                     "--threads",

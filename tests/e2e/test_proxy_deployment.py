@@ -1,5 +1,5 @@
 """The internet deployment of docs/deploy.md, end to end: nginx terminating TLS in front of
-two gunicorn app servers on one PostgreSQL (tests/e2e/proxy_deployment.py).
+two granian app servers on one PostgreSQL (tests/e2e/proxy_deployment.py).
 
 Before issue 15 this set-up could not collect data: every ``start``/``answer`` was a 403
 (same-origin check against ``http://``), consent and researcher login were 400 (Flask-WTF
