@@ -56,24 +56,32 @@ class Site:
     jobs: Any = None
 
 
-def _remembered(ensure_sync: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
-    """Flask's ``ensure_sync``, answered once per function: Flask asks it for every view
-    and hook of every request, and each answer costs an ``inspect`` of the function
-    (a few per cent of a runner call's CPU)."""
-    known: dict[Callable, Callable] = {}
+class SiteFlask(Flask):
+    """Flask with ``ensure_sync`` answered once per function.
 
-    def remembered(function: Callable) -> Callable:
+    Flask asks ``ensure_sync`` for every view and hook of every request, and each
+    answer costs an ``inspect`` of the function (a few per cent of a runner call's
+    CPU); Flask documents overriding it as the way to change how views are run.
+    """
+
+    #: functions remembered at most; past it the memo starts again (closures that
+    #: ``after_this_request`` makes per request would otherwise pile up)
+    MEMO_LIMIT = 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable, Callable] = {}
+
+    def ensure_sync(self, func: Callable) -> Callable:
         try:
-            return known[function]
+            return self._sync[func]
         except KeyError:
-            if len(known) >= 1024:  # closures made per request (after_this_request)
-                known.clear()
-            known[function] = answer = ensure_sync(function)
+            if len(self._sync) >= self.MEMO_LIMIT:
+                self._sync.clear()
+            self._sync[func] = answer = super().ensure_sync(func)
             return answer
         except TypeError:  # unhashable: ask every time
-            return ensure_sync(function)
-
-    return remembered
+            return super().ensure_sync(func)
 
 
 def site() -> Site:
@@ -94,9 +102,8 @@ def create_app(
     """
     config = SiteConfig.from_env() if config is None else config
     # Named after the package (logger "experiment", static files in experiment/static/).
-    app = Flask("experiment", template_folder=str(TEMPLATES), static_folder="static")
+    app = SiteFlask("experiment", template_folder=str(TEMPLATES), static_folder="static")
     app.session_interface = PageSessions()
-    app.ensure_sync = _remembered(app.ensure_sync)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,

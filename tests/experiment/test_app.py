@@ -1,8 +1,9 @@
-"""The app factory: settings, error pages, security headers."""
+"""The app factory: settings, error pages, security headers, the ensure_sync memo."""
 
 import pytest
 
 from experiment import create_app
+from experiment.app import SiteFlask
 from experiment.config import ConfigError, SiteConfig
 
 
@@ -49,3 +50,12 @@ def test_site_settings_from_the_environment(tmp_path):
         SiteConfig.from_env({"GLYPHLAB_DATA_DIR": str(tmp_path), "GLYPHLAB_GRACE_MS": "soon"})
     with pytest.raises(ConfigError, match="at least 1024"):
         SiteConfig.from_env({"GLYPHLAB_DATA_DIR": str(tmp_path), "GLYPHLAB_MAX_BODY_BYTES": "10"})
+
+
+def test_ensure_sync_is_remembered_per_function_and_the_memo_stays_bounded(app):
+    assert isinstance(app, SiteFlask)
+    view = app.view_functions["participant_api.start"]
+    assert app.ensure_sync(view) is app.ensure_sync(view) is view
+    closures = [lambda n=n: n for n in range(SiteFlask.MEMO_LIMIT + 10)]
+    assert [app.ensure_sync(c)() for c in closures] == list(range(len(closures)))
+    assert len(app._sync) <= SiteFlask.MEMO_LIMIT
