@@ -177,9 +177,9 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
     slug, _password = open_study(url, set_folder, params, email="load@glyphlab.local")
     pinning = core_split(args.pin)
     workers = args.workers or len(pinning[0] if pinning else os.sched_getaffinity(0))
-    server = args.server or ("granian" if args.backend == "postgresql" else "waitress")
+    server_name = args.server or ("granian" if args.backend == "postgresql" else "waitress")
     threads = args.threads or (8 if args.backend == "postgresql" else 16)
-    serve_args = ("--server", server, "--workers", str(workers), "--threads", str(threads))
+    serve_args = ("--server", server_name, "--workers", str(workers), "--threads", str(threads))
     everywhere = os.sched_getaffinity(0)
     try:
         if pinning:  # the site's processes inherit this thread's cores when forked
@@ -210,9 +210,9 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
         trials = max(len(result.acknowledged), 1)
         print(f"\n== {args.backend}, {participants} participants, {args.trials + 2} trials each")
         how = (
-            f"{server}, {threads} threads"
-            if server == "waitress"
-            else f"{workers} {server} workers x {threads} threads"
+            f"{server_name}, {threads} threads"
+            if server_name == "waitress"
+            else f"{workers} {server_name} workers x {threads} threads"
         )
         print(
             f"  {how_it_ran(pinning)}; {how}; load average {load_before:.1f} at the start, "
