@@ -185,8 +185,8 @@ def _stimulus(config, dataset: Dataset, condition, encoding: Encoding, params, m
 
 def composite_format(encoding: Encoding, params: Any, image: Image.Image) -> str:
     """A grid's composite file format: a tile of item images is stored like its items
-    (a sheet of lossy WebP faces gains nothing from lossless PNG, which cost twice the
-    faces' own WebP encoding), else PNG; PNG too past WebP's size limit."""
+    (a sheet of lossy faces gains nothing from lossless PNG, which costs more than the
+    faces' own encoding), else PNG; PNG too past the format's size limit."""
     if encoding.display is not Display.IMAGES:
         return "png"
     return still_format(encoding.item_format(params), image)
