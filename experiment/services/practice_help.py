@@ -34,7 +34,6 @@ from stimuli.media import media_type
 ITEM_NOUN = {Display.IMAGES: "picture", Display.ROWS: "row", Display.COMPOSITE: "point"}
 #: how the display marks it
 MARK_WORD = {Display.IMAGES: "outlined", Display.ROWS: "highlighted", Display.COMPOSITE: "ringed"}
-#: media types of the set's image files (as participant/media.py serves them)
 #: a value this many SDs from the other rows' mean counts as extreme on its own
 EXTREME_SD = 2.5
 
