@@ -69,28 +69,27 @@ def jpeg_bytes(image: Image.Image) -> bytes:
 
 @dataclass(frozen=True)
 class StillFormat:
-    """How one still-image format is written: its encoder, the file extension its
-    names get, and the largest side its codec takes."""
+    """How one still-image format is written and served: its encoder, the file
+    extension its names get, its Content-Type, and the largest side its codec takes."""
 
     encode: Callable[[Image.Image], bytes]
     extension: str
+    media_type: str
     max_side: int
 
 
 #: still-image formats an encoding can ask for (``Encoding.item_format``)
 STILL_FORMATS = {
-    "png": StillFormat(png_bytes, "png", 2**31 - 1),
-    "webp": StillFormat(webp_still_bytes, "webp", 16383),
-    "jpeg": StillFormat(jpeg_bytes, "jpg", 65500),
+    "png": StillFormat(png_bytes, "png", "image/png", 2**31 - 1),
+    "webp": StillFormat(webp_still_bytes, "webp", "image/webp", 16383),
+    "jpeg": StillFormat(jpeg_bytes, "jpg", "image/jpeg", 65500),
 }
 
 
-#: the Content-Type of each kind of file a set's ``media/`` holds, by extension
-MEDIA_TYPES = {
-    ".png": "image/png",
-    ".webp": "image/webp",
-    ".jpg": "image/jpeg",
-    ".mp4": "video/mp4",
+#: the Content-Type of each kind of file a set's ``media/`` holds, by extension: the
+#: stills, and the sequences (animated WebP shares the still's extension, and MP4)
+MEDIA_TYPES = {f".{still.extension}": still.media_type for still in STILL_FORMATS.values()} | {
+    ".mp4": "video/mp4"
 }
 
 
