@@ -63,6 +63,12 @@ def means_with_ci(summary: pd.DataFrame, measure: str, palette: dict[str, str]) 
     for axis, mode in zip(axes, modes, strict=True):
         block = rows[rows["response_mode"] == mode].sort_values("encoding")
         x = np.arange(len(block))
+        if block["mean"].isna().all():  # e.g. d' where no cell has both kinds of trial
+            axis.text(
+                0.5, 0.5, f"no {LABELS.get(measure, measure)} in this mode\n(see the notes above)",
+                transform=axis.transAxes, ha="center", va="center", fontsize=10, color="0.35",
+            )  # fmt: skip
+            axis.set_yticks([])
         for position, (_, row) in zip(x, block.iterrows(), strict=True):
             low, high = row["ci_low"], row["ci_high"]
             error = None if pd.isna(low) else [[row["mean"] - low], [high - row["mean"]]]

@@ -245,3 +245,26 @@ def test_cells_without_a_finite_dprime_are_explained(rng, correction):
     assert compute_measures(table, correction=correction).table["dprime"].isna().sum() == 2
     assert "2 participant cell(s) have no d′ or c" in text
     assert ("have an infinite d′" in text) == (correction == "none")
+
+
+def test_a_panel_with_no_values_says_so_instead_of_showing_empty_axes(monkeypatch):
+    from analysis.report import plots
+
+    monkeypatch.setattr(plots, "_png", lambda figure: figure)  # keep the figure to read
+    summary = pd.DataFrame(
+        {
+            "response_mode": ["mark_outliers", "mark_outliers", "yes_no", "yes_no"],
+            "encoding": ["plot", "table", "plot", "table"],
+            "measure": "dprime",
+            "n": [12, 12, 0, 0],
+            "mean": [1.7, 1.4, np.nan, np.nan],
+            "ci_low": [1.2, 0.9, np.nan, np.nan],
+            "ci_high": [2.3, 1.8, np.nan, np.nan],
+        }
+    )
+    figure = plots.means_with_ci(summary, "dprime", plots.colours(["plot", "table"]))
+    with_values, without = figure.axes
+    assert [t.get_text() for t in with_values.texts] == []
+    assert [t.get_text() for t in without.texts] == [
+        "no d′ (sensitivity) in this mode\n(see the notes above)"
+    ]
