@@ -2,8 +2,9 @@
 
 Each virtual participant does what the trial runner does (docs/participant-api.md):
 entry page, consent, runner page, then per trial every media URL, ``start``, a think
-time, ``answer`` (whose reply brings the next trial; ``peek`` and ``next`` only when it
-does not, at the start and after the practice).
+time, ``answer`` (whose reply brings the next trial; ``next`` only when it does not, at
+the start and after the practice, and ``peek`` only when neither the runner page nor
+the answer's reply said what comes next).
 Answers are valid but random (this measures the site, not the observer:
 ``experiment.bot`` answers like a modelled participant). Requests that fail at the
 transport level or with 5xx are retried with the same body and idempotency key, as the
@@ -23,6 +24,7 @@ and an overall time limit; loopback addresses only.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import uuid
@@ -39,6 +41,7 @@ from glyphlab.errors import GlyphlabError
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TOKEN = re.compile(r'name="glyphlab-token" content="([^"]+)"')
+COMING = re.compile(r'id="runner-coming">([^<]*)</script>')
 LOOPBACK = ("127.", "localhost", "[::1]")
 RETRY_STATUSES = {500, 502, 503, 504}
 MEDIA_CONNECTIONS = 4
@@ -139,6 +142,8 @@ class VirtualParticipant:
         self.number = number
         self.rng = np.random.default_rng([config.seed, number])
         self.headers: dict[str, str] = {}
+        #: what a peek would say of the next trial, when the page or a reply said it
+        self.coming: dict[str, Any] | None = None
 
     async def close(self) -> None:
         for browser in (self.browser, *self.media_browsers):
@@ -203,6 +208,8 @@ class VirtualParticipant:
         run = await self.request("run_page", "GET", f"/s/{self.config.slug}/run")
         self.expect(run, (200,), "runner page")
         self.headers = {"X-Glyphlab-Token": TOKEN.search(run.text).group(1)}
+        coming = COMING.search(run.text)
+        self.coming = json.loads(coming.group(1)) if coming else None
 
     async def take(self) -> None:
         api = f"/s/{self.config.slug}/api"
@@ -211,15 +218,17 @@ class VirtualParticipant:
         upcoming = None  # the next trial, when an answer's reply brought it along
         while self.config.max_trials is None or answered < self.config.max_trials:
             if upcoming is None:
-                # As the runner: a peek (what comes next, nothing served) words the Start
-                # pause, then the trial itself is fetched.
-                peek = await self.request(
-                    "peek", "GET", f"{api}/next", params={"peek": "1"}, headers=self.headers
-                )
-                if peek.status_code == 409:
-                    await self.open_runner()
-                    continue
-                self.expect(peek, (200,), "peek")
+                # As the runner: what comes next (nothing served) words the Start pause,
+                # then the trial itself is fetched; it is asked for only if not yet said.
+                if self.coming is None:
+                    peek = await self.request(
+                        "peek", "GET", f"{api}/next", params={"peek": "1"}, headers=self.headers
+                    )
+                    if peek.status_code == 409:
+                        await self.open_runner()
+                        continue
+                    self.expect(peek, (200,), "peek")
+                self.coming = None
                 nxt = await self.request("next", "GET", f"{api}/next", headers=self.headers)
                 if nxt.status_code == 409:  # our tab token was superseded: reopen, as a reload
                     await self.open_runner()
@@ -236,6 +245,7 @@ class VirtualParticipant:
                 self.result.finished_participants += 1
                 return
             upcoming = saved.get("next")
+            self.coming = saved.get("coming")
 
     async def answer(self, api: str, trial: dict[str, Any]) -> dict[str, Any]:
         """Show (fetch media, start), think, answer; returns the answer's reply."""

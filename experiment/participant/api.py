@@ -87,15 +87,11 @@ def _next_payload(caller: Caller, now: datetime) -> dict | None:
 def next_trial(slug: str):
     caller = _caller(slug)
     if request.args.get("peek") and caller.upcoming:
-        # What comes next, without its media (nothing is marked served, no clock starts):
-        # the runner words its "Start" pause by it and fetches the trial after the click.
+        # What comes next, without its media (nothing is marked served, no clock starts);
+        # the runner page and a practice answer's reply carry the same, so the runner
+        # asks only after a conflict.
         trial = caller.plan.by_id(caller.upcoming[0].id)
-        return jsonify(
-            done=False,
-            phase="practice" if trial.is_practice else "main",
-            response_mode=trial.condition.response_mode,
-            fixation_ms=caller.study.fixation_ms,
-        )
+        return jsonify(trials_service.coming(trial, fixation_ms=caller.study.fixation_ms))
     payload = _next_payload(caller, site().clock())
     get_session().commit()
     if payload is None:
@@ -143,8 +139,12 @@ def answer(slug: str, public_id: str):
     elif result.feedback is not None:
         # A practice answer brings no next trial: its feedback stays on screen until the
         # participant goes on, and the next trial's deadline would run meanwhile (it
-        # counts from delivery); the runner fetches it after the click.
+        # counts from delivery); the runner fetches it after the click, and words the
+        # pause before it by ``coming`` (a peek's answer, one request fewer).
         body["next"] = None
+        if len(caller.upcoming) > 1:
+            following = caller.plan.by_id(caller.upcoming[1].id)
+            body["coming"] = trials_service.coming(following, fixation_ms=caller.study.fixation_ms)
     else:
         # The next trial rides along: one request per trial fewer, for the participant
         # (it arrives during the fixation) and for the server.

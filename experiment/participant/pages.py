@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import get_locale, gettext
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from analysis.response_modes import ResponseMode, mode_named
@@ -32,7 +33,9 @@ from experiment.participant.screen_check import is_phone
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
 from experiment.services.participants import find_study, require_open
+from experiment.services.plans import trial_states
 from experiment.services.practice_help import WorkedExample, worked_examples
+from experiment.services.trials import coming
 from experiment.texts import all_texts, render_markdown, study_texts
 
 bp = Blueprint("participant", __name__, url_prefix="/s/<slug>")
@@ -222,11 +225,24 @@ def run(slug: str):
         "participant/run.html",
         study=study,
         token=browser_session.token,
+        coming=_coming(db_session, study, participant, token=browser_session.token),
         modes=_modes(study),
         runner_texts=texts_for(study),
         # the API's base path, whatever the slug (one starting with "next" included)
         api_base=url_for("participant_api.next_trial", slug=slug).removesuffix("/next"),
     )
+
+
+def _coming(
+    db_session: Session, study: Study, participant: Participant, *, token: str
+) -> dict | None:
+    """What the runner's first pause says (a peek's answer, so the runner need not ask):
+    the participant's first open trial, from the plan the tab's API calls use next."""
+    states = trial_states(db_session, participant.id)
+    if not states:
+        return None
+    plan = site().plans.plan(db_session, participant.id, token=token)
+    return coming(plan.by_id(states[0].id), fixation_ms=study.fixation_ms)
 
 
 def _modes(study: Study) -> list[ResponseMode]:

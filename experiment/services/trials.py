@@ -124,6 +124,18 @@ def time_left_ms(
     return max(0.0, left)
 
 
+def coming(trial: PlannedTrial, *, fixation_ms: int) -> dict[str, Any]:
+    """What the runner words the pause before ``trial`` by ("The practice begins"),
+    without its media and without starting its clock: the trial itself is fetched
+    only after the participant's click, as its deadline counts from delivery."""
+    return {
+        "done": False,
+        "phase": "practice" if trial.is_practice else "main",
+        "response_mode": trial.condition.response_mode,
+        "fixation_ms": fixation_ms,
+    }
+
+
 def trial_payload(
     trial: PlannedTrial,
     *,

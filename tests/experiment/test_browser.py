@@ -122,6 +122,8 @@ def test_participant_completes_a_short_study(browser, live_server, screenshot_di
     screenshot = screenshot_dir / SCREENSHOT_NAME
     app, base = live_server
     page, errors = open_page(browser)
+    api_calls: list[str] = []
+    page.on("request", lambda request: "/api/" in request.url and api_calls.append(request.url))
     page.goto(f"{base}/s/site-test/?pid=browser-1")
     page.check("input[name=consent]")
     page.click("button[type=submit]")
@@ -142,6 +144,8 @@ def test_participant_completes_a_short_study(browser, live_server, screenshot_di
     assert page.url.endswith("/debrief")
     assert "C0DE1234" in page.text_content("main")
     assert errors == []
+    # what comes next came with the runner page and the practice replies: never asked
+    assert api_calls and not [url for url in api_calls if "peek=" in url]
     assert shots and screenshot.exists()
     with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
         stored = connection.execute(sa.select(Response)).all()

@@ -1,5 +1,8 @@
 """The participant side end to end with Flask's test client, on SQLite and PostgreSQL."""
 
+import json
+import re
+
 import numpy as np
 import sqlalchemy as sa
 
@@ -15,7 +18,7 @@ from experiment.models import (
 )
 from experiment.services.studies import set_status
 from tests.experiment.conftest import plan_seeds
-from tests.experiment.participant_client import CSRF, some_answer
+from tests.experiment.participant_client import CSRF, TOKEN, some_answer
 from tests.experiment.participant_client import Participant as Browser
 
 
@@ -158,3 +161,31 @@ def test_participants_plans_come_from_the_runs_seed(client, study, db_session, s
     expected = plan_seeds(seed)
     stored = db_session.scalars(sa.select(Participant.seed).order_by(Participant.id)).all()
     assert stored == [expected(), expected()]
+
+
+def test_the_runner_page_and_practice_replies_say_what_a_peek_would(client, study):
+    """What comes next reaches the runner without a peek: the runner page carries it for
+    the first open trial, a practice answer's reply for the trial after; both say what
+    ``GET next?peek=1`` says at that moment."""
+    browser = Browser(client)
+    browser.consent("?pid=coming")
+    page = client.get("/s/site-test/run").data.decode()
+    browser.token = TOKEN.search(page.encode()).group(1).decode()
+    on_page = json.loads(re.search(r'id="runner-coming">(.*?)</script>', page).group(1))
+    peek = client.get("/s/site-test/api/next?peek=1", headers=browser.headers).json
+    assert (
+        on_page
+        == peek
+        == {
+            "done": False,
+            "phase": "practice",
+            "response_mode": "mark_outliers",
+            "fixation_ms": on_page["fixation_ms"],
+        }
+    )
+    trial = browser.next().json["trial"]
+    assert browser.start(trial["id"]).status_code == 200
+    saved = browser.answer(trial["id"], some_answer(trial)).json
+    assert saved["feedback"] is not None and saved["next"] is None
+    peek = client.get("/s/site-test/api/next?peek=1", headers=browser.headers).json
+    assert saved["coming"] == peek and peek["phase"] == "main"

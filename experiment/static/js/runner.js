@@ -309,11 +309,16 @@ async function main() {
   if (resent && resent.json.finished) return window.location.assign(resent.json.next_url);
   let lastPhase = null;
   let upcoming = null; // {trial, notBefore}: the next trial and when its fixation ends
+  // What comes next, as a peek says it: the page brings the first (unless a resent
+  // answer just moved on), a practice answer's reply the one after it; else we ask.
+  let coming = resent ? null : JSON.parse(document.getElementById("runner-coming").textContent);
   for (;;) {
     if (upcoming === null) {
       // Nothing fetched yet: the trial's media come only after any pause (its deadline
       // counts from their delivery), during the fixation.
-      const peek = await client.peek();
+      let peek = { status: 200, json: coming };
+      coming = null;
+      if (peek.json === null) peek = await client.peek();
       if (peek.status !== 200) return message(peek.json.error, "alert");
       if (peek.json.done) return window.location.assign(peek.json.next_url);
       if (peek.json.response_mode) modeModule(peek.json.response_mode).catch(() => {}); // loads meanwhile
@@ -357,6 +362,7 @@ async function main() {
       screen.replaceChildren(); // gone at the click; the next trial comes after the fixation
     }
     if (saved.json.finished) return window.location.assign(saved.json.next_url);
+    coming = saved.json.coming ?? null;
     if (saved.json.next) upcoming = { trial: saved.json.next, notBefore: nextOnset ?? 0 };
     else if (nextOnset !== null) {
       // A resend's reply carries no trial: fetch it, still within the fixation.
