@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request, url_for
 
 from experiment import site
-from experiment.db import get_session
+from experiment.db import get_connection
 from experiment.errors import BadRequest
 from experiment.models import BrowserSession, Event
 from experiment.participant.media import media_sources
@@ -41,7 +41,7 @@ def same_origin() -> None:
 
 def _caller(slug: str) -> Caller:
     return authenticate(
-        get_session(), site().plans, slug=slug, token=request.headers.get(TOKEN_HEADER)
+        get_connection(), site().plans, slug=slug, token=request.headers.get(TOKEN_HEADER)
     )
 
 
@@ -72,9 +72,8 @@ def _payload(caller: Caller, trial: PlannedTrial, time_left: float) -> dict:
 
 def _next_payload(caller: Caller, now: datetime) -> dict | None:
     """The payload of the trial to show now (marking it served), or None when done."""
-    db_session = get_session()
     found = answers_service.next_trial(
-        db_session, caller=caller, now=now, grace_ms=site().config.grace_ms
+        get_connection(), caller=caller, now=now, grace_ms=site().config.grace_ms
     )
     if found is None:
         return None
@@ -93,7 +92,7 @@ def next_trial(slug: str):
         trial = caller.plan.by_id(caller.upcoming[0].id)
         return jsonify(trials_service.coming(trial, fixation_ms=caller.study.fixation_ms))
     payload = _next_payload(caller, site().clock())
-    get_session().commit()
+    get_connection().commit()
     if payload is None:
         return jsonify(done=True, next_url=url_for("participant.debrief", slug=slug))
     return jsonify(done=False, trial=payload)
@@ -102,11 +101,11 @@ def next_trial(slug: str):
 @bp.post("/trials/<public_id>/start")
 def start(slug: str, public_id: str):
     caller = _caller(slug)
-    db_session = get_session()
+    connection = get_connection()
     time_left = trials_service.start_trial(
-        db_session, caller=caller, public_id=public_id, now=site().clock()
+        connection, caller=caller, public_id=public_id, now=site().clock()
     )
-    db_session.commit()
+    connection.commit()
     return jsonify(time_left_ms=round(time_left))
 
 
@@ -114,10 +113,10 @@ def start(slug: str, public_id: str):
 def answer(slug: str, public_id: str):
     caller = _caller(slug)
     parsed = answers_service.Answer.from_json(_json_body())
-    db_session = get_session()
+    connection = get_connection()
     now = site().clock()
     result = answers_service.submit_answer(
-        db_session,
+        connection,
         caller=caller,
         public_id=public_id,
         answer=parsed,
@@ -153,7 +152,7 @@ def answer(slug: str, public_id: str):
             body["next"] = _payload(caller, following, float(following.deadline_ms))
         else:
             body["next"] = _next_payload(caller, now)
-    db_session.commit()
+    connection.commit()
     return jsonify(body), 200 if result.duplicate else 201
 
 
@@ -187,13 +186,13 @@ def screen(slug: str):
             raise BadRequest(f"{name} must be between {low} and {high}")
         values[name] = round(value) if name.endswith(("_width", "_height")) else round(value, 3)
     if caller.browser_session_id is not None and values:
-        db_session = get_session()
-        db_session.execute(
+        connection = get_connection()
+        connection.execute(
             sa.update(BrowserSession)
             .where(BrowserSession.id == caller.browser_session_id)
             .values(**values)
         )
-        db_session.commit()
+        connection.commit()
     return jsonify(status="stored"), 201
 
 
@@ -207,13 +206,13 @@ def events(slug: str):
     t_ms = body.get("t_ms")
     if t_ms is not None:
         t_ms = answers_service.number(t_ms, "t_ms")
-    db_session = get_session()
     trial_id = None
     if isinstance(body.get("trial_id"), str):
         trial = caller.plan.by_public_id(body["trial_id"])
         trial_id = trial.id if trial else None
-    db_session.add(
-        Event(
+    connection = get_connection()
+    connection.execute(
+        sa.insert(Event).values(
             participant_id=caller.participant_id,
             browser_session_id=caller.browser_session_id,
             trial_id=trial_id,
@@ -223,5 +222,5 @@ def events(slug: str):
             created_at=site().clock(),
         )
     )
-    db_session.commit()
+    connection.commit()
     return jsonify(status="stored"), 201

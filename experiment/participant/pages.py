@@ -238,10 +238,11 @@ def _coming(
 ) -> dict | None:
     """What the runner's first pause says (a peek's answer, so the runner need not ask):
     the participant's first open trial, from the plan the tab's API calls use next."""
-    states = trial_states(db_session, participant.id)
+    connection = db_session.connection()
+    states = trial_states(connection, participant.id)
     if not states:
         return None
-    plan = site().plans.plan(db_session, participant.id, token=token)
+    plan = site().plans.plan(connection, participant.id, token=token)
     return coming(plan.by_id(states[0].id), fixation_ms=study.fixation_ms)
 
 

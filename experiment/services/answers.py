@@ -26,7 +26,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from analysis.response_modes import ParsedResponse, ResponseError, mode_named
 from analysis.response_modes.base import number as finite_number
@@ -99,7 +98,7 @@ def number(value: Any, what: str) -> float:
 
 
 def next_trial(
-    session: Session, *, caller: Caller, now: datetime, grace_ms: int
+    connection: sa.Connection, *, caller: Caller, now: datetime, grace_ms: int
 ) -> tuple[PlannedTrial, TrialState] | None:
     """The trial to show now. A trial whose deadline passed while the page was away
     (closed tab, reload after the deadline) is stored as timed out and skipped, also one
@@ -110,16 +109,16 @@ def next_trial(
     if states and is_late(
         caller.plan.by_id(states[0].id), states[0], now, fixation_ms=fixation_ms, grace_ms=grace_ms
     ):
-        states = trial_states(session, caller.participant_id)  # some to skip: read them all
+        states = trial_states(connection, caller.participant_id)  # some to skip: read them all
     for state in states:
         trial = caller.plan.by_id(state.id)
         elapsed = elapsed_ms(state, now)
         if not is_late(trial, state, now, fixation_ms=fixation_ms, grace_ms=grace_ms):
             if state.served_at is None:
-                _mark(session, served=trial.id, now=now)
+                _mark(connection, served=trial.id, now=now)
             return trial, state
         _store(
-            session,
+            connection,
             trial=trial,
             browser_session_id=None,
             key=f"server-timeout:{trial.public_id}",
@@ -131,7 +130,7 @@ def next_trial(
             raw={"timed_out": True, "source": "server"},
             now=now,
         )
-    finish(session, caller.participant_id, now)
+    finish(connection, caller.participant_id, now)
     return None
 
 
@@ -185,7 +184,7 @@ class SubmitResult:
 
 
 def submit_answer(
-    session: Session,
+    connection: sa.Connection,
     *,
     caller: Caller,
     public_id: str,
@@ -201,10 +200,10 @@ def submit_answer(
         trial = own_trial(caller.plan, public_id)  # another's trial: 404
         # A resend finds its trial answered (by its own first copy, perhaps committed a
         # moment ago by another request): acknowledge it; only another answer conflicts.
-        earlier = _by_key(session, answer.idempotency_key)
+        earlier = _by_key(connection, answer.idempotency_key)
         if earlier is not None:
             return _acknowledge(earlier, caller, public_id, stimulus_set)
-        raise Conflict(_why_not_answerable(session, trial, upcoming))
+        raise Conflict(_why_not_answerable(connection, trial, upcoming))
     trial, state = current, upcoming[0]
     if state.presented_at is None:
         raise Conflict(
@@ -241,7 +240,7 @@ def submit_answer(
         following = caller.plan.by_id(upcoming[1].id)
     try:
         _store(
-            session,
+            connection,
             trial=trial,
             browser_session_id=caller.browser_session_id,
             key=answer.idempotency_key,
@@ -256,8 +255,8 @@ def submit_answer(
             serve=following.id if following and upcoming[1].served_at is None else None,
         )
     except IntegrityError:
-        session.rollback()
-        earlier = _by_key(session, answer.idempotency_key)
+        connection.rollback()
+        earlier = _by_key(connection, answer.idempotency_key)
         if earlier is not None:
             return _acknowledge(earlier, caller, public_id, stimulus_set)
         raise Conflict(
@@ -265,7 +264,7 @@ def submit_answer(
         ) from None
     finished = len(upcoming) == 1
     if finished:
-        finish(session, caller.participant_id, now)
+        finish(connection, caller.participant_id, now)
     verdict = feedback(trial, timed_out, parsed.selected, parsed.said_present, stimulus_set)
     return SubmitResult(False, timed_out, verdict, finished, following)
 
@@ -285,9 +284,9 @@ def timing_flag(
 
 
 def _why_not_answerable(
-    session: Session, trial: PlannedTrial, upcoming: tuple[TrialState, ...]
+    connection: sa.Connection, trial: PlannedTrial, upcoming: tuple[TrialState, ...]
 ) -> str:
-    if trial_state(session, trial.id).answered_at is not None:
+    if trial_state(connection, trial.id).answered_at is not None:
         return f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
     if not upcoming or upcoming[0].id != trial.id:
         return "Out of order: answer the current trial first (reload to get it)."
@@ -295,7 +294,7 @@ def _why_not_answerable(
 
 
 def _store(
-    session: Session,
+    connection: sa.Connection,
     *,
     trial: PlannedTrial,
     browser_session_id: int | None,
@@ -330,17 +329,21 @@ def _store(
         "raw": raw,
         "received_at": now,
     }
-    session.connection().execute(INSERT_RESPONSE, values)
-    _mark(session, answered=trial.id, served=serve, now=now)
+    connection.execute(INSERT_RESPONSE, values)
+    _mark(connection, answered=trial.id, served=serve, now=now)
 
 
 def _mark(
-    session: Session, *, now: datetime, answered: int | None = None, served: int | None = None
+    connection: sa.Connection,
+    *,
+    now: datetime,
+    answered: int | None = None,
+    served: int | None = None,
 ) -> None:
     """Set ``answered_at`` of trial ``answered`` and ``served_at`` (if still unset) of trial
     ``served``, in one statement."""
     statement = MARK[answered is not None, served is not None]
-    session.connection().execute(statement, {"answered": answered, "served": served, "now": now})
+    connection.execute(statement, {"answered": answered, "served": served, "now": now})
 
 
 @dataclass(frozen=True)
@@ -353,8 +356,8 @@ class EarlierAnswer:
     participant_status: ParticipantStatus
 
 
-def _by_key(session: Session, key: str) -> EarlierAnswer | None:
-    row = session.connection().execute(BY_KEY, {"key": key}).first()
+def _by_key(connection: sa.Connection, key: str) -> EarlierAnswer | None:
+    row = connection.execute(BY_KEY, {"key": key}).first()
     return None if row is None else EarlierAnswer(*row)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from experiment.errors import Conflict, Forbidden
 from experiment.models import (
@@ -24,7 +23,7 @@ from experiment.models import (
     StudyStatus,
     Trial,
 )
-from experiment.services.participants import find_study
+from experiment.services.participants import no_study_at
 from experiment.services.plans import Plan, PlanCache, StudyInfo, TrialState
 
 
@@ -69,13 +68,17 @@ CALLER = (
     .order_by(TRIALS.c.trial_index)
     .limit(2)
 )
+STUDY_AT = sa.select(STUDIES.c.id).where(STUDIES.c.slug == sa.bindparam("slug"))
 
 
-def authenticate(session: Session, cache: PlanCache, *, slug: str, token: str | None) -> Caller:
+def authenticate(
+    connection: sa.Connection, cache: PlanCache, *, slug: str, token: str | None
+) -> Caller:
     """The caller of a runner token; 404 for an unknown study, else 403/409 with what to do."""
-    rows = session.connection().execute(CALLER, {"token": token}).all() if token else []
+    rows = connection.execute(CALLER, {"token": token}).all() if token else []
     if not rows or rows[0][5] != slug:
-        find_study(session, slug)
+        if connection.execute(STUDY_AT, {"slug": slug}).first() is None:
+            raise no_study_at(slug)
         if not token:
             raise Forbidden("Missing X-Glyphlab-Token header: reload the study page.")
         if not rows:
@@ -89,10 +92,10 @@ def authenticate(session: Session, cache: PlanCache, *, slug: str, token: str | 
     draft = rows[0][6] == StudyStatus.draft
     upcoming = tuple(TrialState(*row[7:]) for row in rows if row[7] is not None)
     return Caller(
-        study=cache.study(session, study_id, draft=draft),
+        study=cache.study(connection, study_id, draft=draft),
         browser_session_id=session_id,
         participant_id=participant_id,
         finished=status == ParticipantStatus.finished,
         upcoming=upcoming,
-        plan=cache.plan(session, participant_id, token=token),
+        plan=cache.plan(connection, participant_id, token=token),
     )

@@ -51,10 +51,14 @@ class TakenElsewhere(Conflict):
         )
 
 
+def no_study_at(slug: str) -> NotFound:
+    return NotFound(f"There is no study at /s/{slug}. Check the link you were given.")
+
+
 def find_study(session: Session, slug: str) -> Study:
     study = session.scalars(sa.select(Study).where(Study.slug == slug)).first()
     if study is None:
-        raise NotFound(f"There is no study at /s/{slug}. Check the link you were given.")
+        raise no_study_at(slug)
     return study
 
 

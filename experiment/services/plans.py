@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from experiment import design
 from experiment.models import Condition, StimulusSet, Study, StudyStatus, Trial
@@ -154,25 +153,25 @@ class PlanCache:
         self._designs: dict[int, EnrolmentDesign] = {}
         self._lock = threading.Lock()
 
-    def plan(self, session: Session, participant_id: int, *, token: str) -> Plan:
+    def plan(self, connection: sa.Connection, participant_id: int, *, token: str) -> Plan:
         """The participant's plan, kept under the tab token that asked: tokens are random
         and never reused, while a deleted preview participant's id can come back (SQLite
         reuses row ids), so an id alone could find someone else's plan."""
         plan = self._plans.get(token)
         if plan is None:
-            plan = _load_plan(session, participant_id)
+            plan = _load_plan(connection, participant_id)
             with self._lock:
                 if len(self._plans) >= self.size:
                     self._plans.clear()
                 self._plans[token] = plan
         return plan
 
-    def study(self, session: Session, study_id: int, *, draft: bool) -> StudyInfo:
+    def study(self, connection: sa.Connection, study_id: int, *, draft: bool) -> StudyInfo:
         """The study's settings; a draft's are read afresh each time (a draft can be
         edited, and deleted); a study that has been open never changes them."""
         info = self._studies.get(study_id)
         if info is None or draft:
-            info = _load_study(session, study_id)
+            info = _load_study(connection, study_id)
             if not draft:
                 self._studies[study_id] = info
         return info
@@ -188,8 +187,8 @@ class PlanCache:
         return found
 
 
-def _load_plan(session: Session, participant_id: int) -> Plan:
-    rows = session.execute(
+def _load_plan(connection: sa.Connection, participant_id: int) -> Plan:
+    rows = connection.execute(
         sa.select(
             Trial.id,
             Trial.public_id,
@@ -231,8 +230,8 @@ def _load_plan(session: Session, participant_id: int) -> Plan:
     return Plan(participant_id, trials)
 
 
-def _load_study(session: Session, study_id: int) -> StudyInfo:
-    row = session.execute(
+def _load_study(connection: sa.Connection, study_id: int) -> StudyInfo:
+    row = connection.execute(
         sa.select(
             Study.id,
             Study.slug,
@@ -260,11 +259,11 @@ STATE = sa.select(
 ).where(TRIALS.c.id == sa.bindparam("trial"))
 
 
-def trial_states(session: Session, participant_id: int) -> list[TrialState]:
+def trial_states(connection: sa.Connection, participant_id: int) -> list[TrialState]:
     """The participant's unanswered trials' state, in plan order."""
-    rows = session.connection().execute(OPEN_STATES, {"participant": participant_id})
+    rows = connection.execute(OPEN_STATES, {"participant": participant_id})
     return [TrialState(*row) for row in rows]
 
 
-def trial_state(session: Session, trial_id: int) -> TrialState:
-    return TrialState(*session.connection().execute(STATE, {"trial": trial_id}).one())
+def trial_state(connection: sa.Connection, trial_id: int) -> TrialState:
+    return TrialState(*connection.execute(STATE, {"trial": trial_id}).one())

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from analysis.response_modes import TrialContext, mode_named
 from analysis.response_modes.base import params_from_dict
@@ -98,14 +97,16 @@ def is_late(
     )
 
 
-def start_trial(session: Session, *, caller: Caller, public_id: str, now: datetime) -> float:
+def start_trial(
+    connection: sa.Connection, *, caller: Caller, public_id: str, now: datetime
+) -> float:
     """Record stimulus onset (idempotent: the first call wins); returns the time left (ms)."""
     trial = own_trial(caller.plan, public_id)
     state = next((s for s in caller.upcoming if s.id == trial.id), None)
     if state is None:  # not one of the next two: read it (answered, or far ahead)
-        state = trial_state(session, trial.id)
+        state = trial_state(connection, trial.id)
     if state.presented_at is None and state.answered_at is None:
-        session.connection().execute(START, {"trial": trial.id, "now": now})
+        connection.execute(START, {"trial": trial.id, "now": now})
         state = TrialState(state.id, state.served_at, now)
     return time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
 
@@ -209,8 +210,8 @@ def own_trial(plan: Plan, public_id: str) -> PlannedTrial:
     return trial
 
 
-def finish(session: Session, participant_id: int, now: datetime) -> None:
-    session.connection().execute(FINISH, {"participant": participant_id, "now": now})
+def finish(connection: sa.Connection, participant_id: int, now: datetime) -> None:
+    connection.execute(FINISH, {"participant": participant_id, "now": now})
 
 
 def phase_position(study: StudyInfo, trial: PlannedTrial) -> tuple[int, int]:

@@ -4,7 +4,7 @@ The schema comes from ``alembic upgrade head``, once per session per backend (a 
 file and a PostgreSQL database from ``postgres_database_factory``). Each test runs inside
 one outer transaction that is rolled back at the end; the app's sessions join it with
 ``join_transaction_mode="create_savepoint"``, so a view's ``commit()`` only releases a
-savepoint. Concurrency tests build their own app on a throwaway PostgreSQL database
+savepoint, and the runner API's Core connections do the same (:class:`SavepointConnection`). Concurrency tests build their own app on a throwaway PostgreSQL database
 (``postgres_database_factory``) instead, since threads cannot share one connection.
 """
 
@@ -141,6 +141,32 @@ def site_config(migrated_url: str, data_dir: Path) -> SiteConfig:
     return SiteConfig(data_dir=data_dir, database_url=migrated_url, secret_key=TEST_SECRET_KEY)
 
 
+class SavepointConnection:
+    """The test's connection, as a view's request connection (``db.get_connection``):
+    what the view commits is a released savepoint and what it rolls back (an answer that
+    lost a race) or leaves open goes back to its savepoint, inside the test's outer
+    transaction, as the sessions' ``create_savepoint`` mode does for ORM views."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self._connection = connection
+        self._savepoint = connection.begin_nested()
+
+    def execute(self, *args, **kwargs):
+        return self._connection.execute(*args, **kwargs)
+
+    def commit(self) -> None:
+        self._savepoint.commit()
+        self._savepoint = self._connection.begin_nested()
+
+    def rollback(self) -> None:
+        self._savepoint.rollback()
+        self._savepoint = self._connection.begin_nested()
+
+    def close(self) -> None:
+        if self._savepoint.is_active:
+            self._savepoint.rollback()
+
+
 @pytest.fixture
 def app(
     site_config: SiteConfig, connection: sa.Connection, clock: FakeClock, seed: int
@@ -151,6 +177,7 @@ def app(
     database.sessionmaker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    database.connect = lambda: SavepointConnection(connection)
     yield app
     database.dispose()
 
