@@ -100,11 +100,18 @@ def next_trial(slug: str):
 
 @bp.post("/trials/<public_id>/start")
 def start(slug: str, public_id: str):
-    caller = _caller(slug)
     connection = get_connection()
-    time_left = trials_service.start_trial(
-        connection, caller=caller, public_id=public_id, now=site().clock()
-    )
+    now = site().clock()
+    token = request.headers.get(TOKEN_HEADER)
+    time_left = None
+    if token:
+        time_left = trials_service.start_known_trial(
+            connection, site().plans, slug=slug, token=token, public_id=public_id, now=now
+        )
+    if time_left is None:
+        time_left = trials_service.start_trial(
+            connection, caller=_caller(slug), public_id=public_id, now=now
+        )
     connection.commit()
     return jsonify(time_left_ms=round(time_left))
 

@@ -242,7 +242,7 @@ def _coming(
     states = trial_states(connection, participant.id)
     if not states:
         return None
-    plan = site().plans.plan(connection, participant.id, token=token)
+    plan = site().plans.plan(connection, participant.id, study_id=study.id, token=token)
     return coming(plan.by_id(states[0].id), fixation_ms=study.fixation_ms)
 
 

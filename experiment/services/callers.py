@@ -97,5 +97,5 @@ def authenticate(
         participant_id=participant_id,
         finished=status == ParticipantStatus.finished,
         upcoming=upcoming,
-        plan=cache.plan(connection, participant_id, token=token),
+        plan=cache.plan(connection, participant_id, study_id=study_id, token=token),
     )

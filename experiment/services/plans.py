@@ -61,6 +61,7 @@ class PlannedTrial:
 @dataclass(frozen=True)
 class Plan:
     participant_id: int
+    study_id: int
     trials: tuple[PlannedTrial, ...]
 
     def by_public_id(self, public_id: str) -> PlannedTrial | None:
@@ -153,18 +154,28 @@ class PlanCache:
         self._designs: dict[int, EnrolmentDesign] = {}
         self._lock = threading.Lock()
 
-    def plan(self, connection: sa.Connection, participant_id: int, *, token: str) -> Plan:
+    def plan(
+        self, connection: sa.Connection, participant_id: int, *, study_id: int, token: str
+    ) -> Plan:
         """The participant's plan, kept under the tab token that asked: tokens are random
         and never reused, while a deleted preview participant's id can come back (SQLite
         reuses row ids), so an id alone could find someone else's plan."""
         plan = self._plans.get(token)
         if plan is None:
-            plan = _load_plan(connection, participant_id)
+            plan = _load_plan(connection, participant_id, study_id)
             with self._lock:
                 if len(self._plans) >= self.size:
                     self._plans.clear()
                 self._plans[token] = plan
         return plan
+
+    def known(self, token: str) -> tuple[Plan, StudyInfo] | None:
+        """The plan kept under ``token`` and its study's settings, if this process has both
+        (it keeps no draft's): what never changes about a tab, known without a query.
+        Whether the tab is still live is the database's to say."""
+        plan = self._plans.get(token)
+        study = None if plan is None else self._studies.get(plan.study_id)
+        return None if study is None else (plan, study)
 
     def study(self, connection: sa.Connection, study_id: int, *, draft: bool) -> StudyInfo:
         """The study's settings; a draft's are read afresh each time (a draft can be
@@ -187,7 +198,7 @@ class PlanCache:
         return found
 
 
-def _load_plan(connection: sa.Connection, participant_id: int) -> Plan:
+def _load_plan(connection: sa.Connection, participant_id: int, study_id: int) -> Plan:
     rows = connection.execute(
         sa.select(
             Trial.id,
@@ -227,7 +238,7 @@ def _load_plan(connection: sa.Connection, participant_id: int) -> Plan:
         )
         for r in rows
     )
-    return Plan(participant_id, trials)
+    return Plan(participant_id, study_id, trials)
 
 
 def _load_study(connection: sa.Connection, study_id: int) -> StudyInfo:

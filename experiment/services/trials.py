@@ -20,9 +20,16 @@ import sqlalchemy as sa
 from analysis.response_modes import TrialContext, mode_named
 from analysis.response_modes.base import params_from_dict
 from experiment.errors import NotFound
-from experiment.models import Participant, ParticipantStatus, Trial
+from experiment.models import BrowserSession, Participant, ParticipantStatus, Trial
 from experiment.services.callers import Caller
-from experiment.services.plans import Plan, PlannedTrial, StudyInfo, TrialState, trial_state
+from experiment.services.plans import (
+    Plan,
+    PlanCache,
+    PlannedTrial,
+    StudyInfo,
+    TrialState,
+    trial_state,
+)
 from experiment.stimulus_sets import LoadedStimulusSet
 from stimuli.encodings import Display, display_of
 
@@ -30,11 +37,29 @@ from stimuli.encodings import Display, display_of
 MediaSources = Callable[[PlannedTrial, Sequence[str]], list[str]]
 TRIALS = Trial.__table__
 PARTICIPANTS = Participant.__table__
+SESSIONS = BrowserSession.__table__
 NOW = sa.bindparam("now", type_=TRIALS.c.presented_at.type)
 START = (
     TRIALS.update()
     .where(TRIALS.c.id == sa.bindparam("trial"), TRIALS.c.presented_at.is_(None))
     .values(presented_at=NOW)
+)
+#: onset in one statement, for a tab whose plan the process knows: the row changes only
+#: if the tab's token is live and its participant owns the trial, not yet started or
+#: answered (what the caller's read would have checked)
+START_IF_LIVE = (
+    TRIALS.update()
+    .where(
+        TRIALS.c.id == sa.bindparam("trial"),
+        TRIALS.c.presented_at.is_(None),
+        TRIALS.c.answered_at.is_(None),
+        TRIALS.c.participant_id
+        == sa.select(SESSIONS.c.participant_id)
+        .where(SESSIONS.c.token == sa.bindparam("token"), SESSIONS.c.superseded_at.is_(None))
+        .scalar_subquery(),
+    )
+    .values(presented_at=NOW)
+    .returning(TRIALS.c.served_at)
 )
 FINISH = (
     PARTICIPANTS.update()
@@ -109,6 +134,35 @@ def start_trial(
         connection.execute(START, {"trial": trial.id, "now": now})
         state = TrialState(state.id, state.served_at, now)
     return time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
+
+
+def start_known_trial(
+    connection: sa.Connection,
+    cache: PlanCache,
+    *,
+    slug: str,
+    token: str,
+    public_id: str,
+    now: datetime,
+) -> float | None:
+    """Record onset without reading the caller first, when this process knows the tab's
+    plan and study (nearly every start): one UPDATE whose condition is the database's
+    word on the token. Returns the time left, or None where that did not decide it
+    (another process's tab, a draft, a trial already started, a superseded or unknown
+    token); :func:`start_trial` then reads the caller and answers, or says why not."""
+    known = cache.known(token)
+    if known is None:
+        return None
+    plan, study = known
+    trial = plan.by_public_id(public_id)
+    if trial is None or study.slug != slug:
+        return None
+    values = {"trial": trial.id, "token": token, "now": now}
+    started = connection.execute(START_IF_LIVE, values).first()
+    if started is None:
+        return None
+    state = TrialState(trial.id, started.served_at, now)
+    return time_left_ms(trial, state, now, fixation_ms=study.fixation_ms)
 
 
 def time_left_ms(

@@ -199,3 +199,53 @@ def test_the_trial_table_carries_the_times_and_the_flag(browser, clock, db_sessi
     assert row["answered_at"] == "2026-11-23T10:00:01.700+00:00"
     assert row["server_elapsed_ms"] == 1200.0
     assert row["timing_flag"] == "rt_exceeds_server_elapsed"
+
+
+def test_a_start_the_process_can_decide_alone_is_one_guarded_update(
+    app, browser, clock, connection, db_session
+):
+    """Once the process knows a tab's plan, ``start`` is one UPDATE, whose condition is
+    the database's word on the tab: it decides what the caller's read would have. A
+    second start keeps the first onset, a reloaded tab's old token changes nothing
+    (409), and another participant's trial is not found (404)."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT")):
+            statements.append(statement.split()[0].upper())
+
+    trial = browser.next().json["trial"]  # the process now knows the tab's plan
+    clock.advance(1000)
+    sa.event.listen(connection.engine, "before_cursor_execute", record)
+    try:
+        first = browser.start(trial["id"])
+        assert first.status_code == 200 and statements == ["UPDATE"]
+    finally:
+        sa.event.remove(connection.engine, "before_cursor_execute", record)
+    clock.advance(2000)
+    again = browser.start(trial["id"])
+    assert first.json["time_left_ms"] - again.json["time_left_ms"] == 2000
+
+    assert browser.answer(trial["id"], some_answer(trial)).status_code == 201
+    second = browser.next().json["trial"]
+    old_token = browser.token
+    browser.open_runner()  # a reload: the old token is superseded
+    stale = browser.client.post(
+        f"/s/site-test/api/trials/{second['id']}/start",
+        headers={"X-Glyphlab-Token": old_token},
+        json={},
+    )
+    assert stale.status_code == 409 and "newest tab" in stale.json["error"]
+    row = db_session.scalars(sa.select(Trial).where(Trial.public_id == second["id"])).one()
+    db_session.refresh(row)
+    assert row.presented_at is None
+
+    other = Browser(app.test_client())
+    other.consent()
+    other.open_runner()
+    other.next()  # its plan known too
+    theirs = other.client.post(
+        f"/s/site-test/api/trials/{second['id']}/start", headers=other.headers, json={}
+    )
+    assert theirs.status_code == 404
+    assert browser.start(second["id"]).status_code == 200
