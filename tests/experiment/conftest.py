@@ -4,7 +4,8 @@ The schema comes from ``alembic upgrade head``, once per session per backend (a 
 file and a PostgreSQL database from ``postgres_database_factory``). Each test runs inside
 one outer transaction that is rolled back at the end; the app's sessions join it with
 ``join_transaction_mode="create_savepoint"``, so a view's ``commit()`` only releases a
-savepoint, and the runner API's Core connections do the same (:class:`SavepointConnection`). Concurrency tests build their own app on a throwaway PostgreSQL database
+savepoint, and the runner API's Core connections do the same (:class:`SavepointConnection`).
+Concurrency tests build their own app on a throwaway PostgreSQL database
 (``postgres_database_factory``) instead, since threads cannot share one connection.
 """
 
