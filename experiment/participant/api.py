@@ -88,7 +88,7 @@ def next_trial(slug: str):
     if request.args.get("peek") and caller.upcoming:
         # What comes next, without its media (nothing is marked served, no clock starts);
         # the runner page and a practice answer's reply carry the same, so the runner
-        # asks only after a conflict.
+        # asks only after a conflict or a resent answer.
         trial = caller.plan.by_id(caller.upcoming[0].id)
         return jsonify(trials_service.coming(trial, fixation_ms=caller.study.fixation_ms))
     payload = _next_payload(caller, site().clock())
