@@ -23,6 +23,7 @@ from experiment.config import SiteConfig
 from experiment.jobs.queue import JobQueue
 from experiment.models import utcnow
 from experiment.proxy import TrustedProxies
+from experiment.services.participants import StudyPages
 from experiment.services.plans import PlanCache
 from experiment.sessions import PageSessions
 from experiment.stimulus_sets import StimulusSetCache
@@ -48,6 +49,8 @@ class Site:
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
     #: participants' plans and studies' settings (services/plans.py)
     plans: PlanCache = field(default_factory=PlanCache)
+    #: what the participant pages read of each study (services/participants.py)
+    study_pages: StudyPages = field(default_factory=StudyPages)
     #: trial public id -> what its media need (participant/media.py)
     media_trials: dict[str, Any] = field(default_factory=dict)
     #: locale -> the participant texts' defaults translated (participant/pages.py)

@@ -32,7 +32,7 @@ from experiment.models import Participant, ParticipantStatus, Study, Trial
 from experiment.participant.screen_check import is_phone
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
-from experiment.services.participants import find_study, require_open
+from experiment.services.participants import StudyPage, require_open, stimulus_set_folder
 from experiment.services.plans import trial_states
 from experiment.services.practice_help import WorkedExample, worked_examples
 from experiment.services.trials import coming
@@ -41,7 +41,7 @@ from experiment.texts import all_texts, render_markdown, study_texts
 bp = Blueprint("participant", __name__, url_prefix="/s/<slug>")
 
 
-def texts_for(study: Study) -> dict[str, str]:
+def texts_for(study: StudyPage) -> dict[str, str]:
     """Every participant text of ``study``: its researcher's, else the site's default in
     the site's language. The translated defaults are made once per process and locale
     (about forty ``gettext`` calls were a sixth of each participant page's CPU)."""
@@ -63,35 +63,40 @@ def _markdown(text: str) -> Markup:
     return render_markdown(text)
 
 
-def _cookie_key(study: Study) -> str:
+def _study(slug: str) -> StudyPage:
+    """The study at ``slug``: its status read now, the rest kept while it is not a draft."""
+    return site().study_pages.get(get_session(), slug)
+
+
+def _cookie_key(study: Study | StudyPage) -> str:
     return f"participant-{study.id}"
 
 
-def _participant(study: Study) -> Participant | None:
+def _participant(study: StudyPage) -> Participant | None:
     return participants_service.participant_in_study(
         get_session(), study, session.get(_cookie_key(study))
     )
 
 
-def remember(study: Study, participant: Participant) -> None:
+def remember(study: Study | StudyPage, participant: Participant) -> None:
     """Tie this browser to ``participant`` (also the dashboard's preview does this)."""
     session[_cookie_key(study)] = participant.id
 
 
-def _earned(study: Study, participant: Participant) -> tuple[int, bool]:
+def _earned(study: StudyPage, participant: Participant) -> tuple[int, bool]:
     """(main trials answered in time, whether that earns the completion code)."""
     answered = participants_service.answered_in_time(get_session(), participant)
     return answered, answered >= study.min_answered_trials
 
 
-def _already_done(study: Study, participant: Participant | None = None) -> tuple[str, int]:
+def _already_done(study: StudyPage, participant: Participant | None = None) -> tuple[str, int]:
     """The "you took part already" page; the completion code only for the participant's
     own browser (``participant`` given) and only if they earned it."""
     earned = participant is not None and _earned(study, participant)[1]
     return render_template("participant/already_done.html", study=study, earned=earned), 403
 
 
-def _enrolment_key(study: Study, ids: ExternalIds) -> EnrolmentKey:
+def _enrolment_key(study: StudyPage, ids: ExternalIds) -> EnrolmentKey:
     """``ids`` as hashes, with this browser's nonce standing in for a missing SESSION_ID."""
     nonce = session.setdefault("browser_nonce", secrets.token_urlsafe(16))
     return ids.key(secret_key=site().config.secret_key, study_id=study.id, browser_nonce=nonce)
@@ -101,7 +106,7 @@ def _enrolment_key(study: Study, ids: ExternalIds) -> EnrolmentKey:
 def entry(slug: str):
     """The study link (also with ?PROLIFIC_PID=...&STUDY_ID=...&SESSION_ID=... or ?pid=)."""
     db_session = get_session()
-    study = find_study(db_session, slug)
+    study = _study(slug)
     ids = ExternalIds.from_query(request.args)
     participant = _participant(study)
     if participant is None and ids.participant_id is not None:
@@ -130,7 +135,7 @@ def entry(slug: str):
 @bp.post("/consent")
 def consent(slug: str) -> Response:
     db_session = get_session()
-    study = find_study(db_session, slug)
+    study = _study(slug)
     if request.form.get("consent") != "yes":
         raise BadRequest("Tick the box to say you agree before starting, or close the page.")
     if _participant(study) is None:
@@ -142,9 +147,7 @@ def consent(slug: str) -> Response:
         participant = participants_service.enrol(
             db_session,
             study=study,
-            stimulus_set=site().stimulus_sets.get(
-                participants_service.stimulus_set_folder(db_session, study)
-            ),
+            stimulus_set=site().stimulus_sets.get(stimulus_set_folder(db_session, study)),
             key=EnrolmentKey(**stored),
             now=site().clock(),
             seed=site().plan_seed(),
@@ -160,7 +163,7 @@ def decline(slug: str) -> str:
     """Someone does not want to take part: counted, and nothing else is kept (the
     enrolment key in their cookie is dropped too)."""
     db_session = get_session()
-    study = find_study(db_session, slug)
+    study = _study(slug)
     require_open(study)
     db_session.execute(
         sa.update(Study).where(Study.id == study.id).values(declined_count=Study.declined_count + 1)
@@ -170,8 +173,8 @@ def decline(slug: str) -> str:
     return render_template("participant/declined.html", study=study)
 
 
-def _enrolled(slug: str) -> tuple[Study, Participant | None]:
-    study = find_study(get_session(), slug)
+def _enrolled(slug: str) -> tuple[StudyPage, Participant | None]:
+    study = _study(slug)
     return study, _participant(study)
 
 
@@ -192,18 +195,17 @@ def instructions(slug: str):
     )
 
 
-def _worked_examples(study: Study, participant: Participant) -> list[WorkedExample]:
+def _worked_examples(study: StudyPage, participant: Participant) -> list[WorkedExample]:
     """One worked example per encoding of the study, from the set's practice data,
     avoiding the datasets of the participant's own practice trials where it can."""
-    stimulus_set = site().stimulus_sets.get(study.stimulus_set.folder)
+    stimulus_set = site().stimulus_sets.get(stimulus_set_folder(get_session(), study))
     own = get_session().scalars(
         sa.select(Trial.stimulus_id).where(
             Trial.participant_id == participant.id, Trial.is_practice
         )
     )
     avoid = {stimulus_set.stimuli[s]["dataset_id"] for s in own if s in stimulus_set.stimuli}
-    encodings = list(dict.fromkeys(c.encoding for c in study.conditions))
-    return worked_examples(stimulus_set, encodings, avoid_datasets=avoid)
+    return worked_examples(stimulus_set, list(study.encodings), avoid_datasets=avoid)
 
 
 @bp.get("/run")
@@ -214,7 +216,7 @@ def run(slug: str):
     if participant.status == ParticipantStatus.finished:
         return redirect(url_for("participant.debrief", slug=slug))
     db_session = get_session()
-    browser_session = participants_service.open_browser_session(
+    token = participants_service.open_browser_session(
         db_session,
         participant=participant,
         user_agent=request.headers.get("User-Agent", ""),
@@ -224,8 +226,8 @@ def run(slug: str):
     return render_template(
         "participant/run.html",
         study=study,
-        token=browser_session.token,
-        coming=_coming(db_session, study, participant, token=browser_session.token),
+        token=token,
+        coming=_coming(db_session, study, participant, token=token),
         modes=_modes(study),
         runner_texts=texts_for(study),
         # the API's base path, whatever the slug (one starting with "next" included)
@@ -234,7 +236,7 @@ def run(slug: str):
 
 
 def _coming(
-    db_session: Session, study: Study, participant: Participant, *, token: str
+    db_session: Session, study: StudyPage, participant: Participant, *, token: str
 ) -> dict | None:
     """What the runner's first pause says (a peek's answer, so the runner need not ask):
     the participant's first open trial, from the plan the tab's API calls use next."""
@@ -246,9 +248,9 @@ def _coming(
     return coming(plan.by_id(states[0].id), fixation_ms=study.fixation_ms)
 
 
-def _modes(study: Study) -> list[ResponseMode]:
+def _modes(study: StudyPage) -> list[ResponseMode]:
     """The study's response modes, in name order."""
-    return [mode_named(name) for name in sorted({c.response_mode for c in study.conditions})]
+    return [mode_named(name) for name in study.response_modes]
 
 
 @bp.get("/debrief")

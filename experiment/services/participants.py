@@ -15,7 +15,9 @@ ones, so after a reload or in a second tab only the newest tab can answer.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -27,6 +29,7 @@ from experiment import design
 from experiment.errors import Conflict, Forbidden, Gone, NotFound
 from experiment.models import (
     BrowserSession,
+    Condition,
     Event,
     Participant,
     ParticipantStatus,
@@ -39,6 +42,11 @@ from experiment.models import (
 from experiment.services.external_ids import EnrolmentKey
 from experiment.services.plans import PlanCache, enrolment_design
 from experiment.stimulus_sets import LoadedStimulusSet
+
+PARTICIPANTS = Participant.__table__
+STUDIES = Study.__table__
+CONDITIONS = Condition.__table__
+SESSIONS = BrowserSession.__table__
 
 
 class TakenElsewhere(Conflict):
@@ -62,49 +70,138 @@ def find_study(session: Session, slug: str) -> Study:
     return study
 
 
+@dataclass(frozen=True)
+class StudyPage:
+    """What the participant pages read of a study (its dicts are not to be changed: one
+    record serves every request of an open study)."""
+
+    id: int
+    slug: str
+    title: str
+    status: StudyStatus
+    opened_at: datetime | None
+    stimulus_set_id: int
+    consent_text: str
+    debrief_text: str
+    #: the participant texts the researcher changed (experiment/texts.py)
+    texts: dict[str, Any]
+    response_mode_params: dict[str, Any]
+    practice_trials: int
+    deadline_ms: int
+    fixation_ms: int
+    min_viewport_width: int
+    min_viewport_height: int
+    allow_phones: bool
+    completion_code: str | None
+    completion_url: str | None
+    min_answered_trials: int
+    #: the conditions' encodings, in condition order, each once
+    encodings: tuple[str, ...]
+    #: the conditions' response modes, in name order, each once
+    response_modes: tuple[str, ...]
+
+
+STUDY_STATE = sa.select(STUDIES.c.id, STUDIES.c.status, STUDIES.c.opened_at).where(
+    STUDIES.c.slug == sa.bindparam("slug")
+)
+STUDY_PAGE = sa.select(
+    *(STUDIES.c[f.name] for f in fields(StudyPage) if f.name not in ("encodings", "response_modes"))
+).where(STUDIES.c.id == sa.bindparam("study"))
+STUDY_CONDITIONS = (
+    sa.select(CONDITIONS.c.encoding, CONDITIONS.c.response_mode)
+    .where(CONDITIONS.c.study_id == sa.bindparam("study"))
+    .order_by(CONDITIONS.c.position)
+)
+
+
+class StudyPages:
+    """The participant pages' study records, for one process. A study's status is read
+    in every request (an open study can be closed and reopened); the rest of a study
+    that has been open never changes (it never goes back to draft), so it is kept,
+    under the ``opened_at`` it was read with (a different study under a reused id is
+    never served it). A draft's is read afresh each time: a draft can be edited."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, StudyPage] = {}
+
+    def get(self, session: Session, slug: str) -> StudyPage:
+        """The study at ``slug`` (404 if there is none): one small read when kept."""
+        connection = session.connection()
+        state = connection.execute(STUDY_STATE, {"slug": slug}).first()
+        if state is None:
+            raise no_study_at(slug)
+        study_id, status, opened_at = state
+        kept = self._kept.get(study_id)
+        if kept is None or kept.opened_at != opened_at or status == StudyStatus.draft:
+            kept = _study_page(connection, study_id)
+            if kept.status != StudyStatus.draft:
+                self._kept[study_id] = kept
+        return kept if kept.status == status else replace(kept, status=status)
+
+
+def _study_page(connection: sa.Connection, study_id: int) -> StudyPage:
+    row = connection.execute(STUDY_PAGE, {"study": study_id}).one()
+    conditions = connection.execute(STUDY_CONDITIONS, {"study": study_id}).all()
+    return StudyPage(
+        *row,
+        encodings=tuple(dict.fromkeys(c.encoding for c in conditions)),
+        response_modes=tuple(sorted({c.response_mode for c in conditions})),
+    )
+
+
 FOLDER = sa.select(StimulusSet.__table__.c.folder).where(
     StimulusSet.__table__.c.id == sa.bindparam("set")
 )
 
 
-def stimulus_set_folder(session: Session, study: Study) -> str:
+def stimulus_set_folder(session: Session, study: Study | StudyPage) -> str:
     """The folder of ``study``'s stimulus set, as stored now (one Core read, not the ORM's
     lazy load of the set's row)."""
     return session.connection().execute(FOLDER, {"set": study.stimulus_set_id}).scalar_one()
 
 
-def require_open(study: Study) -> None:
+def require_open(study: Study | StudyPage) -> None:
     if study.status == StudyStatus.closed:
         raise Gone(f"The study “{study.title}” is closed and takes no more participants.")
     if study.status != StudyStatus.open:
         raise Forbidden(f"The study “{study.title}” has not opened yet. Try again later.")
 
 
+ENROLLED = sa.select(
+    PARTICIPANTS.c.id, PARTICIPANTS.c.status, PARTICIPANTS.c.external_session_hash
+).where(
+    PARTICIPANTS.c.study_id == sa.bindparam("study"),
+    PARTICIPANTS.c.external_id_hash == sa.bindparam("id_hash"),
+)
+
+
 def returning_participant(
-    session: Session, *, study: Study, key: EnrolmentKey
+    session: Session, *, study: Study | StudyPage, key: EnrolmentKey
 ) -> Participant | None:
     """The participant enrolled under ``key``'s external id, if they may resume here.
 
     Raises :class:`TakenElsewhere` when the id is known but the session is not (another
     browser, or another SESSION_ID): knowing someone's id is not enough to take over.
     A finished participant is returned either way: their page says they are done.
+    The usual answer, nobody, costs one Core read; the ORM row is loaded only for
+    someone found.
     """
-    participant = session.scalars(
-        sa.select(Participant).where(
-            Participant.study_id == study.id, Participant.external_id_hash == key.id_hash
-        )
-    ).first()
-    if participant is None or participant.status == ParticipantStatus.finished:
-        return participant
-    if participant.external_session_hash != key.session_hash:
+    found = (
+        session.connection().execute(ENROLLED, {"study": study.id, "id_hash": key.id_hash}).first()
+    )
+    if found is None:
+        return None
+    if found.status != ParticipantStatus.finished and (
+        found.external_session_hash != key.session_hash
+    ):
         raise TakenElsewhere()
-    return participant
+    return session.get(Participant, found.id)
 
 
 def enrol(
     session: Session,
     *,
-    study: Study,
+    study: Study | StudyPage,
     stimulus_set: LoadedStimulusSet,
     key: EnrolmentKey,
     now: datetime,
@@ -116,8 +213,8 @@ def enrol(
     enrolled under the same external id and session: a double-clicked consent form).
     A ``preview`` participant (the researcher, from the dashboard) may enter a study in
     any state and is flagged as such. ``designs`` (the process's plan cache) keeps the
-    study's conditions and design between enrolments; without it they are made from the
-    study's rows."""
+    study's conditions and design between enrolments; without it, or before it has
+    them, they are made from the study's rows."""
     if not preview:
         require_open(study)
     existing = returning_participant(session, study=study, key=key)
@@ -147,7 +244,7 @@ def enrol(
 def _new_participant(
     session: Session,
     *,
-    study: Study,
+    study: Study | StudyPage,
     stimulus_set: LoadedStimulusSet,
     key: EnrolmentKey,
     now: datetime,
@@ -160,11 +257,15 @@ def _new_participant(
     rows that nothing in this request reads back, so the ORM's unit of work (and the
     RETURNING of their ids) would be pure cost. The counter and the Latin-square counts
     are Core statements on the session's connection for the same reason."""
-    fixed = (
-        designs.enrolment(study, stimulus_set)
-        if designs is not None
-        else enrolment_design(study, stimulus_set)
-    )
+    fixed = designs.kept(study, stimulus_set) if designs is not None else None
+    if fixed is None:
+        # made from the ORM row (its conditions and settings); a page's record has neither
+        row = study if isinstance(study, Study) else session.get(Study, study.id)
+        fixed = (
+            designs.enrolment(row, stimulus_set)
+            if designs is not None
+            else enrolment_design(row, stimulus_set)
+        )
     session.flush()  # what the ORM's statements would autoflush (nothing, from the consent page)
     connection = session.connection()
     # Atomic counter: numbers participants and, by locking the study row, lets
@@ -175,7 +276,8 @@ def _new_participant(
         .values(enrolled_count=STUDIES.c.enrolled_count + (0 if preview else 1))
         .returning(STUDIES.c.enrolled_count)
     ).scalar_one()
-    set_committed_value(study, "enrolled_count", number)  # as the ORM update would
+    if isinstance(study, Study):
+        set_committed_value(study, "enrolled_count", number)  # as the ORM update would
     seed = secrets.randbits(62) if seed is None else seed
     row = _least_held_row(
         connection,
@@ -240,8 +342,6 @@ def _new_participant(
     return participant
 
 
-PARTICIPANTS = Participant.__table__
-STUDIES = Study.__table__
 INSERT_PARTICIPANT = PARTICIPANTS.insert().returning(PARTICIPANTS.c.id)
 HOLDING = (
     sa.select(PARTICIPANTS.c.latin_square_row, sa.func.count())
@@ -290,7 +390,7 @@ def answered_in_time(session: Session, participant: Participant) -> int:
 
 
 def participant_in_study(
-    session: Session, study: Study, participant_id: object
+    session: Session, study: Study | StudyPage, participant_id: object
 ) -> Participant | None:
     """The participant a browser cookie names, if it belongs to this study."""
     if not isinstance(participant_id, int):
@@ -301,36 +401,45 @@ def participant_in_study(
     return participant
 
 
+SUPERSEDE = (
+    SESSIONS.update()
+    .where(
+        SESSIONS.c.participant_id == sa.bindparam("participant"),
+        SESSIONS.c.superseded_at.is_(None),
+    )
+    .values(superseded_at=sa.bindparam("now"))
+)
+INSERT_SESSION = SESSIONS.insert().returning(SESSIONS.c.id)
+
+
 def open_browser_session(
     session: Session, *, participant: Participant, user_agent: str, now: datetime
-) -> BrowserSession:
-    """A new tab token; older live tokens are superseded and a ``reload`` event logged."""
+) -> str:
+    """A new tab token; older live tokens are superseded and a ``reload`` event logged.
+    Core statements on the session's connection: nothing in the request reads the rows
+    back, so the ORM's unit of work would be pure cost."""
     if participant.status == ParticipantStatus.finished:
         raise Forbidden("You have already completed this study; thank you.")
-    superseded = session.execute(
-        sa.update(BrowserSession)
-        .where(
-            BrowserSession.participant_id == participant.id,
-            BrowserSession.superseded_at.is_(None),
-        )
-        .values(superseded_at=now)
-    ).rowcount
-    browser_session = BrowserSession(
-        participant_id=participant.id,
-        token=secrets.token_urlsafe(32),
-        user_agent=user_agent[:300],
-        created_at=now,
-    )
-    session.add(browser_session)
-    session.flush()
+    connection = session.connection()
+    superseded = connection.execute(SUPERSEDE, {"participant": participant.id, "now": now}).rowcount
+    token = secrets.token_urlsafe(32)
+    browser_session_id = connection.execute(
+        INSERT_SESSION,
+        {
+            "participant_id": participant.id,
+            "token": token,
+            "user_agent": user_agent[:300],
+            "created_at": now,
+        },
+    ).scalar_one()
     if superseded:
         session.add(
             Event(
                 participant_id=participant.id,
-                browser_session_id=browser_session.id,
+                browser_session_id=browser_session_id,
                 kind="reload",
                 detail={"superseded_sessions": superseded},
                 created_at=now,
             )
         )
-    return browser_session
+    return token

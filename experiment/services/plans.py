@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -86,6 +86,16 @@ class StudyInfo:
     fixation_ms: int = 500
 
 
+class StudyRef(Protocol):
+    """What picks a study's kept design: the ORM row or a page's record of it."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def opened_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class EnrolmentDesign:
     """What enrolling a participant reads of a study besides its counters: its conditions
@@ -107,7 +117,7 @@ class EnrolmentDesign:
     frame_ms: int
     abandon_after_minutes: int
 
-    def fits(self, study: Study, stimulus_set: LoadedStimulusSet) -> bool:
+    def fits(self, study: StudyRef, stimulus_set: LoadedStimulusSet) -> bool:
         return (
             self.study_id == study.id
             and self.opened_at == study.opened_at
@@ -190,12 +200,18 @@ class PlanCache:
     def enrolment(self, study: Study, stimulus_set: LoadedStimulusSet) -> EnrolmentDesign:
         """The study's enrolment design; a draft's is made afresh each time (a draft can
         be edited: previews enrol into drafts), a study that has been open keeps it."""
-        found = self._designs.get(study.id)
-        if found is None or not found.fits(study, stimulus_set):
+        found = self.kept(study, stimulus_set)
+        if found is None:
             found = enrolment_design(study, stimulus_set)
             if study.status != StudyStatus.draft:
                 self._designs[study.id] = found
         return found
+
+    def kept(self, study: StudyRef, stimulus_set: LoadedStimulusSet) -> EnrolmentDesign | None:
+        """The design :meth:`enrolment` keeps for ``study`` (never a draft's), if any:
+        what a caller without the study's ORM row can use."""
+        found = self._designs.get(study.id)
+        return found if found is not None and found.fits(study, stimulus_set) else None
 
 
 def _load_plan(connection: sa.Connection, participant_id: int, study_id: int) -> Plan:
