@@ -32,7 +32,7 @@ from experiment.models import Participant, ParticipantStatus, Study, Trial
 from experiment.participant.screen_check import is_phone
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
-from experiment.services.participants import StudyPage, require_open, stimulus_set_folder
+from experiment.services.participants import StudyPage, require_open
 from experiment.services.plans import trial_states
 from experiment.services.practice_help import WorkedExample, worked_examples
 from experiment.services.trials import coming
@@ -143,11 +143,12 @@ def consent(slug: str) -> Response:
         if not isinstance(stored, dict):  # consent posted without opening the study link
             return redirect(url_for("participant.entry", slug=slug))
         # the study's design from the process's cache (an open study's is fixed) and
-        # the set's folder read afresh (a moved set must fail here, not be served)
+        # the set's folder as read in this request (a moved set must fail here, not be
+        # served)
         participant = participants_service.enrol(
             db_session,
             study=study,
-            stimulus_set=site().stimulus_sets.get(stimulus_set_folder(db_session, study)),
+            stimulus_set=site().stimulus_sets.get(study.folder),
             key=EnrolmentKey(**stored),
             now=site().clock(),
             seed=site().plan_seed(),
@@ -198,7 +199,7 @@ def instructions(slug: str):
 def _worked_examples(study: StudyPage, participant: Participant) -> list[WorkedExample]:
     """One worked example per encoding of the study, from the set's practice data,
     avoiding the datasets of the participant's own practice trials where it can."""
-    stimulus_set = site().stimulus_sets.get(stimulus_set_folder(get_session(), study))
+    stimulus_set = site().stimulus_sets.get(study.folder)
     own = get_session().scalars(
         sa.select(Trial.stimulus_id).where(
             Trial.participant_id == participant.id, Trial.is_practice

@@ -78,9 +78,12 @@ class StudyPage:
     id: int
     slug: str
     title: str
+    #: as read in this request (an open study can be closed and reopened)
     status: StudyStatus
+    #: the stimulus set's folder, as read in this request (a moved set must fail, not
+    #: be served)
+    folder: str
     opened_at: datetime | None
-    stimulus_set_id: int
     consent_text: str
     debrief_text: str
     #: the participant texts the researcher changed (experiment/texts.py)
@@ -101,11 +104,17 @@ class StudyPage:
     response_modes: tuple[str, ...]
 
 
-STUDY_STATE = sa.select(STUDIES.c.id, STUDIES.c.status, STUDIES.c.opened_at).where(
-    STUDIES.c.slug == sa.bindparam("slug")
+SETS = StimulusSet.__table__
+STUDY_STATE = (
+    sa.select(STUDIES.c.id, STUDIES.c.status, STUDIES.c.opened_at, SETS.c.folder)
+    .join(SETS, SETS.c.id == STUDIES.c.stimulus_set_id)
+    .where(STUDIES.c.slug == sa.bindparam("slug"))
 )
+#: the record's fields read in every request, and those made from the conditions
+_FRESH = ("status", "folder")
+_FROM_CONDITIONS = ("encodings", "response_modes")
 STUDY_PAGE = sa.select(
-    *(STUDIES.c[f.name] for f in fields(StudyPage) if f.name not in ("encodings", "response_modes"))
+    *(STUDIES.c[f.name] for f in fields(StudyPage) if f.name not in _FRESH + _FROM_CONDITIONS)
 ).where(STUDIES.c.id == sa.bindparam("study"))
 STUDY_CONDITIONS = (
     sa.select(CONDITIONS.c.encoding, CONDITIONS.c.response_mode)
@@ -130,34 +139,29 @@ class StudyPages:
         state = connection.execute(STUDY_STATE, {"slug": slug}).first()
         if state is None:
             raise no_study_at(slug)
-        study_id, status, opened_at = state
+        study_id, status, opened_at, folder = state
         kept = self._kept.get(study_id)
         if kept is None or kept.opened_at != opened_at or status == StudyStatus.draft:
-            kept = _study_page(connection, study_id)
-            if kept.status != StudyStatus.draft:
+            kept = _study_page(connection, study_id, status=status, folder=folder)
+            if status != StudyStatus.draft:
                 self._kept[study_id] = kept
-        return kept if kept.status == status else replace(kept, status=status)
+        if kept.status == status and kept.folder == folder:
+            return kept
+        return replace(kept, status=status, folder=folder)
 
 
-def _study_page(connection: sa.Connection, study_id: int) -> StudyPage:
+def _study_page(
+    connection: sa.Connection, study_id: int, *, status: StudyStatus, folder: str
+) -> StudyPage:
     row = connection.execute(STUDY_PAGE, {"study": study_id}).one()
     conditions = connection.execute(STUDY_CONDITIONS, {"study": study_id}).all()
     return StudyPage(
-        *row,
+        **row._mapping,
+        status=status,
+        folder=folder,
         encodings=tuple(dict.fromkeys(c.encoding for c in conditions)),
         response_modes=tuple(sorted({c.response_mode for c in conditions})),
     )
-
-
-FOLDER = sa.select(StimulusSet.__table__.c.folder).where(
-    StimulusSet.__table__.c.id == sa.bindparam("set")
-)
-
-
-def stimulus_set_folder(session: Session, study: Study | StudyPage) -> str:
-    """The folder of ``study``'s stimulus set, as stored now (one Core read, not the ORM's
-    lazy load of the set's row)."""
-    return session.connection().execute(FOLDER, {"set": study.stimulus_set_id}).scalar_one()
 
 
 def require_open(study: Study | StudyPage) -> None:
