@@ -14,6 +14,7 @@ by the page that shows the text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from markupsafe import Markup
 from glyphlab.errors import GlyphlabError
 
 MAX_TEXT_CHARS = 20_000
+#: rendered texts a process keeps (each at most MAX_TEXT_CHARS of Markdown)
+MARKDOWN_CACHE_SIZE = 256
 
 
 class TextError(GlyphlabError):
@@ -178,9 +181,12 @@ _ALLOWED_TAGS = {
 }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=MARKDOWN_CACHE_SIZE)
 def render_markdown(text: str) -> Markup:
     """Markdown -> safe HTML: headings from level 2 (the page owns h1), links open in a
-    new tab (a participant never loses the study page) and carry no referrer."""
+    new tab (a participant never loses the study page) and carry no referrer. Kept per
+    text: every participant of a study reads the same consent and debrief, and parsing
+    and cleaning them again was a tenth of the consent page's CPU."""
     html = _MARKDOWN.render(text or "")
     html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     clean = nh3.clean(

@@ -32,7 +32,7 @@ from experiment.models import Participant, ParticipantStatus, Study, Trial
 from experiment.participant.screen_check import is_phone
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
-from experiment.services.participants import StudyPage, require_open
+from experiment.services.participants import Enrolled, StudyPage, require_open
 from experiment.services.plans import trial_states
 from experiment.services.practice_help import WorkedExample, worked_examples
 from experiment.services.trials import coming
@@ -72,24 +72,24 @@ def _cookie_key(study: Study | StudyPage) -> str:
     return f"participant-{study.id}"
 
 
-def _participant(study: StudyPage) -> Participant | None:
+def _participant(study: StudyPage) -> Enrolled | None:
     return participants_service.participant_in_study(
         get_session(), study, session.get(_cookie_key(study))
     )
 
 
-def remember(study: Study | StudyPage, participant: Participant) -> None:
+def remember(study: Study | StudyPage, participant: Participant | Enrolled) -> None:
     """Tie this browser to ``participant`` (also the dashboard's preview does this)."""
     session[_cookie_key(study)] = participant.id
 
 
-def _earned(study: StudyPage, participant: Participant) -> tuple[int, bool]:
+def _earned(study: StudyPage, participant: Enrolled) -> tuple[int, bool]:
     """(main trials answered in time, whether that earns the completion code)."""
     answered = participants_service.answered_in_time(get_session(), participant)
     return answered, answered >= study.min_answered_trials
 
 
-def _already_done(study: StudyPage, participant: Participant | None = None) -> tuple[str, int]:
+def _already_done(study: StudyPage, participant: Enrolled | None = None) -> tuple[str, int]:
     """The "you took part already" page; the completion code only for the participant's
     own browser (``participant`` given) and only if they earned it."""
     earned = participant is not None and _earned(study, participant)[1]
@@ -174,7 +174,7 @@ def decline(slug: str) -> str:
     return render_template("participant/declined.html", study=study)
 
 
-def _enrolled(slug: str) -> tuple[StudyPage, Participant | None]:
+def _enrolled(slug: str) -> tuple[StudyPage, Enrolled | None]:
     study = _study(slug)
     return study, _participant(study)
 
@@ -196,7 +196,7 @@ def instructions(slug: str):
     )
 
 
-def _worked_examples(study: StudyPage, participant: Participant) -> list[WorkedExample]:
+def _worked_examples(study: StudyPage, participant: Enrolled) -> list[WorkedExample]:
     """One worked example per encoding of the study, from the set's practice data,
     avoiding the datasets of the participant's own practice trials where it can."""
     stimulus_set = site().stimulus_sets.get(study.folder)
@@ -237,7 +237,7 @@ def run(slug: str):
 
 
 def _coming(
-    db_session: Session, study: StudyPage, participant: Participant, *, token: str
+    db_session: Session, study: StudyPage, participant: Enrolled, *, token: str
 ) -> dict | None:
     """What the runner's first pause says (a peek's answer, so the runner need not ask):
     the participant's first open trial, from the plan the tab's API calls use next."""

@@ -171,6 +171,15 @@ def require_open(study: Study | StudyPage) -> None:
         raise Forbidden(f"The study “{study.title}” has not opened yet. Try again later.")
 
 
+@dataclass(frozen=True)
+class Enrolled:
+    """Who a browser (or an external id) is in a study: all the pages decide on, read by
+    Core instead of loading the participant's ORM row."""
+
+    id: int
+    status: ParticipantStatus
+
+
 ENROLLED = sa.select(
     PARTICIPANTS.c.id, PARTICIPANTS.c.status, PARTICIPANTS.c.external_session_hash
 ).where(
@@ -181,14 +190,12 @@ ENROLLED = sa.select(
 
 def returning_participant(
     session: Session, *, study: Study | StudyPage, key: EnrolmentKey
-) -> Participant | None:
+) -> Enrolled | None:
     """The participant enrolled under ``key``'s external id, if they may resume here.
 
     Raises :class:`TakenElsewhere` when the id is known but the session is not (another
     browser, or another SESSION_ID): knowing someone's id is not enough to take over.
     A finished participant is returned either way: their page says they are done.
-    The usual answer, nobody, costs one Core read; the ORM row is loaded only for
-    someone found.
     """
     found = (
         session.connection().execute(ENROLLED, {"study": study.id, "id_hash": key.id_hash}).first()
@@ -199,7 +206,7 @@ def returning_participant(
         found.external_session_hash != key.session_hash
     ):
         raise TakenElsewhere()
-    return session.get(Participant, found.id)
+    return Enrolled(found.id, found.status)
 
 
 def enrol(
@@ -223,7 +230,7 @@ def enrol(
         require_open(study)
     existing = returning_participant(session, study=study, key=key)
     if existing is not None:
-        return existing
+        return session.get_one(Participant, existing.id)
     try:
         with session.begin_nested():  # rolled back on a clash, counter increment included
             participant = _new_participant(
@@ -241,7 +248,7 @@ def enrol(
         winner = returning_participant(session, study=study, key=key)
         if winner is None:
             raise
-        return winner
+        return session.get_one(Participant, winner.id)
     return participant
 
 
@@ -377,7 +384,7 @@ def _least_held_row(connection: sa.Connection, *, study_id: int, rows: int, sinc
     return min(range(rows), key=counts.__getitem__)
 
 
-def answered_in_time(session: Session, participant: Participant) -> int:
+def answered_in_time(session: Session, participant: Participant | Enrolled) -> int:
     """Main trials (not practice, not attention checks) the participant answered before
     the deadline: what the study's completion minimum counts."""
     return session.scalar(
@@ -393,16 +400,24 @@ def answered_in_time(session: Session, participant: Participant) -> int:
     )
 
 
+IN_STUDY = sa.select(PARTICIPANTS.c.id, PARTICIPANTS.c.status).where(
+    PARTICIPANTS.c.id == sa.bindparam("participant"),
+    PARTICIPANTS.c.study_id == sa.bindparam("study"),
+)
+
+
 def participant_in_study(
     session: Session, study: Study | StudyPage, participant_id: object
-) -> Participant | None:
+) -> Enrolled | None:
     """The participant a browser cookie names, if it belongs to this study."""
     if not isinstance(participant_id, int):
         return None
-    participant = session.get(Participant, participant_id)
-    if participant is None or participant.study_id != study.id:
-        return None
-    return participant
+    found = (
+        session.connection()
+        .execute(IN_STUDY, {"participant": participant_id, "study": study.id})
+        .first()
+    )
+    return None if found is None else Enrolled(*found)
 
 
 SUPERSEDE = (
@@ -417,7 +432,7 @@ INSERT_SESSION = SESSIONS.insert().returning(SESSIONS.c.id)
 
 
 def open_browser_session(
-    session: Session, *, participant: Participant, user_agent: str, now: datetime
+    session: Session, *, participant: Participant | Enrolled, user_agent: str, now: datetime
 ) -> str:
     """A new tab token; older live tokens are superseded and a ``reload`` event logged.
     Core statements on the session's connection: nothing in the request reads the rows
