@@ -109,10 +109,10 @@ def entry(slug: str):
     study = _study(slug)
     ids = ExternalIds.from_query(request.args)
     participant = _participant(study)
+    key = None
     if participant is None and ids.participant_id is not None:
-        returning = participants_service.returning_participant(
-            db_session, study=study, key=_enrolment_key(study, ids)
-        )
+        key = _enrolment_key(study, ids)
+        returning = participants_service.returning_participant(db_session, study=study, key=key)
         if returning is not None and returning.status == ParticipantStatus.finished:
             return _already_done(study)  # not remembered: the debrief is theirs alone
         participant = returning
@@ -124,11 +124,11 @@ def entry(slug: str):
     require_open(study)
     if not study.allow_phones and is_phone(request.headers.get("User-Agent", "")):
         return render_template("participant/phone_refused.html", study=study)
-    if ids.participant_id is None:
+    if key is None:
         # No recruitment id: a random one for this browser, so a consent form submitted
         # twice (double click) enrols once: the second submit finds the first's id.
-        ids = ExternalIds("browser", secrets.token_urlsafe(16))
-    session[f"enrolment-{study.id}"] = asdict(_enrolment_key(study, ids))
+        key = _enrolment_key(study, ExternalIds("browser", secrets.token_urlsafe(16)))
+    session[f"enrolment-{study.id}"] = asdict(key)
     return render_template("participant/consent.html", study=study)
 
 

@@ -282,10 +282,7 @@ def _new_participant(
     # Atomic counter: numbers participants and, by locking the study row, lets
     # concurrent enrolments pick their Latin-square rows in turn. Previews get no number.
     number = connection.execute(
-        sa.update(STUDIES)
-        .where(STUDIES.c.id == study.id)
-        .values(enrolled_count=STUDIES.c.enrolled_count + (0 if preview else 1))
-        .returning(STUDIES.c.enrolled_count)
+        COUNT_ENROLMENT, {"study": study.id, "step": 0 if preview else 1}
     ).scalar_one()
     if isinstance(study, Study):
         set_committed_value(study, "enrolled_count", number)  # as the ORM update would
@@ -353,6 +350,12 @@ def _new_participant(
     return participant
 
 
+COUNT_ENROLMENT = (
+    STUDIES.update()
+    .where(STUDIES.c.id == sa.bindparam("study"))
+    .values(enrolled_count=STUDIES.c.enrolled_count + sa.bindparam("step"))
+    .returning(STUDIES.c.enrolled_count)
+)
 INSERT_PARTICIPANT = PARTICIPANTS.insert().returning(PARTICIPANTS.c.id)
 HOLDING = (
     sa.select(PARTICIPANTS.c.latin_square_row, sa.func.count())
