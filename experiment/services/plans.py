@@ -214,28 +214,33 @@ class PlanCache:
         return found if found is not None and found.fits(study, stimulus_set) else None
 
 
+#: a participant's plan, built once: building it (and its cache key) in each load was
+#: more than half of the load's CPU
+PLAN = (
+    sa.select(
+        Trial.id,
+        Trial.public_id,
+        Trial.trial_index,
+        Trial.is_practice,
+        Trial.is_attention_check,
+        Trial.stimulus_id,
+        Trial.n_items,
+        Trial.display_order,
+        Trial.true_outliers,
+        Trial.deadline_ms,
+        Trial.frame_ms,
+        Condition.encoding,
+        Condition.layout,
+        Condition.response_mode,
+    )
+    .join(Condition, Condition.id == Trial.condition_id)
+    .where(Trial.participant_id == sa.bindparam("participant"))
+    .order_by(Trial.trial_index)
+)
+
+
 def _load_plan(connection: sa.Connection, participant_id: int, study_id: int) -> Plan:
-    rows = connection.execute(
-        sa.select(
-            Trial.id,
-            Trial.public_id,
-            Trial.trial_index,
-            Trial.is_practice,
-            Trial.is_attention_check,
-            Trial.stimulus_id,
-            Trial.n_items,
-            Trial.display_order,
-            Trial.true_outliers,
-            Trial.deadline_ms,
-            Trial.frame_ms,
-            Condition.encoding,
-            Condition.layout,
-            Condition.response_mode,
-        )
-        .join(Condition, Condition.id == Trial.condition_id)
-        .where(Trial.participant_id == participant_id)
-        .order_by(Trial.trial_index)
-    ).all()
+    rows = connection.execute(PLAN, {"participant": participant_id}).all()
     trials = tuple(
         PlannedTrial(
             id=r.id,
