@@ -63,13 +63,6 @@ def no_study_at(slug: str) -> NotFound:
     return NotFound(f"There is no study at /s/{slug}. Check the link you were given.")
 
 
-def find_study(session: Session, slug: str) -> Study:
-    study = session.scalars(sa.select(Study).where(Study.slug == slug)).first()
-    if study is None:
-        raise no_study_at(slug)
-    return study
-
-
 @dataclass(frozen=True)
 class StudyPage:
     """What the participant pages read of a study (its dicts are not to be changed: one
