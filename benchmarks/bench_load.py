@@ -13,8 +13,8 @@ ms for trial fetch (``next``) and answer save (``answer``) with zero errors at 5
 participants on PostgreSQL and 50 on SQLite. Loopback only.
 
 Headline (issue 16): the server's CPU milliseconds per answered trial, amortised over the
-whole participant flow (entry page, consent, runner page, the runner's peek and trial
-fetches, every trial's media, start and answer), read from /proc for the site's
+whole participant flow (entry page, consent, runner page, the runner's trial fetches and
+any peek it still needs, every trial's media, start and answer), read from /proc for the site's
 processes: CPU time, unlike latency, is stable on a shared, noisy machine. Below it, the
 same CPU split by request kind, from the site's own accounting
 (``GLYPHLAB_CPU_ACCOUNTING_DIR``, experiment/cpu_accounting.py), with what the HTTP
