@@ -52,7 +52,7 @@ PARTICIPANTS = Participant.__table__
 NOW = sa.bindparam("now", type_=TRIALS.c.answered_at.type)
 #: the statements of the answer path, built once (composing one costs more CPU than
 #: running it); ``_mark`` sets one trial's ``answered_at`` and/or another's ``served_at``
-INSERT_RESPONSE = RESPONSES.insert()
+INSERT_RESPONSE = RESPONSES.insert().inline()  # nothing reads the new id back: no RETURNING
 MARK = {
     (True, False): TRIALS.update()
     .where(TRIALS.c.id == sa.bindparam("answered"))

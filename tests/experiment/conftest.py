@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -140,6 +141,21 @@ def clock() -> FakeClock:
 @pytest.fixture
 def site_config(migrated_url: str, data_dir: Path) -> SiteConfig:
     return SiteConfig(data_dir=data_dir, database_url=migrated_url, secret_key=TEST_SECRET_KEY)
+
+
+@contextmanager
+def statements(connection: sa.Connection) -> Iterator[list[str]]:
+    """The SQL run on the test's connection meanwhile, each on one line."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(connection, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", record)
 
 
 class SavepointConnection:

@@ -4,28 +4,10 @@ request; a draft's is read afresh each time, since a draft can be edited."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import sqlalchemy as sa
-
 from experiment.models import StudyStatus
 from experiment.services.studies import set_status
+from tests.experiment.conftest import statements
 from tests.experiment.participant_client import Participant
-
-
-@contextmanager
-def statements(connection: sa.Connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(connection, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(connection, "before_cursor_execute", record)
 
 
 def test_an_open_study_is_read_once_and_its_status_every_time(

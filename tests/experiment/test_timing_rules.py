@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from experiment.models import Response, Trial
 from experiment.services.studies import StudyError, StudyParams
+from tests.experiment.conftest import statements
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.participant_client import some_answer
 
@@ -208,20 +209,14 @@ def test_a_start_the_process_can_decide_alone_is_one_guarded_update(
     the database's word on the tab: it decides what the caller's read would have. A
     second start keeps the first onset, a reloaded tab's old token changes nothing
     (409), and another participant's trial is not found (404)."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT")):
-            statements.append(statement.split()[0].upper())
-
     trial = browser.next().json["trial"]  # the process now knows the tab's plan
     clock.advance(1000)
-    sa.event.listen(connection.engine, "before_cursor_execute", record)
-    try:
+    with statements(connection) as seen:
         first = browser.start(trial["id"])
-        assert first.status_code == 200 and statements == ["UPDATE"]
-    finally:
-        sa.event.remove(connection.engine, "before_cursor_execute", record)
+    assert first.status_code == 200
+    assert [s.split()[0] for s in seen if s.startswith(("SELECT", "UPDATE", "INSERT"))] == [
+        "UPDATE"
+    ]
     clock.advance(2000)
     again = browser.start(trial["id"])
     assert first.json["time_left_ms"] - again.json["time_left_ms"] == 2000
