@@ -3,7 +3,8 @@
 ``create_app(config)`` builds a site from a :class:`SiteConfig`; nothing happens at
 import time. Pages live in the top-level ``templates/`` (one folder per blueprint),
 static files in ``experiment/static/``. Views call ``experiment/services/`` with a
-``Session`` and plain values; only views touch ``flask.request``.
+``Session`` (the runner API with a Core ``Connection``, ``db.get_connection``) and plain
+values; only views touch ``flask.request``.
 """
 
 from __future__ import annotations
