@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from experiment import create_app, db
 from experiment.config import SiteConfig
-from experiment.models import Participant, Researcher, Response, Study, StudyStatus
+from experiment.models import Participant, Researcher, Response, Study, StudyStatus, Trial
 from experiment.services.studies import create_study, set_status
 from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
 from tests.experiment.participant_client import CSRF, some_answer
@@ -90,6 +90,29 @@ def test_racing_answers_are_stored_exactly_once(live_app):
             assert race(live_app, url, browser.headers, bodies) == [201] + [409] * (THREADS - 1)
         assert rows(live_app) == round_ + 1
     assert browser.next().json["done"] is True
+
+
+def presented_at(app, public_id: str):
+    with app.extensions[db.EXTENSION_KEY].engine.connect() as connection:
+        query = sa.select(Trial.presented_at).where(Trial.public_id == public_id)
+        return connection.execute(query).scalar_one()
+
+
+@pytest.mark.slow
+def test_racing_starts_record_one_onset(live_app):
+    """8 threads send a trial's ``start`` at once, from a tab whose plan the process knows
+    (each tries the one-statement start): all are answered 200, the onset is stored once
+    and no later start moves it."""
+    browser = Browser(live_app.test_client())
+    browser.consent()
+    browser.open_runner()
+    trial = browser.next().json["trial"]
+    url = f"/s/site-test/api/trials/{trial['id']}/start"
+    assert race(live_app, url, browser.headers, [{}] * THREADS) == [200] * THREADS
+    onset = presented_at(live_app, trial["id"])
+    assert onset is not None
+    assert browser.start(trial["id"]).status_code == 200
+    assert presented_at(live_app, trial["id"]) == onset
 
 
 @pytest.mark.slow
