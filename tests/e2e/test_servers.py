@@ -2,7 +2,7 @@
 a socket: participants go through and every acknowledged answer is stored once, a body
 over ``GLYPHLAB_MAX_BODY_BYTES`` is refused (declared or chunked) without taking the
 server down, and SIGTERM (to the process group, as systemd sends it) stops it within its
-grace time. The kill-mid-run test of each
+grace time; the deployment's servers lift their open-file limit. The kill-mid-run test of each
 deployment server is in test_load.py.
 """
 
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import threading
 import time
 from http.client import HTTPConnection
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +97,43 @@ def test_every_server_serves_participants_and_refuses_big_bodies(served_study, s
     started = time.monotonic()
     site.process.wait(timeout=15)
     assert time.monotonic() - started < 10
+
+
+def open_file_limit(pid: int) -> int:
+    """The soft limit on open files of process ``pid``, from /proc."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError(f"no open-file limit for {pid}")
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if entry.name.isdigit() and int(os.getpgid(int(entry.name))) == pgid:
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.parametrize(("backend", "server"), [("sqlite", "waitress"), ("postgresql", "granian")])
+def test_a_server_lifts_its_open_file_limit(served_study, backend, server):
+    """Started under a soft limit of 1024 open files (systemd's default for a service),
+    the server lifts it for the processes that hold connections (waitress by
+    ``raise_open_file_limit``, granian by itself, to the hard limit, before it forks its
+    workers): each open connection is a file, and a browser keeps a few open."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"the hard limit here ({hard}) leaves nothing to lift")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+    try:
+        site, _slug, _url = served_study(backend=backend, server=server)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    serving = [
+        pid
+        for pid in group_members(site.process.pid)
+        if b"\x00serve\x00" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(serving) == (1 if server == "waitress" else 3)  # granian: main + 2 workers
+    assert all(open_file_limit(pid) > 1024 for pid in serving)
