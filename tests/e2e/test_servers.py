@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 
 from experiment.config import SiteConfig
-from experiment.loadgen import LoadConfig, run_load
 from experiment.servers import SERVERS
-from tests.e2e.test_load import assert_exactly_once
+from tests.e2e.test_load import quick_load_stored_once
 
 pytestmark = pytest.mark.slow
 
@@ -67,18 +66,7 @@ def server(request) -> str:
 
 def test_every_server_serves_participants_and_refuses_big_bodies(served_study, server, tmp_path):
     site, slug, database_url = served_study(backend="postgresql", server=server)
-    participants = 6
-    result = run_load(
-        LoadConfig(
-            base_url=site.url,
-            slug=slug,
-            participants=participants,
-            ramp_s=0.5,
-            think_ms=20.0,
-            time_limit_s=120.0,
-        )
-    )
-    assert_exactly_once(result, database_url, slug, participants)
+    quick_load_stored_once(site, slug, database_url, 6, ramp_s=0.5, time_limit_s=120.0)
 
     limit = SiteConfig.from_env({"GLYPHLAB_DATA_DIR": str(tmp_path / "limit")}).max_body_bytes
     assert limit < len(BIG_BODY)
