@@ -33,7 +33,7 @@ from experiment.participant.screen_check import is_phone
 from experiment.services import participants as participants_service
 from experiment.services.external_ids import EnrolmentKey, ExternalIds
 from experiment.services.participants import Enrolled, StudyPage, require_open
-from experiment.services.plans import trial_states
+from experiment.services.plans import first_open_state
 from experiment.services.practice_help import WorkedExample, worked_examples
 from experiment.services.trials import coming
 from experiment.texts import all_texts, render_markdown, study_texts
@@ -242,11 +242,11 @@ def _coming(
     """What the runner's first pause says (a peek's answer, so the runner need not ask):
     the participant's first open trial, from the plan the tab's API calls use next."""
     connection = db_session.connection()
-    states = trial_states(connection, participant.id)
-    if not states:
+    first = first_open_state(connection, participant.id)
+    if first is None:
         return None
     plan = site().plans.plan(connection, participant.id, study_id=study.id, token=token)
-    return coming(plan.by_id(states[0].id), fixation_ms=study.fixation_ms)
+    return coming(plan.by_id(first.id), fixation_ms=study.fixation_ms)
 
 
 def _modes(study: StudyPage) -> list[ResponseMode]:

@@ -286,6 +286,7 @@ OPEN_STATES = (
     .where(TRIALS.c.participant_id == sa.bindparam("participant"), TRIALS.c.answered_at.is_(None))
     .order_by(TRIALS.c.trial_index)
 )
+FIRST_OPEN_STATE = OPEN_STATES.limit(1)
 STATE = sa.select(
     TRIALS.c.id, TRIALS.c.served_at, TRIALS.c.presented_at, TRIALS.c.answered_at
 ).where(TRIALS.c.id == sa.bindparam("trial"))
@@ -295,6 +296,12 @@ def trial_states(connection: sa.Connection, participant_id: int) -> list[TrialSt
     """The participant's unanswered trials' state, in plan order."""
     rows = connection.execute(OPEN_STATES, {"participant": participant_id})
     return [TrialState(*row) for row in rows]
+
+
+def first_open_state(connection: sa.Connection, participant_id: int) -> TrialState | None:
+    """The state of the participant's first unanswered trial (None when all are answered)."""
+    row = connection.execute(FIRST_OPEN_STATE, {"participant": participant_id}).first()
+    return None if row is None else TrialState(*row)
 
 
 def trial_state(connection: sa.Connection, trial_id: int) -> TrialState:
