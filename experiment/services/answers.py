@@ -13,8 +13,12 @@ delivered, or ``deadline_ms + grace_ms`` after its start call, is stored as time
 start call, is stored with a ``timing_flag``.
 
 This is the site's hottest path, so it is written in SQLAlchemy Core on the tables: an
-answer is the caller's one read (``services/callers.py``), one INSERT, one UPDATE (the
-answered trial and, in the same statement, the next one marked served) and the commit.
+answer is the caller's one read (``services/callers.py``) and one write. On PostgreSQL
+the write is one statement, the response INSERT (and, after the last trial, the
+participant's finish) as CTEs of the UPDATE that marks the trial answered and the next
+one served, so it commits by itself (the runner API's connection autocommits there,
+``db.Database``): two round trips in all. SQLite cannot put an INSERT in a WITH; there
+the same writes are two statements in one ``BEGIN IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from sqlalchemy.exc import IntegrityError
 from analysis.response_modes import ParsedResponse, ResponseError, mode_named
 from analysis.response_modes.base import number as finite_number
 from analysis.response_modes.base import params_from_dict
+from experiment.db import WRITES_IN_ONE_STATEMENT
 from experiment.errors import BadRequest, Conflict
 from experiment.models import Participant, ParticipantStatus, Response, Trial
 from experiment.services.callers import Caller
 from experiment.services.plans import PlannedTrial, TrialState, trial_state, trial_states
 from experiment.services.practice_help import odd_marks, why_odd
 from experiment.services.trials import (
+    FINISH,
     elapsed_ms,
     finish,
     is_late,
@@ -71,6 +77,25 @@ MARK = {
             else_=TRIALS.c.served_at,
         ),
     ),
+}
+#: the response INSERT for a WITH; its parameters are the columns' names prefixed
+#: (a column's own name is reserved for the values of a plain INSERT)
+STORE_RESPONSE = RESPONSES.insert().values(
+    {
+        c.name: sa.bindparam(f"response_{c.name}", type_=c.type)
+        for c in RESPONSES.c
+        if c.name != "id"
+    }
+)
+#: (serve the next trial, finish the participant) -> the answer's writes in one statement
+STORE_IN_ONE = {
+    (serve, last): (
+        MARK[True, serve].add_cte(STORE_RESPONSE.cte("stored")).add_cte(FINISH.cte("finished"))
+        if last
+        else MARK[True, serve].add_cte(STORE_RESPONSE.cte("stored"))
+    )
+    for serve in (False, True)
+    for last in (False, True)
 }
 BY_KEY = (
     sa.select(
@@ -253,6 +278,7 @@ def submit_answer(
             now=now,
             flag=flag,
             serve=following.id if following and upcoming[1].served_at is None else None,
+            last=len(upcoming) == 1,
         )
     except IntegrityError:
         connection.rollback()
@@ -263,8 +289,6 @@ def submit_answer(
             f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
         ) from None
     finished = len(upcoming) == 1
-    if finished:
-        finish(connection, caller.participant_id, now)
     verdict = feedback(trial, timed_out, parsed.selected, parsed.said_present, stimulus_set)
     return SubmitResult(False, timed_out, verdict, finished, following)
 
@@ -308,9 +332,11 @@ def _store(
     now: datetime,
     serve: int | None = None,
     flag: str | None = None,
+    last: bool = False,
 ) -> None:
     """Insert the response and mark the trial answered (and ``serve``, the next trial,
-    served: one UPDATE for both rows)."""
+    served: one UPDATE for both rows; after the ``last`` trial, the participant finished):
+    one statement where the dialect can (module docstring), else one statement each."""
     mode = mode_named(trial.condition.response_mode)
     values = {
         "trial_id": trial.id,
@@ -329,8 +355,15 @@ def _store(
         "raw": raw,
         "received_at": now,
     }
+    if connection.dialect.name in WRITES_IN_ONE_STATEMENT:
+        params = {f"response_{name}": value for name, value in values.items()}
+        params.update(answered=trial.id, served=serve, participant=trial.participant_id, now=now)
+        connection.execute(STORE_IN_ONE[serve is not None, last], params)
+        return
     connection.execute(INSERT_RESPONSE, values)
     _mark(connection, answered=trial.id, served=serve, now=now)
+    if last:
+        finish(connection, trial.participant_id, now)
 
 
 def _mark(

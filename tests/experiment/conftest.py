@@ -168,6 +168,10 @@ class SavepointConnection:
         self._connection = connection
         self._savepoint = connection.begin_nested()
 
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._connection.dialect
+
     def execute(self, *args, **kwargs):
         return self._connection.execute(*args, **kwargs)
 

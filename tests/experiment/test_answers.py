@@ -3,7 +3,8 @@
 import pytest
 import sqlalchemy as sa
 
-from experiment.models import Response, Trial
+from experiment.models import Participant, ParticipantStatus, Response, Trial
+from tests.experiment.conftest import statements
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.participant_client import some_answer
 
@@ -183,3 +184,55 @@ def test_events_are_stored_and_validated(browser, db_session):
     assert ok.status_code == 201
     bad = browser.client.post(url, headers=browser.headers, json={"kind": "nap"})
     assert bad.status_code == 400 and "kind must be one of" in bad.json["error"]
+
+
+def writes(seen: list[str]) -> list[str]:
+    """The first word of each statement that changed rows (WITH for a combined write)."""
+    return [s.split()[0] for s in seen if s.startswith(("INSERT", "UPDATE", "WITH"))]
+
+
+def test_an_answer_is_one_write_on_postgresql_two_on_sqlite(browser, connection, db_session):
+    """PostgreSQL takes the response INSERT and the trial UPDATE (this one answered, the
+    next served) as one statement, which commits by itself; SQLite, which cannot put an
+    INSERT in a WITH, runs them one after the other in its transaction. Either way the
+    reply brings the next trial, already marked served, and the response is stored."""
+    trial = first_main_trial(browser)
+    with statements(connection) as seen:
+        reply = browser.answer(trial["id"], some_answer(trial), start=False)
+    assert reply.status_code == 201
+    following = reply.json["next"]
+    one = connection.dialect.name == "postgresql"
+    assert writes(seen) == (["WITH"] if one else ["INSERT", "UPDATE"])
+    assert sum(s.startswith("SELECT") for s in seen) == 1  # the caller's read
+    rows = {
+        t.public_id: t
+        for t in db_session.scalars(
+            sa.select(Trial).where(Trial.answered_at.is_not(None) | Trial.served_at.is_not(None))
+        )
+    }
+    assert rows[trial["id"]].answered_at is not None
+    assert rows[following["id"]].served_at is not None and rows[following["id"]].answered_at is None
+    stored = db_session.scalars(
+        sa.select(Response).where(Response.trial_id == rows[trial["id"]].id)
+    ).one()
+    assert stored.rt_ms == 800.0 and not stored.timed_out
+
+
+def test_the_last_answer_finishes_the_participant_in_the_same_write(
+    browser, connection, db_session
+):
+    trial = browser.next().json["trial"]
+    while True:
+        with statements(connection) as seen:
+            reply = browser.answer(trial["id"], some_answer(trial))
+        assert reply.status_code == 201
+        if reply.json["finished"]:
+            break
+        trial = reply.json["next"] or browser.next().json["trial"]
+    one = connection.dialect.name == "postgresql"
+    assert writes(seen) == (["UPDATE", "WITH"] if one else ["UPDATE", "INSERT", "UPDATE", "UPDATE"])
+    participant = db_session.scalars(sa.select(Participant)).one()
+    db_session.refresh(participant)
+    assert participant.status == ParticipantStatus.finished
+    assert participant.finished_at is not None
+    assert count(db_session, Response) == count(db_session, Trial)

@@ -23,6 +23,29 @@ def test_migrations_build_exactly_the_models(engine):
     assert db.schema_is_current(str(engine.url.render_as_string(hide_password=False)))
 
 
+def test_the_runner_api_connection_autocommits_where_its_writes_are_one_statement(migrated_url):
+    """On PostgreSQL a runner API statement runs without a BEGIN (nothing is left open
+    after it), so a write is stored without a COMMIT round trip; on SQLite the
+    connection keeps its BEGIN IMMEDIATE transactions. Given back to the pool, the same
+    connection opens transactions again for the sessions that take it next."""
+    database = db.Database(migrated_url)
+    try:
+        with database.connect() as connection:
+            connection.execute(sa.select(Study.id).limit(1)).all()
+            driver = connection.connection.driver_connection
+            if connection.dialect.name == "postgresql":
+                assert driver.autocommit
+                assert driver.info.transaction_status == 0  # IDLE: no BEGIN was sent
+            else:
+                assert driver.in_transaction  # BEGIN IMMEDIATE
+        with database.engine.connect() as connection:  # the pooled connection, given back
+            connection.execute(sa.select(Study.id).limit(1)).all()
+            assert connection.connection.driver_connection is driver
+            assert not getattr(driver, "autocommit", False)  # transactions, as sessions need
+    finally:
+        database.dispose()
+
+
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path):
     url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
     engine = db.make_engine(url)
