@@ -35,6 +35,7 @@ from analysis.response_modes import ParsedResponse, ResponseError, mode_named
 from analysis.response_modes.base import number as finite_number
 from analysis.response_modes.base import params_from_dict
 from experiment.db import WRITES_IN_ONE_STATEMENT
+from experiment.driver_sql import DriverStatement
 from experiment.errors import BadRequest, Conflict
 from experiment.models import Participant, ParticipantStatus, Response, Trial
 from experiment.services.callers import Caller
@@ -88,8 +89,9 @@ STORE_RESPONSE = RESPONSES.insert().values(
     }
 )
 #: (serve the next trial, finish the participant) -> the answer's writes in one statement
+#: (on the driver's cursor: experiment/driver_sql.py)
 STORE_IN_ONE = {
-    (serve, last): (
+    (serve, last): DriverStatement(
         MARK[True, serve].add_cte(STORE_RESPONSE.cte("stored")).add_cte(FINISH.cte("finished"))
         if last
         else MARK[True, serve].add_cte(STORE_RESPONSE.cte("stored"))
@@ -358,7 +360,7 @@ def _store(
     if connection.dialect.name in WRITES_IN_ONE_STATEMENT:
         params = {f"response_{name}": value for name, value in values.items()}
         params.update(answered=trial.id, served=serve, participant=trial.participant_id, now=now)
-        connection.execute(STORE_IN_ONE[serve is not None, last], params)
+        STORE_IN_ONE[serve is not None, last].execute(connection, params)
         return
     connection.execute(INSERT_RESPONSE, values)
     _mark(connection, answered=trial.id, served=serve, now=now)

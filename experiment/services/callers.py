@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from experiment.driver_sql import DriverStatement
 from experiment.errors import Conflict, Forbidden
 from experiment.models import (
     BrowserSession,
@@ -43,8 +44,9 @@ class Caller:
 SESSIONS, PARTICIPANTS, STUDIES, TRIALS = (
     model.__table__ for model in (BrowserSession, Participant, Study, Trial)
 )
-#: built once: composing a statement costs more CPU than PostgreSQL spends running it
-CALLER = (
+#: built once (composing a statement costs more CPU than PostgreSQL spends running it)
+#: and run on the driver's cursor (experiment/driver_sql.py): every runner call reads it
+CALLER = DriverStatement(
     sa.select(
         SESSIONS.c.id,
         SESSIONS.c.superseded_at,
@@ -75,7 +77,7 @@ def authenticate(
     connection: sa.Connection, cache: PlanCache, *, slug: str, token: str | None
 ) -> Caller:
     """The caller of a runner token; 404 for an unknown study, else 403/409 with what to do."""
-    rows = connection.execute(CALLER, {"token": token}).all() if token else []
+    rows = CALLER.execute(connection, {"token": token}) if token else []
     if not rows or rows[0][5] != slug:
         if connection.execute(STUDY_AT, {"slug": slug}).first() is None:
             raise no_study_at(slug)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from analysis.response_modes import TrialContext, mode_named
 from analysis.response_modes.base import params_from_dict
+from experiment.driver_sql import DriverStatement
 from experiment.errors import NotFound
 from experiment.models import BrowserSession, Participant, ParticipantStatus, Trial
 from experiment.services.callers import Caller
@@ -46,8 +47,9 @@ START = (
 )
 #: onset in one statement, for a tab whose plan the process knows: the row changes only
 #: if the tab's token is live and its participant owns the trial, not yet started or
-#: answered (what the caller's read would have checked)
-START_IF_LIVE = (
+#: answered (what the caller's read would have checked); on the driver's cursor, as
+#: nearly every trial runs it (experiment/driver_sql.py)
+START_IF_LIVE = DriverStatement(
     TRIALS.update()
     .where(
         TRIALS.c.id == sa.bindparam("trial"),
@@ -158,10 +160,10 @@ def start_known_trial(
     if trial is None or study.slug != slug:
         return None
     values = {"trial": trial.id, "token": token, "now": now}
-    started = connection.execute(START_IF_LIVE, values).first()
-    if started is None:
+    started = START_IF_LIVE.execute(connection, values)
+    if not started:
         return None
-    state = TrialState(trial.id, started.served_at, now)
+    state = TrialState(trial.id, started[0][0], now)
     return time_left_ms(trial, state, now, fixation_ms=study.fixation_ms)
 
 

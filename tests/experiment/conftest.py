@@ -168,9 +168,9 @@ class SavepointConnection:
         self._connection = connection
         self._savepoint = connection.begin_nested()
 
-    @property
-    def dialect(self) -> sa.Dialect:
-        return self._connection.dialect
+    def __getattr__(self, name: str):
+        # the rest as the connection has it (its dialect, DBAPI connection, events)
+        return getattr(self._connection, name)
 
     def execute(self, *args, **kwargs):
         return self._connection.execute(*args, **kwargs)
@@ -246,6 +246,28 @@ def small_study_params(**overrides) -> StudyParams:
     }
     values.update(overrides)
     return StudyParams(**values)
+
+
+def live_site(url: str, data_dir: Path, stimulus_set: Path) -> Flask:
+    """A site on a database of its own (migrated here), with one open study and no
+    shared test transaction: for threads that race, and connections that are cut."""
+    db.upgrade(url)
+    app = create_app(SiteConfig(data_dir=data_dir, database_url=url, secret_key=TEST_SECRET_KEY))
+    session = app.extensions[db.EXTENSION_KEY].sessionmaker()
+    researcher = Researcher(
+        email="r@example.org", password_hash=generate_password_hash("pw", "pbkdf2:sha256:1000")
+    )
+    session.add(researcher)
+    study = create_study(
+        session,
+        researcher=researcher,
+        stimulus_set_folder=stimulus_set,
+        params=small_study_params(practice_trials=0, attention_checks=0),
+    )
+    set_status(study, StudyStatus.open)
+    session.commit()
+    session.close()
+    return app
 
 
 @pytest.fixture

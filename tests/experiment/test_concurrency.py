@@ -7,13 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.security import generate_password_hash
 
 from experiment import create_app, db
-from experiment.config import SiteConfig
-from experiment.models import Participant, Researcher, Response, Study, StudyStatus, Trial
-from experiment.services.studies import create_study, set_status
-from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
+from experiment.models import Participant, Response, Study, Trial
+from tests.experiment.conftest import live_site
 from tests.experiment.participant_client import CSRF, some_answer
 from tests.experiment.participant_client import Participant as Browser
 
@@ -26,22 +23,7 @@ def live_app(request, tmp_path, stimulus_set):
         url = request.getfixturevalue("postgres_database_factory")()
     else:
         url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    db.upgrade(url)
-    app = create_app(SiteConfig(data_dir=tmp_path, database_url=url, secret_key=TEST_SECRET_KEY))
-    session = app.extensions[db.EXTENSION_KEY].sessionmaker()
-    researcher = Researcher(
-        email="r@example.org", password_hash=generate_password_hash("pw", "pbkdf2:sha256:1000")
-    )
-    session.add(researcher)
-    study = create_study(
-        session,
-        researcher=researcher,
-        stimulus_set_folder=stimulus_set,
-        params=small_study_params(practice_trials=0, attention_checks=0),
-    )
-    set_status(study, StudyStatus.open)
-    session.commit()
-    session.close()
+    app = live_site(url, tmp_path, stimulus_set)
     yield app
     app.extensions[db.EXTENSION_KEY].dispose()
 
