@@ -461,5 +461,10 @@ def practice_reveal(trial: PlannedTrial, stimulus_set: LoadedStimulusSet) -> dic
             outliers=trial.true_outliers,
             points=context.points,
         ),
-        "why": why_odd(stimulus_set, dataset_id, display),
+        # the same words for every participant who gets this practice display: made once
+        # per loaded set (a least-squares fit on the set's data, most of a practice
+        # answer's CPU)
+        "why": stimulus_set.derive(
+            ("why_odd", dataset_id, display), lambda: why_odd(stimulus_set, dataset_id, display)
+        ),
     }
