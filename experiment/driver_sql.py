@@ -2,9 +2,10 @@
 
 Three statements run on every trial: the caller's read (``services/callers.py``), the
 start's UPDATE (``services/trials.py``) and the answer's write (``services/answers.py``).
-Through ``Connection.execute`` each cost about 60 µs of CPU more than the driver's own
-work (SQLAlchemy's cache lookup, execution context and result objects), a tenth of a
-trial's server CPU for three statements that never change. They are still written in
+Through ``Connection.execute`` each cost 50-70 µs of CPU more than the driver's own
+work (SQLAlchemy's cache lookup, execution context and result objects); run here, the
+start and the answer took about 0.4 ms less CPU per trial in the in-process harness,
+for three statements that never change. They are still written in
 SQLAlchemy Core, next to the code that reads them; :class:`DriverStatement` compiles
 each once for the connection's dialect and keeps what ``execute`` would have done:
 
