@@ -39,7 +39,13 @@ from experiment.driver_sql import DriverStatement
 from experiment.errors import BadRequest, Conflict
 from experiment.models import Participant, ParticipantStatus, Response, Trial
 from experiment.services.callers import Caller
-from experiment.services.plans import PlannedTrial, TrialState, trial_state, trial_states
+from experiment.services.plans import (
+    PlannedTrial,
+    StudyInfo,
+    TrialState,
+    trial_state,
+    trial_states,
+)
 from experiment.services.practice_help import odd_marks, why_odd
 from experiment.services.trials import (
     FINISH,
@@ -144,9 +150,8 @@ def next_trial(
             if state.served_at is None:
                 _mark(connection, served=trial.id, now=now)
             return trial, state
-        _store(
-            connection,
-            trial=trial,
+        values = _response_row(
+            trial,
             browser_session_id=None,
             key=f"server-timeout:{trial.public_id}",
             parsed=ParsedResponse(selected=[]),
@@ -157,6 +162,7 @@ def next_trial(
             raw={"timed_out": True, "source": "server"},
             now=now,
         )
+        _store(connection, trial=trial, values=values, now=now)
     finish(connection, caller.participant_id, now)
     return None
 
@@ -237,29 +243,16 @@ def submit_answer(
             "Start the trial (POST .../start at stimulus onset) before answering it; "
             "nothing was stored."
         )
-    mode = mode_named(trial.condition.response_mode)
-    elapsed = elapsed_ms(state, now) or 0.0
-    fixation_ms = caller.study.fixation_ms
-    late = is_late(trial, state, now, fixation_ms=fixation_ms, grace_ms=grace_ms) or (
-        answer.rt_ms is not None and answer.rt_ms > trial.deadline_ms
+    judged = judge(
+        trial,
+        state,
+        answer,
+        study=caller.study,
+        stimulus_set=stimulus_set,
+        now=now,
+        grace_ms=grace_ms,
+        rt_tolerance_ms=rt_tolerance_ms,
     )
-    parsed = ParsedResponse(selected=[])
-    flag = None
-    if not answer.timed_out:
-        try:
-            params = params_from_dict(mode.Params, caller.study.response_mode_params.get(mode.name))
-            parsed = mode.parse(answer.response, trial_context(trial, stimulus_set), params)
-        except ResponseError as error:
-            raise BadRequest(str(error)) from None
-        if answer.rt_ms is None or not answer.rt_ms > 0:
-            raise BadRequest(
-                "rt_ms must be a positive number of milliseconds (stimulus onset to answer) "
-                'on an answered trial; a trial nobody answered is sent with "timed_out": true'
-            )
-        flag = timing_flag(answer.rt_ms, state, now, tolerance_ms=rt_tolerance_ms)
-    timed_out = answer.timed_out or late
-    if timed_out:
-        parsed = ParsedResponse(selected=[])
     following = None
     # A practice answer's reply brings no next trial (its feedback waits for a click,
     # and the next trial's deadline would run meanwhile): the runner fetches it then.
@@ -269,16 +262,10 @@ def submit_answer(
         _store(
             connection,
             trial=trial,
-            browser_session_id=caller.browser_session_id,
-            key=answer.idempotency_key,
-            parsed=parsed,
-            rt_ms=answer.rt_ms,
-            timed_out=timed_out,
-            elapsed_ms=elapsed,
-            frame_stats=answer.frame_stats,
-            raw={"response": answer.response, "timed_out": answer.timed_out, "late": late},
+            values=response_values(
+                trial, answer, judged, browser_session_id=caller.browser_session_id, now=now
+            ),
             now=now,
-            flag=flag,
             serve=following.id if following and upcoming[1].served_at is None else None,
             last=len(upcoming) == 1,
         )
@@ -291,8 +278,83 @@ def submit_answer(
             f"Trial {trial.trial_index + 1} is already answered (in another tab?)."
         ) from None
     finished = len(upcoming) == 1
-    verdict = feedback(trial, timed_out, parsed.selected, parsed.said_present, stimulus_set)
-    return SubmitResult(False, timed_out, verdict, finished, following)
+    verdict = feedback(
+        trial, judged.timed_out, judged.parsed.selected, judged.parsed.said_present, stimulus_set
+    )
+    return SubmitResult(False, judged.timed_out, verdict, finished, following)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the server makes of an answer to a started trial (the timing rules)."""
+
+    parsed: ParsedResponse
+    timed_out: bool
+    late: bool
+    flag: str | None
+    elapsed_ms: float
+
+
+def judge(
+    trial: PlannedTrial,
+    state: TrialState,
+    answer: Answer,
+    *,
+    study: StudyInfo,
+    stimulus_set: LoadedStimulusSet,
+    now: datetime,
+    grace_ms: int,
+    rt_tolerance_ms: int,
+) -> Judged:
+    """Parse ``answer`` by the trial's response mode and judge its timing against the
+    server's clock (docs/participant-api.md, "Timing rules"); a malformed answer, or an
+    answered one without a positive ``rt_ms``, is a 400 (nothing is stored)."""
+    mode = mode_named(trial.condition.response_mode)
+    late = is_late(trial, state, now, fixation_ms=study.fixation_ms, grace_ms=grace_ms) or (
+        answer.rt_ms is not None and answer.rt_ms > trial.deadline_ms
+    )
+    parsed = ParsedResponse(selected=[])
+    flag = None
+    if not answer.timed_out:
+        try:
+            params = params_from_dict(mode.Params, study.response_mode_params.get(mode.name))
+            parsed = mode.parse(answer.response, trial_context(trial, stimulus_set), params)
+        except ResponseError as error:
+            raise BadRequest(str(error)) from None
+        if answer.rt_ms is None or not answer.rt_ms > 0:
+            raise BadRequest(
+                "rt_ms must be a positive number of milliseconds (stimulus onset to answer) "
+                'on an answered trial; a trial nobody answered is sent with "timed_out": true'
+            )
+        flag = timing_flag(answer.rt_ms, state, now, tolerance_ms=rt_tolerance_ms)
+    timed_out = answer.timed_out or late
+    if timed_out:
+        parsed = ParsedResponse(selected=[])
+    return Judged(parsed, timed_out, late, flag, elapsed_ms(state, now) or 0.0)
+
+
+def response_values(
+    trial: PlannedTrial,
+    answer: Answer,
+    judged: Judged,
+    *,
+    browser_session_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The response row of a judged answer."""
+    return _response_row(
+        trial,
+        browser_session_id=browser_session_id,
+        key=answer.idempotency_key,
+        parsed=judged.parsed,
+        rt_ms=answer.rt_ms,
+        timed_out=judged.timed_out,
+        elapsed_ms=judged.elapsed_ms,
+        frame_stats=answer.frame_stats,
+        raw={"response": answer.response, "timed_out": answer.timed_out, "late": judged.late},
+        now=now,
+        flag=judged.flag,
+    )
 
 
 def timing_flag(
@@ -319,10 +381,9 @@ def _why_not_answerable(
     return "Fetch the trial (GET .../api/next) before answering it."
 
 
-def _store(
-    connection: sa.Connection,
-    *,
+def _response_row(
     trial: PlannedTrial,
+    *,
     browser_session_id: int | None,
     key: str,
     parsed: ParsedResponse,
@@ -332,15 +393,11 @@ def _store(
     frame_stats: dict[str, Any] | None,
     raw: dict[str, Any],
     now: datetime,
-    serve: int | None = None,
     flag: str | None = None,
-    last: bool = False,
-) -> None:
-    """Insert the response and mark the trial answered (and ``serve``, the next trial,
-    served: one UPDATE for both rows; after the ``last`` trial, the participant finished):
-    one statement where the dialect can (module docstring), else one statement each."""
+) -> dict[str, Any]:
+    """A response row: a participant's answer or the server's timeout of a trial."""
     mode = mode_named(trial.condition.response_mode)
-    values = {
+    return {
         "trial_id": trial.id,
         "participant_id": trial.participant_id,
         "browser_session_id": browser_session_id,
@@ -357,6 +414,21 @@ def _store(
         "raw": raw,
         "received_at": now,
     }
+
+
+def _store(
+    connection: sa.Connection,
+    *,
+    trial: PlannedTrial,
+    values: dict[str, Any],
+    now: datetime,
+    serve: int | None = None,
+    last: bool = False,
+) -> None:
+    """Insert the response row ``values`` and mark the trial answered (and ``serve``, the
+    next trial, served: one UPDATE for both rows; after the ``last`` trial, the
+    participant finished): one statement where the dialect can (module docstring), else
+    one statement each."""
     if connection.dialect.name in WRITES_IN_ONE_STATEMENT:
         params = {f"response_{name}": value for name, value in values.items()}
         params.update(answered=trial.id, served=serve, participant=trial.participant_id, now=now)
