@@ -26,6 +26,7 @@ from experiment.models import utcnow
 from experiment.proxy import TrustedProxies
 from experiment.services.participants import StudyPages
 from experiment.services.plans import PlanCache
+from experiment.services.trials import Onsets
 from experiment.sessions import PageSessions
 from experiment.stimulus_sets import StimulusSetCache
 
@@ -50,6 +51,8 @@ class Site:
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
     #: participants' plans and studies' settings (services/plans.py)
     plans: PlanCache = field(default_factory=PlanCache)
+    #: the trials this process started, by tab token (services/known_answers.py)
+    onsets: Onsets = field(default_factory=Onsets)
     #: what the participant pages read of each study (services/participants.py)
     study_pages: StudyPages = field(default_factory=StudyPages)
     #: trial public id -> what its media need (participant/media.py)

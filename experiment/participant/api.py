@@ -19,9 +19,10 @@ from experiment.models import BrowserSession, Event
 from experiment.participant.media import media_sources
 from experiment.security import TOKEN_HEADER, check_same_origin
 from experiment.services import answers as answers_service
+from experiment.services import known_answers
 from experiment.services import trials as trials_service
 from experiment.services.callers import Caller, authenticate
-from experiment.services.plans import PlannedTrial
+from experiment.services.plans import PlannedTrial, StudyInfo
 
 bp = Blueprint("participant_api", __name__, url_prefix="/s/<slug>/api")
 EVENT_KINDS = {
@@ -52,13 +53,13 @@ def _json_body() -> dict:
     return body
 
 
-def _payload(caller: Caller, trial: PlannedTrial, time_left: float) -> dict:
+def _payload(study: StudyInfo, trial: PlannedTrial, time_left: float) -> dict:
     """The JSON of ``trial`` for the runner (services/trials.py decides what is in it)."""
-    folder = caller.study.folder
+    folder = study.folder
     stimulus_set = site().stimulus_sets.get(folder)
     return trials_service.trial_payload(
         trial,
-        study=caller.study,
+        study=study,
         stimulus_set=stimulus_set,
         media_sources=partial(
             media_sources,
@@ -79,7 +80,7 @@ def _next_payload(caller: Caller, now: datetime) -> dict | None:
         return None
     trial, state = found
     time_left = trials_service.time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
-    return _payload(caller, trial, time_left)
+    return _payload(caller.study, trial, time_left)
 
 
 @bp.get("/next")
@@ -106,7 +107,13 @@ def start(slug: str, public_id: str):
     time_left = None
     if token:
         time_left = trials_service.start_known_trial(
-            connection, site().plans, slug=slug, token=token, public_id=public_id, now=now
+            connection,
+            site().plans,
+            site().onsets,
+            slug=slug,
+            token=token,
+            public_id=public_id,
+            now=now,
         )
     if time_left is None:
         time_left = trials_service.start_trial(
@@ -118,20 +125,42 @@ def start(slug: str, public_id: str):
 
 @bp.post("/trials/<public_id>/answer")
 def answer(slug: str, public_id: str):
-    caller = _caller(slug)
     parsed = answers_service.Answer.from_json(_json_body())
     connection = get_connection()
     now = site().clock()
-    result = answers_service.submit_answer(
-        connection,
-        caller=caller,
-        public_id=public_id,
-        answer=parsed,
-        stimulus_set=site().stimulus_sets.get(caller.study.folder),
-        now=now,
-        grace_ms=site().config.grace_ms,
-        rt_tolerance_ms=site().config.rt_tolerance_ms,
-    )
+    config = site().config
+    token = request.headers.get(TOKEN_HEADER)
+    known = site().plans.known(token) if token else None
+    result = None
+    if known is not None:  # the one-statement answer, where this process started it
+        result = known_answers.submit_known_answer(
+            connection,
+            site().plans,
+            site().onsets,
+            slug=slug,
+            token=token,
+            public_id=public_id,
+            answer=parsed,
+            stimulus_set=site().stimulus_sets.get(known[1].folder),
+            now=now,
+            grace_ms=config.grace_ms,
+            rt_tolerance_ms=config.rt_tolerance_ms,
+        )
+    caller = None
+    if result is None:
+        caller = _caller(slug)
+        known = caller.plan, caller.study
+        result = answers_service.submit_answer(
+            connection,
+            caller=caller,
+            public_id=public_id,
+            answer=parsed,
+            stimulus_set=site().stimulus_sets.get(caller.study.folder),
+            now=now,
+            grace_ms=config.grace_ms,
+            rt_tolerance_ms=config.rt_tolerance_ms,
+        )
+    plan, study = known
     body = {
         "status": "duplicate" if result.duplicate else "stored",
         "timed_out": result.timed_out,
@@ -148,17 +177,16 @@ def answer(slug: str, public_id: str):
         # counts from delivery); the runner fetches it after the click, and words the
         # pause before it by ``coming`` (a peek's answer, one request fewer).
         body["next"] = None
-        if len(caller.upcoming) > 1:
-            following = caller.plan.by_id(caller.upcoming[1].id)
-            body["coming"] = trials_service.coming(following, fixation_ms=caller.study.fixation_ms)
-    else:
+        after = plan.after(plan.by_public_id(public_id))
+        if after is not None:
+            body["coming"] = trials_service.coming(after, fixation_ms=study.fixation_ms)
+    elif result.following is not None:
         # The next trial rides along: one request per trial fewer, for the participant
         # (it arrives during the fixation) and for the server.
-        if result.following is not None:
-            following = result.following
-            body["next"] = _payload(caller, following, float(following.deadline_ms))
-        else:
-            body["next"] = _next_payload(caller, now)
+        body["next"] = _payload(study, result.following, float(result.following.deadline_ms))
+    else:  # the next one needs next_trial's checks (only the usual path leaves it so)
+        assert caller is not None
+        body["next"] = _next_payload(caller, now)
     connection.commit()
     return jsonify(body), 200 if result.duplicate else 201
 

@@ -70,6 +70,11 @@ class Plan:
     def by_id(self, trial_id: int) -> PlannedTrial:
         return next(t for t in self.trials if t.id == trial_id)
 
+    def after(self, trial: PlannedTrial) -> PlannedTrial | None:
+        """The trial after ``trial`` in plan order (None after the last)."""
+        position = self.trials.index(trial)
+        return self.trials[position + 1] if position + 1 < len(self.trials) else None
+
 
 @dataclass(frozen=True)
 class StudyInfo:

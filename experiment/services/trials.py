@@ -11,7 +11,9 @@ item index, media name or attention-check flag is sent.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -138,9 +140,45 @@ def start_trial(
     return time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
 
 
+#: tabs whose onsets a process keeps; past it the memo starts again (a miss costs an
+#: answer only the caller's read, services/known_answers.py)
+ONSETS_KEPT = 50_000
+
+
+@dataclass(frozen=True)
+class Onset:
+    """A trial this process started: its state as the start left it."""
+
+    trial_id: int
+    served_at: datetime
+    presented_at: datetime
+
+
+class Onsets:
+    """Tab token -> the trial whose onset this process recorded last."""
+
+    def __init__(self, size: int = ONSETS_KEPT) -> None:
+        self.size = size
+        self._by_token: dict[str, Onset] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, token: str, onset: Onset) -> None:
+        with self._lock:
+            if len(self._by_token) >= self.size:
+                self._by_token.clear()
+            self._by_token[token] = onset
+
+    def get(self, token: str) -> Onset | None:
+        return self._by_token.get(token)
+
+    def forget(self, token: str) -> None:
+        self._by_token.pop(token, None)
+
+
 def start_known_trial(
     connection: sa.Connection,
     cache: PlanCache,
+    onsets: Onsets,
     *,
     slug: str,
     token: str,
@@ -151,7 +189,9 @@ def start_known_trial(
     plan and study (nearly every start): one UPDATE whose condition is the database's
     word on the token. Returns the time left, or None where that did not decide it
     (another process's tab, a draft, a trial already started, a superseded or unknown
-    token); :func:`start_trial` then reads the caller and answers, or says why not."""
+    token); :func:`start_trial` then reads the caller and answers, or says why not.
+    The onset is remembered in ``onsets``: its answer can then be stored in one
+    statement (services/known_answers.py)."""
     known = cache.known(token)
     if known is None:
         return None
@@ -164,6 +204,7 @@ def start_known_trial(
     if not started:
         return None
     state = TrialState(trial.id, started[0][0], now)
+    onsets.remember(token, Onset(trial.id, state.served_at, now))
     return time_left_ms(trial, state, now, fixation_ms=study.fixation_ms)
 
 

@@ -3,7 +3,9 @@
 import pytest
 import sqlalchemy as sa
 
+from experiment.app import SITE_KEY
 from experiment.models import Participant, ParticipantStatus, Response, Trial
+from experiment.services.trials import Onsets
 from tests.experiment.conftest import statements
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.participant_client import some_answer
@@ -191,19 +193,28 @@ def writes(seen: list[str]) -> list[str]:
     return [s.split()[0] for s in seen if s.startswith(("INSERT", "UPDATE", "WITH"))]
 
 
-def test_an_answer_is_one_write_on_postgresql_two_on_sqlite(browser, connection, db_session):
+@pytest.mark.parametrize("started_here", [True, False])
+def test_an_answer_is_one_write_on_postgresql_two_on_sqlite(
+    app, browser, connection, db_session, started_here
+):
     """PostgreSQL takes the response INSERT and the trial UPDATE (this one answered, the
-    next served) as one statement, which commits by itself; SQLite, which cannot put an
-    INSERT in a WITH, runs them one after the other in its transaction. Either way the
-    reply brings the next trial, already marked served, and the response is stored."""
+    next served) as one statement, which commits by itself, and when this process
+    recorded the trial's onset that statement is all (it checks what the caller's read
+    would have: services/known_answers.py); otherwise the caller is read first. SQLite,
+    which cannot put an INSERT in a WITH, reads and then runs them one after the other
+    in its transaction. Either way the reply brings the next trial, already marked
+    served, and the response is stored."""
     trial = first_main_trial(browser)
+    if not started_here:  # as if another process (or one restarted since) had started it
+        app.extensions[SITE_KEY].onsets = Onsets()
     with statements(connection) as seen:
         reply = browser.answer(trial["id"], some_answer(trial), start=False)
     assert reply.status_code == 201
     following = reply.json["next"]
     one = connection.dialect.name == "postgresql"
     assert writes(seen) == (["WITH"] if one else ["INSERT", "UPDATE"])
-    assert sum(s.startswith("SELECT") for s in seen) == 1  # the caller's read
+    reads = sum(s.startswith("SELECT") for s in seen)  # the caller's
+    assert reads == (0 if one and started_here else 1)
     rows = {
         t.public_id: t
         for t in db_session.scalars(
@@ -236,3 +247,44 @@ def test_the_last_answer_finishes_the_participant_in_the_same_write(
     assert participant.status == ParticipantStatus.finished
     assert participant.finished_at is not None
     assert count(db_session, Response) == count(db_session, Trial)
+
+
+def test_a_reload_between_start_and_answer_is_a_409_on_either_path(browser, db_session):
+    """The process remembers the onset under the old token, but the database has
+    superseded it: nothing is stored, and the usual path says to go on in the new tab."""
+    trial = first_main_trial(browser)
+    old_token = browser.token
+    browser.open_runner()
+    stale = browser.client.post(
+        f"/s/site-test/api/trials/{trial['id']}/answer",
+        headers={"X-Glyphlab-Token": old_token},
+        json={"idempotency_key": "stale-tab-0001", "response": some_answer(trial), "rt_ms": 800},
+    )
+    assert stale.status_code == 409 and "newest tab" in stale.json["error"]
+    assert count(db_session, Response) == 1  # the practice answer only
+
+
+def test_an_answer_stored_behind_the_process_back_is_not_stored_again(
+    browser, db_session, connection
+):
+    """Another process answered the trial after this one started it (a second tab on
+    another worker): the guarded write finds it answered and writes nothing; the usual
+    path answers 409."""
+    trial = first_main_trial(browser)
+    row = db_session.scalars(sa.select(Trial).where(Trial.public_id == trial["id"])).one()
+    connection.execute(
+        sa.update(Trial).where(Trial.id == row.id).values(answered_at=row.presented_at)
+    )
+    reply = browser.answer(trial["id"], some_answer(trial), start=False)
+    assert reply.status_code == 409 and "already answered" in reply.json["error"]
+    assert count(db_session, Response) == 1
+
+
+def test_a_resend_of_an_answer_stored_in_one_statement_is_a_duplicate(browser, db_session):
+    trial = first_main_trial(browser)
+    body = some_answer(trial)
+    first = browser.answer(trial["id"], body, key="one-statement-01", start=False)
+    again = browser.answer(trial["id"], body, key="one-statement-01", start=False)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json["status"] == "duplicate" and "next" not in again.json
+    assert count(db_session, Response) == 2
