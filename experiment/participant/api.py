@@ -22,7 +22,7 @@ from experiment.services import answers as answers_service
 from experiment.services import known_answers
 from experiment.services import trials as trials_service
 from experiment.services.callers import Caller, authenticate
-from experiment.services.plans import PlannedTrial, StudyInfo
+from experiment.services.plans import Plan, PlannedTrial, StudyInfo
 
 bp = Blueprint("participant_api", __name__, url_prefix="/s/<slug>/api")
 EVENT_KINDS = {
@@ -123,16 +123,17 @@ def start(slug: str, public_id: str):
     return jsonify(time_left_ms=round(time_left))
 
 
-@bp.post("/trials/<public_id>/answer")
-def answer(slug: str, public_id: str):
-    parsed = answers_service.Answer.from_json(_json_body())
+def _store_answer(
+    slug: str, public_id: str, answer: answers_service.Answer, now: datetime
+) -> tuple[answers_service.SubmitResult, Plan, StudyInfo, Caller | None]:
+    """Store ``answer``: in one statement where this process started the trial and the
+    database agrees (services/known_answers.py), else after reading the caller. Returns
+    the result, the tab's plan and study, and the caller where it was read."""
     connection = get_connection()
-    now = site().clock()
     config = site().config
     token = request.headers.get(TOKEN_HEADER)
     known = site().plans.known(token) if token else None
-    result = None
-    if known is not None:  # the one-statement answer, where this process started it
+    if known is not None:
         result = known_answers.submit_known_answer(
             connection,
             site().plans,
@@ -140,27 +141,33 @@ def answer(slug: str, public_id: str):
             slug=slug,
             token=token,
             public_id=public_id,
-            answer=parsed,
+            answer=answer,
             stimulus_set=site().stimulus_sets.get(known[1].folder),
             now=now,
             grace_ms=config.grace_ms,
             rt_tolerance_ms=config.rt_tolerance_ms,
         )
-    caller = None
-    if result is None:
-        caller = _caller(slug)
-        known = caller.plan, caller.study
-        result = answers_service.submit_answer(
-            connection,
-            caller=caller,
-            public_id=public_id,
-            answer=parsed,
-            stimulus_set=site().stimulus_sets.get(caller.study.folder),
-            now=now,
-            grace_ms=config.grace_ms,
-            rt_tolerance_ms=config.rt_tolerance_ms,
-        )
-    plan, study = known
+        if result is not None:
+            return result, *known, None
+    caller = _caller(slug)
+    result = answers_service.submit_answer(
+        connection,
+        caller=caller,
+        public_id=public_id,
+        answer=answer,
+        stimulus_set=site().stimulus_sets.get(caller.study.folder),
+        now=now,
+        grace_ms=config.grace_ms,
+        rt_tolerance_ms=config.rt_tolerance_ms,
+    )
+    return result, caller.plan, caller.study, caller
+
+
+@bp.post("/trials/<public_id>/answer")
+def answer(slug: str, public_id: str):
+    parsed = answers_service.Answer.from_json(_json_body())
+    now = site().clock()
+    result, plan, study, caller = _store_answer(slug, public_id, parsed, now)
     body = {
         "status": "duplicate" if result.duplicate else "stored",
         "timed_out": result.timed_out,
@@ -187,7 +194,7 @@ def answer(slug: str, public_id: str):
     else:  # the next one needs next_trial's checks (only the usual path leaves it so)
         assert caller is not None
         body["next"] = _next_payload(caller, now)
-    connection.commit()
+    get_connection().commit()
     return jsonify(body), 200 if result.duplicate else 201
 
 

@@ -17,8 +17,9 @@ answer is the caller's one read (``services/callers.py``) and one write. On Post
 the write is one statement, the response INSERT (and, after the last trial, the
 participant's finish) as CTEs of the UPDATE that marks the trial answered and the next
 one served, so it commits by itself (the runner API's connection autocommits there,
-``db.Database``): two round trips in all. SQLite cannot put an INSERT in a WITH; there
-the same writes are two statements in one ``BEGIN IMMEDIATE`` transaction.
+``db.Database``): two round trips in all, and one where this process started the trial
+(``services/known_answers.py`` then skips the read). SQLite cannot put an INSERT in a
+WITH; there the same writes are two statements in one ``BEGIN IMMEDIATE`` transaction.
 """
 
 from __future__ import annotations

@@ -17,8 +17,10 @@ database's word on everything the read would have checked:
 
 If any of them does not hold, nothing is written and :func:`submit_known_answer`
 returns None: the view then takes the usual path, which reads and answers or says why
-not. The unique keys keep answers exactly-once as on that path (a resend or a second
-tab's answer fails the INSERT and is answered there). SQLite cannot write from a WITH;
+not. The answer's body is checked first, so a malformed one is a 400 here even where
+the usual path would have found the trial already answered (409): refused either way.
+The unique keys keep answers exactly-once as on that path (a resend or a second tab's
+answer fails the INSERT and is answered there). SQLite cannot write from a WITH;
 it always takes the usual path.
 """
 
