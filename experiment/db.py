@@ -36,15 +36,13 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from experiment.driver_sql import WRITES_IN_ONE_STATEMENT
 from glyphlab.errors import GlyphlabError
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 EXTENSION_KEY = "glyphlab.db"
 READ_ONLY = "glyphlab_read_only"
-#: dialects that run an INSERT or UPDATE inside a WITH of another statement: there each
-#: runner API write is one statement, and the runner API's connection autocommits
-WRITES_IN_ONE_STATEMENT = frozenset({"postgresql"})
 
 
 class DatabaseUnavailable(GlyphlabError):

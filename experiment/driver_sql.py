@@ -33,6 +33,10 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ClauseElement
 
 Processor = Callable[[Any], Any]
+#: dialects that run an INSERT or UPDATE inside a WITH of another statement: there each
+#: runner API write is one statement, and the runner API's connection autocommits
+#: (``db.Database``, ``services/answers.py``)
+WRITES_IN_ONE_STATEMENT = frozenset({"postgresql"})
 
 
 class Compiled:

@@ -35,8 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from analysis.response_modes import ParsedResponse, ResponseError, mode_named
 from analysis.response_modes.base import number as finite_number
 from analysis.response_modes.base import params_from_dict
-from experiment.db import WRITES_IN_ONE_STATEMENT
-from experiment.driver_sql import DriverStatement
+from experiment.driver_sql import WRITES_IN_ONE_STATEMENT, DriverStatement
 from experiment.errors import BadRequest, Conflict
 from experiment.models import Participant, ParticipantStatus, Response, Trial
 from experiment.services.callers import Caller

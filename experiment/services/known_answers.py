@@ -31,8 +31,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from experiment.db import WRITES_IN_ONE_STATEMENT
-from experiment.driver_sql import DriverStatement
+from experiment.driver_sql import WRITES_IN_ONE_STATEMENT, DriverStatement
 from experiment.models import BrowserSession, Response, Trial
 from experiment.services.answers import (
     MARK,
