@@ -22,7 +22,7 @@ from experiment.services import answers as answers_service
 from experiment.services import known_answers
 from experiment.services import trials as trials_service
 from experiment.services.callers import Caller, authenticate
-from experiment.services.plans import Plan, PlannedTrial, StudyInfo
+from experiment.services.plans import KnownTrial, Plan, PlannedTrial, StudyInfo
 
 bp = Blueprint("participant_api", __name__, url_prefix="/s/<slug>/api")
 EVENT_KINDS = {
@@ -99,22 +99,20 @@ def next_trial(slug: str):
     return jsonify(done=False, trial=payload)
 
 
+def _known_trial(slug: str, public_id: str) -> KnownTrial | None:
+    """The tab's trial as this process keeps it, for the one-statement start and answer."""
+    token = request.headers.get(TOKEN_HEADER)
+    return site().plans.known_trial(token, slug=slug, public_id=public_id) if token else None
+
+
 @bp.post("/trials/<public_id>/start")
 def start(slug: str, public_id: str):
     connection = get_connection()
     now = site().clock()
-    token = request.headers.get(TOKEN_HEADER)
+    known = _known_trial(slug, public_id)
     time_left = None
-    if token:
-        time_left = trials_service.start_known_trial(
-            connection,
-            site().plans,
-            site().onsets,
-            slug=slug,
-            token=token,
-            public_id=public_id,
-            now=now,
-        )
+    if known is not None:
+        time_left = trials_service.start_known_trial(connection, known, site().onsets, now=now)
     if time_left is None:
         time_left = trials_service.start_trial(
             connection, caller=_caller(slug), public_id=public_id, now=now
@@ -131,24 +129,20 @@ def _store_answer(
     the result, the tab's plan and study, and the caller where it was read."""
     connection = get_connection()
     config = site().config
-    token = request.headers.get(TOKEN_HEADER)
-    known = site().plans.known(token) if token else None
+    known = _known_trial(slug, public_id)
     if known is not None:
         result = known_answers.submit_known_answer(
             connection,
-            site().plans,
+            known,
             site().onsets,
-            slug=slug,
-            token=token,
-            public_id=public_id,
             answer=answer,
-            stimulus_set=site().stimulus_sets.get(known[1].folder),
+            stimulus_set=site().stimulus_sets.get(known.study.folder),
             now=now,
             grace_ms=config.grace_ms,
             rt_tolerance_ms=config.rt_tolerance_ms,
         )
         if result is not None:
-            return result, *known, None
+            return result, known.plan, known.study, None
     caller = _caller(slug)
     result = answers_service.submit_answer(
         connection,

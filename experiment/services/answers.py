@@ -85,15 +85,23 @@ MARK = {
         ),
     ),
 }
-#: the response INSERT for a WITH; its parameters are the columns' names prefixed
-#: (a column's own name is reserved for the values of a plain INSERT)
-STORE_RESPONSE = RESPONSES.insert().values(
-    {
-        c.name: sa.bindparam(f"response_{c.name}", type_=c.type)
-        for c in RESPONSES.c
-        if c.name != "id"
-    }
-)
+#: the response columns an answer writes (the id is the database's)
+RESPONSE_COLUMNS = tuple(c for c in RESPONSES.c if c.name != "id")
+
+
+def response_param(column: sa.Column) -> sa.BindParameter:
+    """The parameter for a response column inside a WITH: its name prefixed (a column's
+    own name is reserved for the values of a plain INSERT)."""
+    return sa.bindparam(f"response_{column.name}", type_=column.type)
+
+
+def response_params(values: dict[str, Any]) -> dict[str, Any]:
+    """A response row's values under the names :func:`response_param` gives them."""
+    return {f"response_{name}": value for name, value in values.items()}
+
+
+#: the response INSERT for a WITH
+STORE_RESPONSE = RESPONSES.insert().values({c.name: response_param(c) for c in RESPONSE_COLUMNS})
 #: (serve the next trial, finish the participant) -> the answer's writes in one statement
 #: (on the driver's cursor: experiment/driver_sql.py)
 STORE_IN_ONE = {
@@ -430,7 +438,7 @@ def _store(
     participant finished): one statement where the dialect can (module docstring), else
     one statement each."""
     if connection.dialect.name in WRITES_IN_ONE_STATEMENT:
-        params = {f"response_{name}": value for name, value in values.items()}
+        params = response_params(values)
         params.update(answered=trial.id, served=serve, participant=trial.participant_id, now=now)
         STORE_IN_ONE[serve is not None, last].execute(connection, params)
         return

@@ -3,7 +3,7 @@
 An answer is normally the caller's read (``services/callers.py``) and then one write
 (``services/answers.py``). But the process that recorded a trial's onset (nearly always
 the one that gets its answer: a tab keeps its connection) already knows what that read
-would say: the tab's plan and study (``PlanCache.known``) and the trial's ``served_at``
+would say: the tab's plan and study (``PlanCache.known_trial``) and the trial's ``served_at``
 and ``presented_at`` (the start's own UPDATE returned the one and wrote the other). So
 the answer is judged from those, and written by one statement whose conditions are the
 database's word on everything the read would have checked:
@@ -35,13 +35,16 @@ from experiment.driver_sql import WRITES_IN_ONE_STATEMENT, DriverStatement
 from experiment.models import BrowserSession, Response, Trial
 from experiment.services.answers import (
     MARK,
+    RESPONSE_COLUMNS,
     Answer,
     SubmitResult,
     feedback,
     judge,
+    response_param,
+    response_params,
     response_values,
 )
-from experiment.services.plans import Plan, PlanCache, PlannedTrial, TrialState
+from experiment.services.plans import KnownTrial, Plan, PlannedTrial, TrialState
 from experiment.services.trials import FINISH, Onsets
 from experiment.stimulus_sets import LoadedStimulusSet
 
@@ -82,13 +85,12 @@ def _store_if_current(serve: bool, last: bool) -> DriverStatement:
             )
         )
     from_tab = {"participant_id": tab.c.participant_id, "browser_session_id": tab.c.id}
-    columns = [c for c in RESPONSES.c if c.name != "id"]
-    chosen = sa.select(
-        *(from_tab.get(c.name, sa.bindparam(f"response_{c.name}", type_=c.type)) for c in columns)
-    ).where(*conditions)
+    chosen = sa.select(*(from_tab.get(c.name, response_param(c)) for c in RESPONSE_COLUMNS)).where(
+        *conditions
+    )
     stored = (
         RESPONSES.insert()
-        .from_select([c.name for c in columns], chosen)
+        .from_select([c.name for c in RESPONSE_COLUMNS], chosen)
         .returning(RESPONSES.c.trial_id)
         .cte("stored")
     )
@@ -111,12 +113,9 @@ STORE_IF_CURRENT = {
 
 def submit_known_answer(
     connection: sa.Connection,
-    plans: PlanCache,
+    known: KnownTrial,
     onsets: Onsets,
     *,
-    slug: str,
-    token: str,
-    public_id: str,
     answer: Answer,
     stimulus_set: LoadedStimulusSet,
     now: datetime,
@@ -127,12 +126,9 @@ def submit_known_answer(
     database agrees (module docstring); None where the usual path must decide."""
     if connection.dialect.name not in WRITES_IN_ONE_STATEMENT:
         return None
-    known, onset = plans.known(token), onsets.get(token)
-    if known is None or onset is None:
-        return None
-    plan, study = known
-    trial = plan.by_public_id(public_id)
-    if trial is None or trial.id != onset.trial_id or study.slug != slug:
+    plan, study, trial = known.plan, known.study, known.trial
+    onset = onsets.get(known.token)
+    if onset is None or onset.trial_id != trial.id:
         return None
     state = TrialState(trial.id, onset.served_at, onset.presented_at)
     judged = judge(
@@ -148,9 +144,9 @@ def submit_known_answer(
     following = trial_after(plan, trial)
     last = trial is plan.trials[-1]
     values = response_values(trial, answer, judged, browser_session_id=None, now=now)
-    params = {f"response_{name}": value for name, value in values.items()}
+    params = response_params(values)
     params.update(
-        token=token,
+        token=known.token,
         answered=trial.id,
         served=following.id if following else None,
         served_at=onset.served_at,
@@ -166,7 +162,7 @@ def submit_known_answer(
         return None
     if not stored:
         return None
-    onsets.forget(token)
+    onsets.forget(known.token)
     verdict = feedback(
         trial, judged.timed_out, judged.parsed.selected, judged.parsed.said_present, stimulus_set
     )

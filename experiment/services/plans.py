@@ -91,6 +91,16 @@ class StudyInfo:
     fixation_ms: int = 500
 
 
+@dataclass(frozen=True)
+class KnownTrial:
+    """One of a tab's trials as this process keeps it (``PlanCache.known_trial``)."""
+
+    token: str
+    plan: Plan
+    study: StudyInfo
+    trial: PlannedTrial
+
+
 class StudyRef(Protocol):
     """What picks a study's kept design: the ORM row or a page's record of it."""
 
@@ -184,13 +194,17 @@ class PlanCache:
                 self._plans[token] = plan
         return plan
 
-    def known(self, token: str) -> tuple[Plan, StudyInfo] | None:
-        """The plan kept under ``token`` and its study's settings, if this process has both
-        (it keeps no draft's): what never changes about a tab, known without a query.
-        Whether the tab is still live is the database's to say."""
+    def known_trial(self, token: str, *, slug: str, public_id: str) -> KnownTrial | None:
+        """Trial ``public_id`` of the tab ``token`` at study ``slug``, with the tab's plan
+        and study settings, if this process keeps both (it keeps no draft's): what never
+        changes about a tab, known without a query. Whether the tab is still live is the
+        database's to say (the one-statement start and answer ask it)."""
         plan = self._plans.get(token)
         study = None if plan is None else self._studies.get(plan.study_id)
-        return None if study is None else (plan, study)
+        if study is None or study.slug != slug:
+            return None
+        trial = plan.by_public_id(public_id)
+        return None if trial is None else KnownTrial(token, plan, study, trial)
 
     def study(self, connection: sa.Connection, study_id: int, *, draft: bool) -> StudyInfo:
         """The study's settings; a draft's are read afresh each time (a draft can be

@@ -26,8 +26,8 @@ from experiment.errors import NotFound
 from experiment.models import BrowserSession, Participant, ParticipantStatus, Trial
 from experiment.services.callers import Caller
 from experiment.services.plans import (
+    KnownTrial,
     Plan,
-    PlanCache,
     PlannedTrial,
     StudyInfo,
     TrialState,
@@ -176,36 +176,23 @@ class Onsets:
 
 
 def start_known_trial(
-    connection: sa.Connection,
-    cache: PlanCache,
-    onsets: Onsets,
-    *,
-    slug: str,
-    token: str,
-    public_id: str,
-    now: datetime,
+    connection: sa.Connection, known: KnownTrial, onsets: Onsets, *, now: datetime
 ) -> float | None:
     """Record onset without reading the caller first, when this process knows the tab's
     plan and study (nearly every start): one UPDATE whose condition is the database's
     word on the token. Returns the time left, or None where that did not decide it
-    (another process's tab, a draft, a trial already started, a superseded or unknown
-    token); :func:`start_trial` then reads the caller and answers, or says why not.
-    The onset is remembered in ``onsets``: its answer can then be stored in one
-    statement (services/known_answers.py)."""
-    known = cache.known(token)
-    if known is None:
-        return None
-    plan, study = known
-    trial = plan.by_public_id(public_id)
-    if trial is None or study.slug != slug:
-        return None
-    values = {"trial": trial.id, "token": token, "now": now}
+    (another participant's trial, one already started, a superseded or unknown token);
+    :func:`start_trial` then reads the caller and answers, or says why not. The onset
+    is remembered in ``onsets``: its answer can then be stored in one statement
+    (services/known_answers.py)."""
+    trial = known.trial
+    values = {"trial": trial.id, "token": known.token, "now": now}
     started = START_IF_LIVE.execute(connection, values)
     if not started:
         return None
     state = TrialState(trial.id, started[0][0], now)
-    onsets.remember(token, Onset(trial.id, state.served_at, now))
-    return time_left_ms(trial, state, now, fixation_ms=study.fixation_ms)
+    onsets.remember(known.token, Onset(trial.id, state.served_at, now))
+    return time_left_ms(trial, state, now, fixation_ms=known.study.fixation_ms)
 
 
 def time_left_ms(
