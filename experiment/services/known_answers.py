@@ -3,10 +3,10 @@
 An answer is normally the caller's read (``services/callers.py``) and then one write
 (``services/answers.py``). But the process that recorded a trial's onset (nearly always
 the one that gets its answer: a tab keeps its connection) already knows what that read
-would say: the tab's plan and study (``PlanCache.known_trial``) and the trial's ``served_at``
-and ``presented_at`` (the start's own UPDATE returned the one and wrote the other). So
-the answer is judged from those, and written by one statement whose conditions are the
-database's word on everything the read would have checked:
+would say: the tab's plan and study (``PlanCache.known_trial``) and the trial's
+``served_at`` and ``presented_at`` (the start's own UPDATE returned the one and wrote
+the other). So the answer is judged from those, and written by one statement whose
+conditions are the database's word on everything the read would have checked:
 
 - the tab's token is live (not superseded by a reload or another tab), and the response
   row takes its browser session and participant from it;
