@@ -8,7 +8,9 @@ and an ORM ``Session`` around them cost about a tenth of a millisecond of CPU a 
 On PostgreSQL that connection autocommits: every write the runner API makes is one
 statement (an answer's INSERT and UPDATEs included, ``services/answers.py``), so a
 transaction around it would only add its BEGIN and COMMIT, two of an answer's four
-round trips.
+round trips. Pages that only read autocommit too (``read_only_session()``): they send
+no BEGIN and no ROLLBACK, two of an entry page's four round trips, and the pooled
+connections keep their prepared statements (psycopg drops them at every ROLLBACK).
 The schema comes only from Alembic (``migrations/``): ``upgrade()`` is what ``glyphlab db
 upgrade`` and the tests run, and ``schema_is_current()`` is what ``glyphlab serve`` checks
 before starting.
@@ -105,24 +107,33 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
 
 
 def read_only_session() -> Session:
-    """The request's session for a view that only reads (media): on SQLite its
-    transaction is a plain deferred BEGIN, so it never waits for the write lock."""
-    session = get_session()
-    session.connection(execution_options={READ_ONLY: True})
-    return session
+    """The request's session for a view that only reads (media, the study link, the
+    instructions, the debrief): on PostgreSQL it autocommits (no BEGIN, no ROLLBACK), on
+    SQLite its transaction is a plain deferred BEGIN, so it never waits for the write
+    lock. ``get_session()`` returns it for the rest of the request; a request that
+    already has a session keeps that one."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION_KEY].read_sessionmaker()
+        g.db_session.connection(execution_options={READ_ONLY: True})
+    return g.db_session
 
 
 class Database:
-    """The process's engine, session factory and request connections (tests swap
-    ``sessionmaker`` and ``connect`` to keep each test in one rolled-back transaction)."""
+    """The process's engine, session factories and request connections (tests swap
+    ``sessionmaker``, ``read_sessionmaker`` and ``connect`` to keep each test in one
+    rolled-back transaction)."""
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
-        runner = self.engine
+        #: the same pool; on PostgreSQL its connections autocommit while checked out here
+        autocommitting = self.engine
         if self.engine.dialect.name in WRITES_IN_ONE_STATEMENT:
-            runner = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.connect: Callable[[], sa.Connection] = runner.connect
+            autocommitting = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.read_sessionmaker: sessionmaker[Session] = sessionmaker(
+            autocommitting, expire_on_commit=False
+        )
+        self.connect: Callable[[], sa.Connection] = autocommitting.connect
 
     def dispose(self) -> None:
         self.engine.dispose()

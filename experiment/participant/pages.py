@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 from analysis.response_modes import ResponseMode, mode_named
 from analysis.response_modes.base import params_from_dict
 from experiment import site
-from experiment.db import get_session
+from experiment.db import get_session, read_only_session
 from experiment.errors import BadRequest
 from experiment.models import Participant, ParticipantStatus, Study, Trial
 from experiment.participant.screen_check import is_phone
@@ -105,7 +105,7 @@ def _enrolment_key(study: StudyPage, ids: ExternalIds) -> EnrolmentKey:
 @bp.get("/")
 def entry(slug: str):
     """The study link (also with ?PROLIFIC_PID=...&STUDY_ID=...&SESSION_ID=... or ?pid=)."""
-    db_session = get_session()
+    db_session = read_only_session()  # it only reads; the enrolment key goes in the cookie
     study = _study(slug)
     ids = ExternalIds.from_query(request.args)
     participant = _participant(study)
@@ -181,6 +181,7 @@ def _enrolled(slug: str) -> tuple[StudyPage, Enrolled | None]:
 
 @bp.get("/instructions")
 def instructions(slug: str):
+    read_only_session()
     study, participant = _enrolled(slug)
     if participant is None:
         return redirect(url_for("participant.entry", slug=slug))
@@ -223,12 +224,15 @@ def run(slug: str):
         user_agent=request.headers.get("User-Agent", ""),
         now=site().clock(),
     )
+    # read in the same transaction: after the commit they would open another (its BEGIN
+    # and ROLLBACK, two round trips more)
+    coming_first = _coming(db_session, study, participant, token=token)
     db_session.commit()
     return render_template(
         "participant/run.html",
         study=study,
         token=token,
-        coming=_coming(db_session, study, participant, token=token),
+        coming=coming_first,
         modes=_modes(study),
         runner_texts=texts_for(study),
         # the API's base path, whatever the slug (one starting with "next" included)
@@ -256,6 +260,7 @@ def _modes(study: StudyPage) -> list[ResponseMode]:
 
 @bp.get("/debrief")
 def debrief(slug: str):
+    read_only_session()
     study, participant = _enrolled(slug)
     if participant is None:
         return redirect(url_for("participant.entry", slug=slug))

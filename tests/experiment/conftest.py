@@ -198,6 +198,7 @@ def app(
     database.sessionmaker = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    database.read_sessionmaker = database.sessionmaker
     database.connect = lambda: SavepointConnection(connection)
     yield app
     database.dispose()

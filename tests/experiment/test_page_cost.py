@@ -4,9 +4,13 @@ request; a draft's is read afresh each time, since a draft can be edited."""
 
 from __future__ import annotations
 
+import flask
+import sqlalchemy as sa
+
+from experiment import db
 from experiment.models import StudyStatus
 from experiment.services.studies import set_status
-from tests.experiment.conftest import statements
+from tests.experiment.conftest import live_site, statements
 from tests.experiment.participant_client import Participant
 
 
@@ -36,3 +40,36 @@ def test_a_draft_is_read_afresh(client, make_study, db_session):
     draft.title = "Second title"
     db_session.commit()
     assert "Second title" in client.get("/s/draft-study/").text
+
+
+def test_pages_that_only_read_open_no_transaction_on_postgresql(request, tmp_path, stimulus_set):
+    """The study link, the instructions and the debrief only read: on PostgreSQL their
+    statements autocommit (no BEGIN, so no ROLLBACK round trip when the page is done),
+    while the consent, which enrols, and the runner page, which mints a tab token, are
+    transactions (all their statements or none)."""
+    url = request.getfixturevalue("postgres_database_factory")()
+    app = live_site(url, tmp_path, stimulus_set)
+    autocommitted: dict[str, set[bool]] = {}
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        driver = connection.connection.driver_connection
+        autocommitted.setdefault(flask.request.path, set()).add(driver.autocommit)
+
+    engine = app.extensions[db.EXTENSION_KEY].engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        browser = Participant(app.test_client())
+        browser.consent()
+        assert browser.client.get("/s/site-test/instructions").status_code == 200
+        browser.open_runner()
+        assert browser.client.get("/s/site-test/debrief").status_code == 302  # not done yet
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+        app.extensions[db.EXTENSION_KEY].dispose()
+    assert autocommitted == {
+        "/s/site-test/": {True},
+        "/s/site-test/consent": {False},
+        "/s/site-test/instructions": {True},
+        "/s/site-test/run": {False},
+        "/s/site-test/debrief": {True},
+    }

@@ -25,19 +25,27 @@ def test_migrations_build_exactly_the_models(engine):
 
 def test_the_runner_api_connection_autocommits_where_its_writes_are_one_statement(migrated_url):
     """On PostgreSQL a runner API statement runs without a BEGIN (nothing is left open
-    after it), so a write is stored without a COMMIT round trip; on SQLite the
-    connection keeps its BEGIN IMMEDIATE transactions. Given back to the pool, the same
-    connection opens transactions again for the sessions that take it next."""
+    after it), so a write is stored without a COMMIT round trip, and so does a read-only
+    page's session; on SQLite the connection keeps its BEGIN IMMEDIATE transactions.
+    Given back to the pool, the same connection opens transactions again for the
+    sessions that take it next."""
     database = db.Database(migrated_url)
+    postgresql = database.engine.dialect.name == "postgresql"
     try:
         with database.connect() as connection:
             connection.execute(sa.select(Study.id).limit(1)).all()
             driver = connection.connection.driver_connection
-            if connection.dialect.name == "postgresql":
+            if postgresql:
                 assert driver.autocommit
                 assert driver.info.transaction_status == 0  # IDLE: no BEGIN was sent
             else:
                 assert driver.in_transaction  # BEGIN IMMEDIATE
+        with database.read_sessionmaker() as reading:
+            reading.execute(sa.select(Study.id).limit(1)).all()
+            reader = reading.connection().connection.driver_connection
+            assert reader is driver
+            if postgresql:
+                assert reader.info.transaction_status == 0  # no BEGIN, so no ROLLBACK due
         with database.engine.connect() as connection:  # the pooled connection, given back
             connection.execute(sa.select(Study.id).limit(1)).all()
             assert connection.connection.driver_connection is driver
