@@ -128,6 +128,9 @@ def test_participant_completes_a_short_study(browser, live_server, screenshot_di
     page.check("input[name=consent]")
     page.click("button[type=submit]")
     page.get_by_role("link", name="Start").click()
+    # the first pause already names its phase (the status bar said "Loading…" there)
+    page.locator("#runner-screen button:visible").first.wait_for(timeout=15_000)
+    assert page.text_content("#runner-phase") == "Practice"
     shots: list[str] = []
     for _ in range(40):
         # (no wait_for_function: the CSP rightly forbids eval, which it relies on)

@@ -143,6 +143,12 @@ function message(text, role = "status") {
   screen.replaceChildren(element("p", { class: "message", role, text }));
 }
 
+// The status bar's "Practice" / "Main trials": set at each trial, and at the pause
+// before the first, which would otherwise still say "Loading…".
+function showPhase(phase) {
+  phaseLabel.textContent = phase === "practice" ? text("phase_practice") : text("phase_main");
+}
+
 async function pause(text, label) {
   const button = element("button", { type: "button", text: label });
   screen.replaceChildren(element("p", { class: "message", text }), button);
@@ -195,7 +201,7 @@ async function runTrial(trial, notBefore = 0) {
   slot.classList.add("pending"); // laid out (and sized) but not visible before onset
   screen.replaceChildren(view);
   const stopFitting = fitTo(slot, shown.fit);
-  phaseLabel.textContent = trial.phase === "practice" ? text("phase_practice") : text("phase_main");
+  showPhase(trial.phase);
   countLabel.textContent = text("screen_count").replace("{number}", trial.number).replace("{of}", trial.of);
 
   return new Promise((resolve) => {
@@ -323,6 +329,7 @@ async function main() {
       if (peek.json.done) return window.location.assign(peek.json.next_url);
       if (peek.json.response_mode) modeModule(peek.json.response_mode).catch(() => {}); // loads meanwhile
       if (lastPhase === null) {
+        showPhase(peek.json.phase);
         await pause(text(peek.json.phase === "practice" ? "practice_intro" : "main_intro"), text("start_button"));
         // On the Start click (browsers allow full screen only then); the screen is measured
         // as the trials will be shown, in full screen where the browser went there.
