@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from experiment import design
+from experiment.driver_sql import DriverStatement
 from experiment.errors import Conflict, Forbidden, Gone, NotFound
 from experiment.models import (
     BrowserSession,
@@ -98,7 +99,9 @@ class StudyPage:
 
 
 SETS = StimulusSet.__table__
-STUDY_STATE = (
+#: the statements every participant's pages run are on the driver's cursor
+#: (experiment/driver_sql.py): each is a fraction of a page's CPU through ``execute``
+STUDY_STATE = DriverStatement(
     sa.select(STUDIES.c.id, STUDIES.c.status, STUDIES.c.opened_at, SETS.c.folder)
     .join(SETS, SETS.c.id == STUDIES.c.stimulus_set_id)
     .where(STUDIES.c.slug == sa.bindparam("slug"))
@@ -129,10 +132,10 @@ class StudyPages:
     def get(self, session: Session, slug: str) -> StudyPage:
         """The study at ``slug`` (404 if there is none): one small read when kept."""
         connection = session.connection()
-        state = connection.execute(STUDY_STATE, {"slug": slug}).first()
-        if state is None:
+        found = STUDY_STATE.execute(connection, {"slug": slug})
+        if not found:
             raise no_study_at(slug)
-        study_id, status, opened_at, folder = state
+        study_id, status, opened_at, folder = found[0]
         kept = self._kept.get(study_id)
         if kept is None or kept.opened_at != opened_at or status == StudyStatus.draft:
             kept = _study_page(connection, study_id, status=status, folder=folder)
@@ -173,11 +176,11 @@ class Enrolled:
     status: ParticipantStatus
 
 
-ENROLLED = sa.select(
-    PARTICIPANTS.c.id, PARTICIPANTS.c.status, PARTICIPANTS.c.external_session_hash
-).where(
-    PARTICIPANTS.c.study_id == sa.bindparam("study"),
-    PARTICIPANTS.c.external_id_hash == sa.bindparam("id_hash"),
+ENROLLED = DriverStatement(
+    sa.select(PARTICIPANTS.c.id, PARTICIPANTS.c.status, PARTICIPANTS.c.external_session_hash).where(
+        PARTICIPANTS.c.study_id == sa.bindparam("study"),
+        PARTICIPANTS.c.external_id_hash == sa.bindparam("id_hash"),
+    )
 )
 
 
@@ -190,16 +193,13 @@ def returning_participant(
     browser, or another SESSION_ID): knowing someone's id is not enough to take over.
     A finished participant is returned either way: their page says they are done.
     """
-    found = (
-        session.connection().execute(ENROLLED, {"study": study.id, "id_hash": key.id_hash}).first()
-    )
-    if found is None:
+    found = ENROLLED.execute(session.connection(), {"study": study.id, "id_hash": key.id_hash})
+    if not found:
         return None
-    if found.status != ParticipantStatus.finished and (
-        found.external_session_hash != key.session_hash
-    ):
+    participant_id, status, session_hash = found[0]
+    if status != ParticipantStatus.finished and session_hash != key.session_hash:
         raise TakenElsewhere()
-    return Enrolled(found.id, found.status)
+    return Enrolled(participant_id, status)
 
 
 def enrol(
@@ -274,9 +274,9 @@ def _new_participant(
     connection = session.connection()
     # Atomic counter: numbers participants and, by locking the study row, lets
     # concurrent enrolments pick their Latin-square rows in turn. Previews get no number.
-    number = connection.execute(
-        COUNT_ENROLMENT, {"study": study.id, "step": 0 if preview else 1}
-    ).scalar_one()
+    [(number,)] = COUNT_ENROLMENT.execute(
+        connection, {"study": study.id, "step": 0 if preview else 1}
+    )
     if isinstance(study, Study):
         set_committed_value(study, "enrolled_count", number)  # as the ORM update would
     seed = secrets.randbits(62) if seed is None else seed
@@ -343,14 +343,14 @@ def _new_participant(
     return participant
 
 
-COUNT_ENROLMENT = (
+COUNT_ENROLMENT = DriverStatement(
     STUDIES.update()
     .where(STUDIES.c.id == sa.bindparam("study"))
     .values(enrolled_count=STUDIES.c.enrolled_count + sa.bindparam("step"))
     .returning(STUDIES.c.enrolled_count)
 )
 INSERT_PARTICIPANT = PARTICIPANTS.insert().returning(PARTICIPANTS.c.id)
-HOLDING = (
+HOLDING = DriverStatement(
     sa.select(PARTICIPANTS.c.latin_square_row, sa.func.count())
     .where(
         PARTICIPANTS.c.study_id == sa.bindparam("study"),
@@ -373,7 +373,7 @@ def _least_held_row(connection: sa.Connection, *, study_id: int, rows: int, sinc
     has already locked the study row (the enrolment counter update), so concurrent
     enrolments take turns.
     """
-    holding = connection.execute(HOLDING, {"study": study_id, "since": since}).all()
+    holding = HOLDING.execute(connection, {"study": study_id, "since": since})
     counts = [0] * rows
     for row, count in holding:
         counts[row % rows] += count
@@ -396,9 +396,11 @@ def answered_in_time(session: Session, participant: Participant | Enrolled) -> i
     )
 
 
-IN_STUDY = sa.select(PARTICIPANTS.c.id, PARTICIPANTS.c.status).where(
-    PARTICIPANTS.c.id == sa.bindparam("participant"),
-    PARTICIPANTS.c.study_id == sa.bindparam("study"),
+IN_STUDY = DriverStatement(
+    sa.select(PARTICIPANTS.c.id, PARTICIPANTS.c.status).where(
+        PARTICIPANTS.c.id == sa.bindparam("participant"),
+        PARTICIPANTS.c.study_id == sa.bindparam("study"),
+    )
 )
 
 
@@ -408,12 +410,10 @@ def participant_in_study(
     """The participant a browser cookie names, if it belongs to this study."""
     if not isinstance(participant_id, int):
         return None
-    found = (
-        session.connection()
-        .execute(IN_STUDY, {"participant": participant_id, "study": study.id})
-        .first()
+    found = IN_STUDY.execute(
+        session.connection(), {"participant": participant_id, "study": study.id}
     )
-    return None if found is None else Enrolled(*found)
+    return Enrolled(*found[0]) if found else None
 
 
 SUPERSEDE = (

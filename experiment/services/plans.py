@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from experiment import design
+from experiment.driver_sql import DriverStatement
 from experiment.models import Condition, StimulusSet, Study, StudyStatus, Trial
 from experiment.services.studies import study_design
 from experiment.stimulus_sets import LoadedStimulusSet
@@ -234,8 +235,8 @@ class PlanCache:
 
 
 #: a participant's plan, built once: building it (and its cache key) in each load was
-#: more than half of the load's CPU
-PLAN = (
+#: more than half of the load's CPU; run on the driver's cursor (experiment/driver_sql.py)
+PLAN = DriverStatement(
     sa.select(
         Trial.id,
         Trial.public_id,
@@ -259,24 +260,38 @@ PLAN = (
 
 
 def _load_plan(connection: sa.Connection, participant_id: int, study_id: int) -> Plan:
-    rows = connection.execute(PLAN, {"participant": participant_id}).all()
     trials = tuple(
         PlannedTrial(
-            id=r.id,
-            public_id=r.public_id,
+            id=trial_id,
+            public_id=public_id,
             participant_id=participant_id,
-            trial_index=r.trial_index,
-            is_practice=r.is_practice,
-            is_attention_check=r.is_attention_check,
-            stimulus_id=r.stimulus_id,
-            n_items=r.n_items,
-            display_order=tuple(r.display_order),
-            true_outliers=tuple(r.true_outliers),
-            deadline_ms=r.deadline_ms,
-            frame_ms=r.frame_ms,
-            condition=PlannedCondition(r.encoding, r.layout, r.response_mode),
+            trial_index=trial_index,
+            is_practice=is_practice,
+            is_attention_check=is_attention_check,
+            stimulus_id=stimulus_id,
+            n_items=n_items,
+            display_order=tuple(display_order),
+            true_outliers=tuple(true_outliers),
+            deadline_ms=deadline_ms,
+            frame_ms=frame_ms,
+            condition=PlannedCondition(encoding, layout, response_mode),
         )
-        for r in rows
+        for (
+            trial_id,
+            public_id,
+            trial_index,
+            is_practice,
+            is_attention_check,
+            stimulus_id,
+            n_items,
+            display_order,
+            true_outliers,
+            deadline_ms,
+            frame_ms,
+            encoding,
+            layout,
+            response_mode,
+        ) in PLAN.execute(connection, {"participant": participant_id})
     )
     return Plan(participant_id, study_id, trials)
 
@@ -300,12 +315,14 @@ def _load_study(connection: sa.Connection, study_id: int) -> StudyInfo:
 
 
 TRIALS = Trial.__table__
-OPEN_STATES = (
+_OPEN_STATES = (
     sa.select(TRIALS.c.id, TRIALS.c.served_at, TRIALS.c.presented_at)
     .where(TRIALS.c.participant_id == sa.bindparam("participant"), TRIALS.c.answered_at.is_(None))
     .order_by(TRIALS.c.trial_index)
 )
-FIRST_OPEN_STATE = OPEN_STATES.limit(1)
+#: read by the runner page and each runner fetch: on the driver's cursor
+OPEN_STATES = DriverStatement(_OPEN_STATES)
+FIRST_OPEN_STATE = DriverStatement(_OPEN_STATES.limit(1))
 STATE = sa.select(
     TRIALS.c.id, TRIALS.c.served_at, TRIALS.c.presented_at, TRIALS.c.answered_at
 ).where(TRIALS.c.id == sa.bindparam("trial"))
@@ -313,14 +330,14 @@ STATE = sa.select(
 
 def trial_states(connection: sa.Connection, participant_id: int) -> list[TrialState]:
     """The participant's unanswered trials' state, in plan order."""
-    rows = connection.execute(OPEN_STATES, {"participant": participant_id})
+    rows = OPEN_STATES.execute(connection, {"participant": participant_id})
     return [TrialState(*row) for row in rows]
 
 
 def first_open_state(connection: sa.Connection, participant_id: int) -> TrialState | None:
     """The state of the participant's first unanswered trial (None when all are answered)."""
-    row = connection.execute(FIRST_OPEN_STATE, {"participant": participant_id}).first()
-    return None if row is None else TrialState(*row)
+    rows = FIRST_OPEN_STATE.execute(connection, {"participant": participant_id})
+    return TrialState(*rows[0]) if rows else None
 
 
 def trial_state(connection: sa.Connection, trial_id: int) -> TrialState:
