@@ -14,13 +14,16 @@ participants on PostgreSQL and 50 on SQLite. Loopback only.
 
 Headline (issue 16): the server's CPU milliseconds per answered trial, amortised over the
 whole participant flow (entry page, consent, runner page, the runner's trial fetches and
-any peek it still needs, every trial's media, start and answer), read from /proc for the site's
-processes: CPU time, unlike latency, is stable on a shared, noisy machine. Below it, the
-same CPU split by request kind, from the site's own accounting
+any peek it still needs, every trial's media, start and answer), read from /proc for the
+site's processes: unlike latency it does not depend on how busy the machine is. Below
+it, the same CPU split by request kind, from the site's own accounting
 (``GLYPHLAB_CPU_ACCOUNTING_DIR``, experiment/cpu_accounting.py), with what the HTTP
 server spends outside the app as the difference. The load generator's own CPU per trial
 is printed beside it (it runs on the same machine, so its CPU is CPU the server did not
-get). ``--pin`` puts the site on one set of cores and the generator on another
+get), and the server's CPU per millisecond of it: where the machine's speed drifts (a
+shared machine's did by a third within an hour) the milliseconds of the same code moved
+by 25% from run to run and that ratio by 2-3%, so the ratio is what to compare before
+and after. ``--pin`` puts the site on one set of cores and the generator on another
 (``sched_setaffinity``, what ``taskset -c`` does; the database is left where the OS
 puts it), the server then gets one worker per site core, and the print-out says how it
 ran and what the machine's load average was at the start and the end. The site runs
@@ -225,7 +228,9 @@ def run_one(args, participants: int, set_folder: Path, work: Path) -> None:
         )
         print(
             f"  load generator CPU per trial: {generator / trials * 1e3:.2f} ms "
-            f"({'less' if generator < server else 'MORE'} than the server)"
+            f"({'less' if generator < server else 'MORE'} than the server); server CPU per "
+            f"ms of it: {server / max(generator, 1e-9):.2f} (the generator's work per trial "
+            "is fixed, so this moves less than the ms with the machine's speed)"
         )
         print(cpu_by_kind(read_totals(accounting), server, trials))
         print(result.summary())
