@@ -22,8 +22,8 @@ server spends outside the app as the difference. The load generator's own CPU pe
 is printed beside it (it runs on the same machine, so its CPU is CPU the server did not
 get), and the server's CPU per millisecond of it: where the machine's speed drifts (a
 shared machine's did by a third within an hour) the milliseconds of the same code moved
-by 25% from run to run and that ratio by 2-3%, so the ratio is what to compare before
-and after. ``--pin`` puts the site on one set of cores and the generator on another
+by up to 25% from run to run and that ratio by 3-8%, so the ratio is the better figure
+to compare before and after (in pairs, alternated). ``--pin`` puts the site on one set of cores and the generator on another
 (``sched_setaffinity``, what ``taskset -c`` does; the database is left where the OS
 puts it), the server then gets one worker per site core, and the print-out says how it
 ran and what the machine's load average was at the start and the end. The site runs

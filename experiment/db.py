@@ -8,9 +8,11 @@ and an ORM ``Session`` around them cost about a tenth of a millisecond of CPU a 
 On PostgreSQL that connection autocommits: every write the runner API makes is one
 statement (an answer's INSERT and UPDATEs included, ``services/answers.py``), so a
 transaction around it would only add its BEGIN and COMMIT, two of an answer's four
-round trips. Pages that only read autocommit too (``read_only_session()``): they send
-no BEGIN and no ROLLBACK, two of an entry page's four round trips, and the pooled
-connections keep their prepared statements (psycopg drops them at every ROLLBACK).
+round trips. Each server thread keeps its runner connection between requests
+(:class:`ThreadConnections`). Pages that only read autocommit too
+(``read_only_session()``): they send no BEGIN and no ROLLBACK, two of an entry page's
+four round trips, and the pooled connections keep their prepared statements (psycopg
+drops them at every ROLLBACK).
 The schema comes only from Alembic (``migrations/``): ``upgrade()`` is what ``glyphlab db
 upgrade`` and the tests run, and ``schema_is_current()`` is what ``glyphlab serve`` checks
 before starting.
@@ -26,6 +28,8 @@ SAVEPOINTs work, which the idempotent answer insert and the test fixtures rely o
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,10 +81,18 @@ def reachable(url: str) -> Iterator[None]:
         raise DatabaseUnavailable(f"cannot open the database {safe_url(url)}: {reason}") from None
 
 
+#: The pool keeps this many idle connections. It opens more when asked, never making a
+#: request wait: each server thread keeps its runner connection (ThreadConnections) and
+#: may take one more for a page's session, so a process opens at most two per thread
+#: (plus its background jobs'), whatever the pool's size.
+POOL_SIZE = 10
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine with the per-backend settings described in the module docstring."""
+    pooling = {"pool_size": POOL_SIZE, "max_overflow": -1}
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **pooling)
         sa.event.listen(engine, "connect", _sqlite_on_connect)
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
@@ -88,7 +100,7 @@ def make_engine(url: str) -> sa.Engine:
     # the server fails its statement instead; SQLAlchemy then drops the whole pool, the
     # request answers 503 with Retry-After (which the runner retries) and the next
     # request connects afresh.
-    return sa.create_engine(url, pool_size=10, max_overflow=20)
+    return sa.create_engine(url, **pooling)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -118,6 +130,62 @@ def read_only_session() -> Session:
     return g.db_session
 
 
+class _Kept:
+    """A thread's kept connection, given back to the pool when the thread ends (servers
+    retire idle threads: granian after 30 s) and with it this record."""
+
+    def __init__(self, connection: sa.Connection, generation: int) -> None:
+        self.connection = connection
+        self.generation = generation
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit the pool may be gone
+            self.connection.close()
+
+
+class ThreadConnections:
+    """The runner API's connection of each server thread, kept between its requests.
+
+    Taking a connection from SQLAlchemy's pool and giving it back (a new ``Connection``,
+    the pool's checkout and return, the driver switched to autocommit and back) cost
+    about a tenth of a runner call's CPU. So each thread keeps its own; what a request
+    leaves open is rolled back when it ends, as giving it back would, and a thread that
+    ends gives it back.
+
+    After a database restart every kept connection is dead, but only the one that finds
+    out is invalidated: so any invalidation in the pool (SQLAlchemy's ``invalidate``
+    event, which its disconnect handling fires) makes every thread take a fresh one at
+    its next request, and a restart costs one failed request (a 503 the runner
+    retries), not one per thread.
+    """
+
+    def __init__(self, engine: sa.Engine, connect: Callable[[], sa.Connection]) -> None:
+        self._connect = connect
+        self._local = threading.local()
+        #: bumped by every invalidation; a connection kept from an older one is renewed
+        self._generation = 0
+        sa.event.listen(engine, "invalidate", self._renew_all)
+
+    def _renew_all(self, *_args: object) -> None:
+        self._generation += 1
+
+    def get(self) -> sa.Connection:
+        """This thread's connection, taken afresh where it has none or an outdated one."""
+        kept: _Kept | None = getattr(self._local, "kept", None)
+        if kept is not None:
+            if kept.generation == self._generation and not kept.connection.invalidated:
+                return kept.connection
+            del self._local.kept  # back to the pool, which replaces what is stale
+        self._local.kept = kept = _Kept(self._connect(), self._generation)
+        return kept.connection
+
+    @staticmethod
+    def release(connection: sa.Connection) -> None:
+        """The end of a request: roll back whatever it left open; keep the connection."""
+        if connection.in_transaction():
+            connection.rollback()
+
+
 class Database:
     """The process's engine, session factories and request connections (tests swap
     ``sessionmaker``, ``read_sessionmaker`` and ``connect`` to keep each test in one
@@ -134,6 +202,8 @@ class Database:
             autocommitting, expire_on_commit=False
         )
         self.connect: Callable[[], sa.Connection] = autocommitting.connect
+        #: the runner API's connections (tests swap ``connect``: it is looked up each time)
+        self.runner_connections = ThreadConnections(self.engine, lambda: self.connect())
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -175,11 +245,12 @@ def get_session() -> Session:
 
 
 def get_connection() -> sa.Connection:
-    """The current request's Core connection (created on first use), for views that run
-    Core statements only; a request uses this or ``get_session()``, never both (on
-    SQLite two write transactions in one request would wait on each other)."""
+    """The current request's Core connection (the server thread's, kept between its
+    requests: :class:`ThreadConnections`), for views that run Core statements only; a
+    request uses this or ``get_session()``, never both (on SQLite two write transactions
+    in one request would wait on each other)."""
     if "db_connection" not in g:
-        g.db_connection = current_app.extensions[EXTENSION_KEY].connect()
+        g.db_connection = current_app.extensions[EXTENSION_KEY].runner_connections.get()
     return g.db_connection
 
 
@@ -190,7 +261,7 @@ def _close_session(_error: BaseException | None) -> None:
         session.close()
     connection = g.pop("db_connection", None)
     if connection is not None:
-        connection.close()
+        ThreadConnections.release(connection)
 
 
 def alembic_config(url: str, connection: sa.Connection | None = None) -> Config:

@@ -162,30 +162,41 @@ class SavepointConnection:
     """The test's connection, as a view's request connection (``db.get_connection``):
     what the view commits is a released savepoint and what it rolls back (an answer that
     lost a race) or leaves open goes back to its savepoint, inside the test's outer
-    transaction, as the sessions' ``create_savepoint`` mode does for ORM views."""
+    transaction, as the sessions' ``create_savepoint`` mode does for ORM views. Its
+    savepoint begins with the first statement after the last one ended, so that the
+    site keeping the connection between requests (``db.ThreadConnections``) leaves
+    nothing open in between, where the test's own session makes its savepoints."""
 
     def __init__(self, connection: sa.Connection) -> None:
         self._connection = connection
-        self._savepoint = connection.begin_nested()
+        self._savepoint: sa.engine.NestedTransaction | None = None
 
     def __getattr__(self, name: str):
         # the rest as the connection has it (its dialect, DBAPI connection, events)
         return getattr(self._connection, name)
 
+    def in_transaction(self) -> bool:
+        return self._savepoint is not None and self._savepoint.is_active
+
+    def begin(self) -> sa.engine.NestedTransaction:
+        if not self.in_transaction():
+            self._savepoint = self._connection.begin_nested()
+        return self._savepoint
+
     def execute(self, *args, **kwargs):
+        self.begin()
         return self._connection.execute(*args, **kwargs)
 
     def commit(self) -> None:
-        self._savepoint.commit()
-        self._savepoint = self._connection.begin_nested()
+        if self.in_transaction():
+            self._savepoint.commit()
 
     def rollback(self) -> None:
-        self._savepoint.rollback()
-        self._savepoint = self._connection.begin_nested()
+        if self.in_transaction():
+            self._savepoint.rollback()
 
     def close(self) -> None:
-        if self._savepoint.is_active:
-            self._savepoint.rollback()
+        self.rollback()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
@@ -51,6 +52,66 @@ def test_the_runner_api_connection_autocommits_where_its_writes_are_one_statemen
             assert connection.connection.driver_connection is driver
             assert not getattr(driver, "autocommit", False)  # transactions, as sessions need
     finally:
+        database.dispose()
+
+
+def test_each_server_thread_keeps_its_runner_connection(migrated_url):
+    """A request's runner connection is its thread's, kept for the thread's next request
+    (not taken from the pool and given back each time); another thread has its own; what
+    a request left open is rolled back when it ends."""
+    database = db.Database(migrated_url)
+    kept = database.runner_connections
+    try:
+        first = kept.get()
+        first.execute(sa.select(Study.id).limit(1)).all()
+        kept.release(first)
+        assert kept.get() is first and not first.in_transaction()
+        checked_out = database.engine.pool.checkedout()
+        with ThreadPoolExecutor(1) as other_thread:
+            assert other_thread.submit(kept.get).result() is not first
+            assert database.engine.pool.checkedout() == checked_out + 1
+        assert database.engine.pool.checkedout() == checked_out  # its thread ended
+        first.execute(sa.update(Study).values(title="never stored"))
+        kept.release(first)
+        with database.engine.connect() as other:
+            titles = other.execute(sa.select(Study.title)).scalars().all()
+        assert "never stored" not in titles
+    finally:
+        database.dispose()
+
+
+def test_a_database_restart_renews_every_threads_connection(request):
+    """Once one thread's statement finds the server gone (its connection invalidated),
+    every other thread takes a fresh connection at its next request instead of failing
+    on its own dead one: a restart costs one failed request, not one per thread."""
+    url = request.getfixturevalue("postgres_database_factory")()
+    database = db.Database(url)
+    kept = database.runner_connections
+    other_thread = ThreadPoolExecutor(1)  # one thread: it keeps its connection
+    try:
+        here = kept.get()
+        there = other_thread.submit(kept.get).result()
+        assert here.execute(sa.text("select 1")).scalar() == 1
+        admin = sa.create_engine(url)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        admin.dispose()
+        with pytest.raises(sa.exc.OperationalError):
+            here.execute(sa.text("select 1"))
+        kept.release(here)
+
+        def next_request_elsewhere():
+            connection = kept.get()
+            return connection, connection.execute(sa.text("select 1")).scalar()
+
+        renewed, answer = other_thread.submit(next_request_elsewhere).result()
+        assert renewed is not there and answer == 1
+        assert kept.get().execute(sa.text("select 1")).scalar() == 1
+    finally:
+        other_thread.shutdown()
         database.dispose()
 
 
