@@ -23,12 +23,12 @@ is printed beside it (it runs on the same machine, so its CPU is CPU the server 
 get), and the server's CPU per millisecond of it: where the machine's speed drifts (a
 shared machine's did by a third within an hour) the milliseconds of the same code moved
 by up to 25% from run to run and that ratio by 3-8%, so the ratio is the better figure
-to compare before and after (in pairs, alternated). ``--pin`` puts the site on one set of cores and the generator on another
-(``sched_setaffinity``, what ``taskset -c`` does; the database is left where the OS
-puts it), the server then gets one worker per site core, and the print-out says how it
-ran and what the machine's load average was at the start and the end. The site runs
-without its background-job worker (``--no-worker``): no participant request uses it, and its
-start-up would be counted as the server's CPU.
+to compare before and after (in pairs, alternated). ``--pin`` puts the site on one set
+of cores and the generator on another (``sched_setaffinity``, what ``taskset -c`` does;
+the database is left where the OS puts it), the server then gets one worker per site
+core, and the print-out says how it ran and what the machine's load average was at the
+start and the end. The site runs without its background-job worker (``--no-worker``): no
+participant request uses it, and its start-up would be counted as the server's CPU.
 """
 
 from __future__ import annotations

@@ -5,9 +5,12 @@ start's UPDATE (``services/trials.py``) and the answer's write (``services/answe
 Through ``Connection.execute`` each cost 50-70 µs of CPU more than the driver's own
 work (SQLAlchemy's cache lookup, execution context and result objects); run here, the
 start and the answer took about 0.4 ms less CPU per trial in the in-process harness,
-for three statements that never change. They are still written in
-SQLAlchemy Core, next to the code that reads them; :class:`DriverStatement` compiles
-each once for the connection's dialect and keeps what ``execute`` would have done:
+for three statements that never change. The statements every participant's pages run
+(the study's state, the participant lookups, the enrolment's counters, the open trials,
+the plan: ``services/participants.py``, ``services/plans.py``) run here too. They are
+still written in SQLAlchemy Core, next to the code that reads them;
+:class:`DriverStatement` compiles each once for the connection's dialect and keeps what
+``execute`` would have done:
 
 - the parameters go through the columns' bind processors (an enum's stored name, a JSON
   column's document, the UTC timestamps) and rows through their result processors;
