@@ -260,6 +260,20 @@ def small_study_params(**overrides) -> StudyParams:
     return StudyParams(**values)
 
 
+def cut_every_connection(url: str) -> None:
+    """What a PostgreSQL restart does to a running site: every other server connection
+    to the database at ``url`` is terminated."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as admin:
+            admin.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    finally:
+        engine.dispose()
+
+
 def live_site(url: str, data_dir: Path, stimulus_set: Path) -> Flask:
     """A site on a database of its own (migrated here), with one open study and no
     shared test transaction: for threads that race, and connections that are cut."""

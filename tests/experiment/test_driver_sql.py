@@ -10,7 +10,7 @@ from experiment.driver_sql import DriverStatement
 from experiment.models import ParticipantStatus, Response, Trial
 from experiment.services.answers import STORE_RESPONSE
 from experiment.services.callers import CALLER
-from tests.experiment.conftest import live_site, statements
+from tests.experiment.conftest import cut_every_connection, live_site, statements
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.participant_client import some_answer
 
@@ -111,13 +111,7 @@ def test_a_database_restart_costs_one_retried_request(request, tmp_path, stimulu
         browser.open_runner()
         trial = browser.next().json["trial"]
         assert browser.start(trial["id"]).status_code == 200
-        engine = sa.create_engine(url)
-        with engine.connect() as admin:
-            admin.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        engine.dispose()
+        cut_every_connection(url)
         body = some_answer(trial)
         first = browser.answer(trial["id"], body, key="restart-key-1", start=False)
         assert first.status_code == 503 and first.headers["Retry-After"]

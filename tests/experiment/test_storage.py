@@ -13,7 +13,7 @@ from experiment.config import SiteConfig
 from experiment.design import DesignError
 from experiment.models import Base, Condition, Researcher, Study, StudyStatus
 from experiment.services.studies import StudyError, StudyParams, create_study, set_status
-from tests.experiment.conftest import TEST_SECRET_KEY, small_study_params
+from tests.experiment.conftest import TEST_SECRET_KEY, cut_every_connection, small_study_params
 from tests.experiment.participant_client import Participant as Browser
 
 
@@ -92,13 +92,7 @@ def test_a_database_restart_renews_every_threads_connection(request):
         here = kept.get()
         there = other_thread.submit(kept.get).result()
         assert here.execute(sa.text("select 1")).scalar() == 1
-        admin = sa.create_engine(url)
-        with admin.connect() as connection:
-            connection.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        admin.dispose()
+        cut_every_connection(url)
         with pytest.raises(sa.exc.OperationalError):
             here.execute(sa.text("select 1"))
         kept.release(here)
