@@ -181,7 +181,7 @@ def _enrolled(slug: str) -> tuple[StudyPage, Enrolled | None]:
 
 @bp.get("/instructions")
 def instructions(slug: str):
-    read_only_session()
+    read_only_session()  # the page only reads; the helpers below get this session
     study, participant = _enrolled(slug)
     if participant is None:
         return redirect(url_for("participant.entry", slug=slug))
@@ -260,7 +260,7 @@ def _modes(study: StudyPage) -> list[ResponseMode]:
 
 @bp.get("/debrief")
 def debrief(slug: str):
-    read_only_session()
+    read_only_session()  # the page only reads; the helpers below get this session
     study, participant = _enrolled(slug)
     if participant is None:
         return redirect(url_for("participant.entry", slug=slug))
