@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFProtect
 from experiment import db, error_pages, i18n, input_guard, landing, security
 from experiment.config import SiteConfig
 from experiment.jobs.queue import JobQueue
+from experiment.memo import BoundedMemo
 from experiment.models import utcnow
 from experiment.proxy import TrustedProxies
 from experiment.services.participants import StudyPages
@@ -31,6 +32,8 @@ from experiment.sessions import PageSessions
 from experiment.stimulus_sets import StimulusSetCache
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+#: trials whose media a process remembers (a miss costs a media request one read)
+MEDIA_TRIALS_KEPT = 200_000
 SITE_KEY = "glyphlab.site"
 
 csrf = CSRFProtect()
@@ -56,7 +59,9 @@ class Site:
     #: what the participant pages read of each study (services/participants.py)
     study_pages: StudyPages = field(default_factory=StudyPages)
     #: trial public id -> what its media need (participant/media.py)
-    media_trials: dict[str, Any] = field(default_factory=dict)
+    media_trials: BoundedMemo[str, Any] = field(
+        default_factory=lambda: BoundedMemo(MEDIA_TRIALS_KEPT)
+    )
     #: locale -> the participant texts' defaults translated (participant/pages.py)
     default_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the background-job queue (``experiment.jobs``), set by ``create_app``

@@ -34,7 +34,6 @@ from stimuli.media import media_type
 
 bp = Blueprint("media", __name__)
 TOKEN = re.compile(r"^([0-9a-f]{24})-(c|\d{1,4})-([0-9a-f]{24})$")
-MEDIA_CACHE_SIZE = 200_000
 
 
 @dataclass(frozen=True)
@@ -54,13 +53,10 @@ class MediaTrial:
 
 
 def _remember(trial: Trial | PlannedTrial, folder: str) -> MediaTrial:
-    cache = site().media_trials
-    if len(cache) >= MEDIA_CACHE_SIZE:
-        cache.clear()
     entry = MediaTrial(
         trial.public_id, trial.participant_id, trial.stimulus_id, tuple(trial.display_order), folder
     )
-    cache[trial.public_id] = entry
+    site().media_trials.put(trial.public_id, entry)
     return entry
 
 

@@ -162,7 +162,7 @@ def submit_known_answer(
         return None
     if not stored:
         return None
-    onsets.forget(known.token)
+    onsets.pop(known.token)
     verdict = feedback(
         trial, judged.timed_out, judged.parsed.selected, judged.parsed.said_present, stimulus_set
     )

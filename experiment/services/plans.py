@@ -15,7 +15,6 @@ mode code serves both.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 
 from experiment import design
 from experiment.driver_sql import DriverStatement
+from experiment.memo import BoundedMemo
 from experiment.models import Condition, StimulusSet, Study, StudyStatus, Trial
 from experiment.services.studies import study_design
 from experiment.stimulus_sets import LoadedStimulusSet
@@ -174,11 +174,9 @@ class PlanCache:
     """Plans by tab token and study settings by study id, for one process."""
 
     def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
-        self.size = size
-        self._plans: dict[str, Plan] = {}
+        self._plans: BoundedMemo[str, Plan] = BoundedMemo(size)
         self._studies: dict[int, StudyInfo] = {}
         self._designs: dict[int, EnrolmentDesign] = {}
-        self._lock = threading.Lock()
 
     def plan(
         self, connection: sa.Connection, participant_id: int, *, study_id: int, token: str
@@ -189,10 +187,7 @@ class PlanCache:
         plan = self._plans.get(token)
         if plan is None:
             plan = _load_plan(connection, participant_id, study_id)
-            with self._lock:
-                if len(self._plans) >= self.size:
-                    self._plans.clear()
-                self._plans[token] = plan
+            self._plans.put(token, plan)
         return plan
 
     def known_trial(self, token: str, *, slug: str, public_id: str) -> KnownTrial | None:

@@ -11,7 +11,6 @@ item index, media name or attention-check flag is sent.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from analysis.response_modes import TrialContext, mode_named
 from analysis.response_modes.base import params_from_dict
 from experiment.driver_sql import DriverStatement
 from experiment.errors import NotFound
+from experiment.memo import BoundedMemo
 from experiment.models import BrowserSession, Participant, ParticipantStatus, Trial
 from experiment.services.callers import Caller
 from experiment.services.plans import (
@@ -154,25 +154,11 @@ class Onset:
     presented_at: datetime
 
 
-class Onsets:
+class Onsets(BoundedMemo[str, Onset]):
     """Tab token -> the trial whose onset this process recorded last."""
 
     def __init__(self, size: int = ONSETS_KEPT) -> None:
-        self.size = size
-        self._by_token: dict[str, Onset] = {}
-        self._lock = threading.Lock()
-
-    def remember(self, token: str, onset: Onset) -> None:
-        with self._lock:
-            if len(self._by_token) >= self.size:
-                self._by_token.clear()
-            self._by_token[token] = onset
-
-    def get(self, token: str) -> Onset | None:
-        return self._by_token.get(token)
-
-    def forget(self, token: str) -> None:
-        self._by_token.pop(token, None)
+        super().__init__(size)
 
 
 def start_known_trial(
@@ -191,7 +177,7 @@ def start_known_trial(
     if not started:
         return None
     state = TrialState(trial.id, started[0][0], now)
-    onsets.remember(known.token, Onset(trial.id, state.served_at, now))
+    onsets.put(known.token, Onset(trial.id, state.served_at, now))
     return time_left_ms(trial, state, now, fixation_ms=known.study.fixation_ms)
 
 
