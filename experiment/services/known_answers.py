@@ -173,5 +173,4 @@ def trial_after(plan: Plan, trial: PlannedTrial) -> PlannedTrial | None:
     """The trial the reply brings along: the next in the plan (answers go in order),
     unless this is a practice trial (its feedback waits for a click, and the next
     trial's clock would run meanwhile)."""
-    following = plan.after(trial)
-    return None if trial.is_practice else following
+    return None if trial.is_practice else plan.after(trial)
