@@ -126,7 +126,6 @@ def create_app(
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=config.secure_cookies,
-        JSON_SORT_KEYS=False,
     )
     if config.proxy_count:
         app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]

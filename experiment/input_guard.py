@@ -13,6 +13,8 @@ Found by probing the site with hostile requests; each case used to answer 500:
 The JSON provider checks every body the views parse, and a ``before_request`` hook checks
 the URL, headers and form fields, so all of it is a 400 with a message before any view
 or query runs. Legitimate answers are a few levels deep; ``MAX_JSON_DEPTH`` leaves room.
+
+The same provider writes the site's JSON replies, with orjson.
 """
 
 from __future__ import annotations
@@ -21,12 +23,18 @@ import json
 import math
 from typing import Any
 
+import orjson
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 
 from experiment.errors import BadRequest
 
 MAX_JSON_DEPTH = 16
+#: integer keys as text and numpy numbers as numbers (as ``json`` is asked to), and dates
+#: left to Flask's ``default`` (which writes them as HTTP dates)
+REPLY_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME
+)
 
 
 def _refuse_constant(name: str) -> float:
@@ -71,12 +79,37 @@ def check_json_value(value: Any) -> None:
 
 
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, parsing only what JSON allows and what the databases can store.
+    """Flask's JSON, parsing only what JSON allows and what the databases can store, and
+    written by orjson.
 
     Problems are raised as :class:`BadRequest` (not ``ValueError``), so they pass
     through ``get_json(silent=True)`` and reach the client as a 400 saying what is wrong;
     plain syntax errors still make ``get_json`` return ``None``.
     """
+
+    #: keys in the order the views build them (Flask sorts by default)
+    sort_keys = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """``obj`` as JSON text, by orjson: an answer's reply carries the next trial with
+        its images inline (``data:`` URIs, tens of kB), which the standard library's
+        encoder scans character by character; orjson writes a 46 kB reply in 7 µs
+        instead of 226. What orjson does not write itself (dates, as Flask writes them,
+        and anything ``__html__``) goes to Flask's ``default``; what it refuses (an
+        integer beyond 64 bits, which the tests' clients send) is left to the standard
+        library. Compact output (the ``separators`` Flask passes) is orjson's own;
+        ``indent`` (debug mode) is kept. JSON columns are still written by the standard
+        library: their text is the trial table's (``"[3, 7]"``)."""
+        option = REPLY_OPTIONS
+        if kwargs.get("indent"):
+            option |= orjson.OPT_INDENT_2
+        if kwargs.get("sort_keys", self.sort_keys):
+            option |= orjson.OPT_SORT_KEYS
+        try:
+            text = orjson.dumps(obj, default=kwargs.get("default", self.default), option=option)
+        except orjson.JSONEncodeError:
+            return super().dumps(obj, **kwargs)
+        return text.decode()
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         kwargs.setdefault("parse_constant", _refuse_constant)

@@ -42,6 +42,8 @@ TRIALS = Trial.__table__
 PARTICIPANTS = Participant.__table__
 SESSIONS = BrowserSession.__table__
 NOW = sa.bindparam("now", type_=TRIALS.c.presented_at.type)
+#: made once: an answer measures five spans with it
+ONE_MS = timedelta(milliseconds=1)
 START = (
     TRIALS.update()
     .where(TRIALS.c.id == sa.bindparam("trial"), TRIALS.c.presented_at.is_(None))
@@ -102,7 +104,7 @@ def trial_context(trial: PlannedTrial, stimulus_set: LoadedStimulusSet) -> Trial
 
 def since_ms(moment: datetime | None, now: datetime) -> float | None:
     """Milliseconds from ``moment`` to ``now`` (None when there is no moment)."""
-    return None if moment is None else (now - moment) / timedelta(milliseconds=1)
+    return None if moment is None else (now - moment) / ONE_MS
 
 
 def elapsed_ms(trial: TrialState, now: datetime) -> float | None:
