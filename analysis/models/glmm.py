@@ -40,7 +40,14 @@ from threadpoolctl import threadpool_limits
 from analysis.errors import AnalysisError
 from analysis.models._dense_likelihood import DenseBinomialProblem
 from analysis.models._likelihood import BinomialProblem
-from analysis.models._optimize import ZERO_SD, fixed_cov, glm_start, maximise, theta_start
+from analysis.models._optimize import (
+    ZERO_SD,
+    fixed_cov,
+    free_gradient,
+    glm_start,
+    maximise,
+    theta_start,
+)
 from analysis.models.design import design_matrix
 from analysis.models.random_terms import parse_term, term_matrix, varcorr
 from analysis.models.satterthwaite import Satterthwaite, satterthwaite
@@ -271,9 +278,7 @@ def fit_glmm(
         small_sample = _satterthwaite(problem, optimum.x, free, theta_cov)
     k, params = problem.n_theta, optimum.x
     diagonal = params[problem.diagonal]
-    at_bound = np.zeros(params.size, dtype=bool)
-    at_bound[problem.diagonal] = (diagonal <= 0) & (optimum.gradient[problem.diagonal] > 0)
-    largest = float(np.max(np.abs(np.where(at_bound, 0.0, optimum.gradient))))
+    largest = free_gradient(problem, params, optimum.gradient)
     variances = np.diag(cov)
     bse = np.sqrt(np.where(variances > 0, variances, np.nan))
     notes = tuple(

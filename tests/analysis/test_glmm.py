@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from scipy.special import gammaln, xlogy
 
 from analysis.errors import AnalysisError
 from analysis.models._likelihood import BinomialProblem
+from analysis.models._optimize import free_gradient
 from analysis.models.design import design_matrix
 from analysis.models.glmm import fit_glmm
 from tests.analysis.lme4_cases import CASES, fit_in_r, stored
@@ -357,3 +359,14 @@ def test_satterthwaite_df_hold_singular_terms_fixed_and_shrink_with_fewer_groups
     df = study.df[1:]
     assert np.all((df > 11) & (df < len(CASES["study_pxe_tight"].data())))
     assert study.satterthwaite.varpar_cov.shape[0] == int(np.sum(study.theta > 1e-4))
+
+
+def test_free_gradient_leaves_out_only_sds_held_at_their_bound() -> None:
+    # theta = (SD 0, correlation, SD 0.3), then one beta
+    problem = SimpleNamespace(diagonal=np.array([0, 2]))
+    x = np.array([0.0, 0.0, 0.3, 1.0])
+    # an SD at 0 whose deviance rises into SD > 0 is at its optimum there
+    assert free_gradient(problem, x, np.array([5.0, 1e-5, -2e-4, 3e-4])) == pytest.approx(3e-4)
+    # ... one whose deviance falls off 0 is not, and neither is a free SD with a slope
+    assert free_gradient(problem, x, np.array([-5.0, 0.0, 0.0, 0.0])) == 5.0
+    assert free_gradient(problem, x, np.array([0.0, 0.0, 7e-3, 0.0])) == 7e-3
