@@ -79,18 +79,36 @@ def free_gradient(problem, x: np.ndarray, gradient: np.ndarray) -> float:
     return float(np.max(np.abs(np.where(at_bound, 0.0, gradient))))
 
 
-def _polished(problem, objective, jac, start: np.ndarray, bounds) -> optimize.OptimizeResult:
-    """:func:`_minimize`, restarted where it stopped on a gradient still above
-    :data:`POLISH_GRADIENT` (module docstring); the restart is kept only if no worse."""
-    solution = _minimize(objective, jac, start, bounds)
-    for _ in range(_POLISH_RESTARTS):
-        if free_gradient(problem, solution.x, solution.jac) <= POLISH_GRADIENT:
+def restarted(
+    minimise: Callable[[np.ndarray], optimize.OptimizeResult],
+    start: np.ndarray,
+    *,
+    largest_derivative: Callable[[optimize.OptimizeResult], float],
+    tolerance: float,
+    runs: int,
+) -> optimize.OptimizeResult:
+    """``minimise`` from ``start``, run again from where it stopped (its curvature memory
+    reset) until ``largest_derivative`` of its result is below ``tolerance``, at most
+    ``runs`` times in all. L-BFGS-B never ends above where it starts, so the last run is
+    the best."""
+    solution = minimise(start)
+    for _ in range(runs - 1):
+        if largest_derivative(solution) < tolerance:
             break
-        again = _minimize(objective, jac, solution.x, bounds)
-        if again.fun > solution.fun:
-            break
-        solution = again
+        solution = minimise(solution.x)
     return solution
+
+
+def _polished(problem, objective, jac, start: np.ndarray, bounds) -> optimize.OptimizeResult:
+    """:func:`_minimize`, restarted while a free derivative exceeds
+    :data:`POLISH_GRADIENT` (module docstring)."""
+    return restarted(
+        lambda x: _minimize(objective, jac, x, bounds),
+        start,
+        largest_derivative=lambda solution: free_gradient(problem, solution.x, solution.jac),
+        tolerance=POLISH_GRADIENT,
+        runs=1 + _POLISH_RESTARTS,
+    )
 
 
 def maximise(problem, start: np.ndarray) -> Optimum:

@@ -33,13 +33,13 @@ from threadpoolctl import threadpool_limits
 
 from analysis.errors import AnalysisError
 from analysis.models._clustered import ClusteredStructure, cluster_layout
-from analysis.models._optimize import PROBE_SDS, PROFILE_SD, ZERO_SD
+from analysis.models._optimize import PROBE_SDS, PROFILE_SD, ZERO_SD, restarted
 from analysis.models.design import hessian
 from analysis.models.lmm import LMMResult, response_and_design
 from analysis.models.random_terms import TermMatrix, parse_term, term_matrix, varcorr
 from analysis.models.satterthwaite import Satterthwaite, satterthwaite
 
-#: Restarts of L-BFGS-B at most, until no free theta's derivative exceeds _GRADIENT_TOL.
+#: Runs of L-BFGS-B at most, until no free theta's derivative exceeds _GRADIENT_TOL.
 _RESTARTS = 5
 _GRADIENT_TOL = 1e-4
 
@@ -162,20 +162,25 @@ def _minimise(problem: _Profiled, start: np.ndarray) -> optimize.OptimizeResult:
     restarted from where it stopped (fresh curvature memory) while a free derivative
     exceeds :data:`_GRADIENT_TOL`."""
     unbounded = np.array([low is None for low, _ in problem.bounds])
-    for _ in range(_RESTARTS):
-        fit = optimize.minimize(
+
+    def largest_free(fit: optimize.OptimizeResult) -> float:
+        free = unbounded | (fit.x > ZERO_SD)
+        return float(np.max(np.abs(fit.jac[free]), initial=0.0))
+
+    return restarted(
+        lambda x: optimize.minimize(
             problem.deviance,
-            start,
+            x,
             jac=problem.gradient,
             method="L-BFGS-B",
             bounds=problem.bounds,
             options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-7},
-        )
-        free = unbounded | (fit.x > ZERO_SD)
-        if np.max(np.abs(fit.jac[free]), initial=0.0) < _GRADIENT_TOL:
-            break
-        start = fit.x
-    return fit
+        ),
+        start,
+        largest_derivative=largest_free,
+        tolerance=_GRADIENT_TOL,
+        runs=_RESTARTS,
+    )
 
 
 def _optimise(problem: _Profiled) -> tuple[np.ndarray, bool, str]:
