@@ -32,12 +32,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def check_same_origin() -> None:
-    """Refuse API calls that a browser marks as coming from another site."""
+    """Refuse API calls that a browser marks as coming from another site.
+
+    The ``Origin`` a browser sends is the page's scheme and host as the ``Host`` header
+    spells it (ASCII: an international domain in its ``xn--`` form), so it is compared
+    with those two as they came. Werkzeug's ``host_url`` would not do: it is an IRI,
+    with such a domain decoded to Unicode, which no ``Origin`` ever matches (and building
+    it cost about a tenth of a bare API request's CPU).
+    """
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site not in {"same-origin", "none"}:
         raise Forbidden("The study API only answers pages of this site.")
     origin = request.headers.get("Origin")
-    if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
+    if origin is not None and origin.rstrip("/") != f"{request.scheme}://{request.host}":
         raise Forbidden("The study API only answers pages of this site.")
 
 

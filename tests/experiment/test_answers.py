@@ -119,6 +119,22 @@ def test_token_and_origin_are_required(client, browser):
     assert same.status_code == 200
 
 
+def test_origin_of_an_international_domain_is_the_same_origin(client, browser):
+    """A browser sends such a domain in its ASCII (xn--) form, in Host and Origin alike."""
+    host = "xn--mnchen-3ya.example:8443"
+    headers = {**browser.headers, "Host": host}
+    same = client.get("/s/site-test/api/next", headers={**headers, "Origin": f"http://{host}"})
+    assert same.status_code == 200, same.json
+    spoofed = client.get(
+        "/s/site-test/api/next", headers={**headers, "Origin": "http://münchen.example:8443"}
+    )
+    assert spoofed.status_code == 403
+    other_port = client.get(
+        "/s/site-test/api/next", headers={**headers, "Origin": "http://xn--mnchen-3ya.example"}
+    )
+    assert other_port.status_code == 403
+
+
 def test_server_enforces_the_deadline(browser, clock, db_session, site_config):
     trial = first_main_trial(browser)
     clock.advance(trial["deadline_ms"] + site_config.grace_ms + 1)
