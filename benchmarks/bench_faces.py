@@ -7,9 +7,11 @@
 *bare*: the generator alone on ready latents (``generate_batched``, its own size left in
 memory). *pipeline*: synthetic rows -> standardised -> ``gan_face`` latents -> generator
 -> shrink/enlarge to ``--size`` -> uint8 -> PIL -> image files on disk through the set
-writer's ``MediaStore``; *serial* waits for each batch's files (``put_images``),
-*overlapped* is what the set writer does for a grid's items (``put_images_later``: batch
-k is encoded and written on the store's pool while batch k + 1 renders). *set writer*
+writer's ``MediaStore``; *serial* renders one batch at a time and waits for its files
+(``put_images``), *overlapped* is what the set writer does for a grid's items: batches
+render on its ``RenderLanes`` (one per core, torch on one thread each, where the
+generator allows it; else one at a time) while earlier ones are encoded and written on
+the store's pool (``put_images_later``). *set writer*
 is ``generate_stimulus_set`` itself: ``faces / batch`` datasets of ``batch`` faces as
 ``gan_face`` grids, so it also writes each grid's composite sheet, the data CSVs and the
 manifest.
@@ -21,11 +23,14 @@ them, and beside each share the bare stage's CPU per face over the stage's (what
 share would be on cores that both kept busy; steadier than wall time on a loaded
 machine, though a bare generator whose threads spin while they wait is charged for the
 spinning). A profile then gives the CPU seconds per face of each step of the pipeline on
-one thread (generation on ``--threads``): when the steps after generation cost a
-share ``e`` of the whole, a machine whose cores the bare generator already keeps busy
-cannot run the pipeline faster than ``1 - e`` of bare, however the work overlaps; spare
-cores (``--threads`` below the core count) are what overlap can use.
-Goal (issue 16): pipeline >= 90% of bare faces/s in the same run. ``--torch`` also times
+one thread (generation: the bare stage on ``--threads``, and on one torch thread as the
+lanes run it): on cores that every step keeps busy the pipeline cannot run faster than
+bare generation's CPU over the lane's generation plus the steps after it, however the
+work overlaps; spare cores (``--threads`` below the core count) are what overlap can use.
+Where the generator renders concurrently (the DCGAN) *bare, on lanes* is the generator
+alone run the way the set writer runs it (one batch per core, one torch thread each),
+and the shares are printed against it too: the generator's own best, not only its
+usual call. Goal (issue 16): pipeline >= 90% of bare faces/s in the same run. ``--torch`` also times
 the torch port; ``--check N`` compares torch and OpenVINO images on N latents (max abs,
 goal < 1e-3); ``--device cuda`` runs the torch port on a GPU (batches 64 and 256 there).
 FLOPs per face are counted on the torch port (``torch.utils.flop_counter``) and set
@@ -53,9 +58,10 @@ from stimuli.encodings import Rows
 from stimuli.encodings.gan_face import GanFace
 from stimuli.generate import composite_format
 from stimuli.generators import generate_batched, load_generator, sample_latents, to_display
-from stimuli.generators.base import resize_images
+from stimuli.generators.base import resize_images, torch_threads
 from stimuli.layouts.grid import tile
 from stimuli.media import STILL_FORMATS, MediaStore
+from stimuli.render_lanes import RenderLanes
 
 
 def rounds(n_rounds: int, stages: dict) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
@@ -125,18 +131,29 @@ def pipeline_stages(args, encoding, params, generator, latents, media, folder) -
     def bare() -> None:
         generate_batched(generator, latents, batch_size=args.batch)
 
+    def bare_on_lanes() -> None:
+        with RenderLanes(concurrent=True) as lanes:
+            batches = [
+                lanes.submit(True, generate_batched, generator, latents[start : start + args.batch])
+                for start in range(0, args.faces, args.batch)
+            ]
+            for batch in batches:
+                batch.result()
+
     def serial() -> None:
         for rows, base in chunks():
             media.put_images(encoding.render(rows, params, base), args.format)
 
+    def rendered_later(rows, base):
+        return media.put_images_later(encoding.render(rows, params, base), args.format)
+
     def overlapped() -> None:
-        pending = [
-            media.put_images_later(encoding.render(rows, params, base), args.format)
-            for rows, base in chunks()
-        ]
-        for names in pending:
-            for name in names:
-                name.result()
+        concurrent = encoding.renders_concurrently(params)
+        with RenderLanes(concurrent=concurrent) as lanes:
+            renders = [lanes.submit(concurrent, rendered_later, *chunk) for chunk in chunks()]
+            for render in renders:
+                for name in render.result():
+                    name.result()
 
     config = set_config(args)
     runs = iter(range(1_000_000))
@@ -144,8 +161,10 @@ def pipeline_stages(args, encoding, params, generator, latents, media, folder) -
     def set_writer() -> None:
         generate_stimulus_set(config, folder / f"sets-{next(runs)}", progress=False)
 
+    lanes = {"bare, on lanes": bare_on_lanes} if encoding.renders_concurrently(params) else {}
     return {
         "bare generator": bare,
+        **lanes,
         "pipeline, serial": serial,
         "pipeline, overlapped": overlapped,
         "set writer": set_writer,
@@ -175,9 +194,11 @@ def set_config(args) -> StimulusSetConfig:
 
 def profile(args, encoding, params, latents, media, generation_cpu_s: float) -> dict[str, float]:
     """CPU seconds per face of each step after generation, one batch at a time on this
-    thread (the bare generator's median CPU per face for generation); the grid
-    composite in the format the set writer stores it in."""
+    thread; the grid composite in the format the set writer stores it in. Generation:
+    the bare generator's median CPU per face, and the CPU per face as the set writer's
+    lanes generate (on one torch thread where the generator renders concurrently)."""
     generator = encoding.generator(params)
+    lane_threads = 1 if encoding.renders_concurrently(params) else torch.get_num_threads()
     sample = latents[: max(args.batch, min(len(latents), 256 if args.size <= 256 else 64))]
     steps = dict.fromkeys(
         (
@@ -213,16 +234,23 @@ def profile(args, encoding, params, latents, media, generation_cpu_s: float) -> 
             STILL_FORMATS[composite_format(encoding, params, sheet)].encode(sheet)
         )
 
+    lane_generation = 0.0
     for start in range(0, len(sample), args.batch):
         chunk = sample[start : start + args.batch]
-        native = generate_batched(generator, chunk, batch_size=args.batch)
+        with torch_threads(lane_threads):
+            cpu_start = time.process_time()
+            native = generate_batched(generator, chunk, batch_size=args.batch)
+            lane_generation += time.process_time() - cpu_start
         with torch.inference_mode():
             shrunk = timed("resize to size (shrink)", resize_images, native, args.size)
         display = timed("to uint8 (+ enlarge)", to_display, shrunk, args.size)
         images = timed("PIL image", pil_images, display)
         timed("hash + write", written, timed(f"{args.format} encode", encoded, images))
         timed("grid composite", composite, images)
-    per_face = {"generation": generation_cpu_s}
+    per_face = {
+        "generation": generation_cpu_s,
+        f"generation, lanes ({lane_threads} thr.)": lane_generation / len(sample),
+    }
     per_face.update({step: seconds / len(sample) for step, seconds in steps.items()})
     return per_face
 
@@ -302,27 +330,30 @@ def report(args, wall: dict, cpu: dict, steps: dict, loads, generator, port, med
             f"CPU {statistics.median(cpu[name]) / n * 1e3:8.2f} ms a face  "
             f"(rounds: {', '.join(f'{n / s:.1f}' for s in seconds)} faces/s)"
         )
-    bare = wall["bare generator"]
-    for name in ("pipeline, serial", "pipeline, overlapped", "set writer"):
-        n = max(1, args.faces // args.batch) * args.batch if name == "set writer" else args.faces
-        shares = [(n / s) / (args.faces / b) for s, b in zip(wall[name], bare, strict=True)]
-        cpu_share = (statistics.median(cpu["bare generator"]) / args.faces) / (
-            statistics.median(cpu[name]) / n
-        )
-        print(
-            f"{name} / bare = {statistics.median(shares):.1%} (goal >= 90%; rounds: "
-            f"{', '.join(f'{share:.0%}' for share in shares)}); CPU a face, bare / this: "
-            f"{cpu_share:.1%}"
-        )
+    for reference in ("bare generator", "bare, on lanes"):
+        if reference not in wall:
+            continue
+        bare, label = wall[reference], "bare" if reference == "bare generator" else reference
+        for name in ("pipeline, serial", "pipeline, overlapped", "set writer"):
+            n = args.faces if name != "set writer" else (args.faces // args.batch or 1) * args.batch
+            shares = [(n / s) / (args.faces / b) for s, b in zip(wall[name], bare, strict=True)]
+            cpu_share = (statistics.median(cpu[reference]) / args.faces) / (
+                statistics.median(cpu[name]) / n
+            )
+            print(
+                f"{name} / {label} = {statistics.median(shares):.1%} (goal >= 90%; rounds: "
+                f"{', '.join(f'{share:.0%}' for share in shares)}); CPU a face, {label} / "
+                f"this: {cpu_share:.1%}"
+            )
     print("CPU ms per face, by step (one thread; generation: the bare stage on all its threads)")
     for step, seconds in steps.items():
         print(f"  {step:28s} {seconds * 1e3:8.3f}")
-    after_generation = sum(s for step, s in steps.items() if step != "generation")
-    items = after_generation - steps["grid composite"]
-    for label, extra in (("items only", items), ("with the grid composite", after_generation)):
+    bare, lanes, *after = steps.values()
+    items = sum(after) - steps["grid composite"]
+    for label, extra in (("items only", items), ("with the grid composite", sum(after))):
         print(
             f"  best share when every step competes for the same cores ({label}): "
-            f"generation / all = {steps['generation'] / (steps['generation'] + extra):.1%}"
+            f"bare generation / (lanes' generation + the rest) = {bare / (lanes + extra):.1%}"
         )
     if port is not None:
         flops = flops_per_face(port)

@@ -32,6 +32,7 @@ from stimuli.encodings import ENCODINGS, Display, Encoding
 from stimuli.errors import StimulusError
 from stimuli.layouts.grid import display_order
 from stimuli.media import MediaStore, still_format
+from stimuli.render_lanes import RenderLanes
 
 
 def generate_stimulus_set(
@@ -71,13 +72,28 @@ def generate_stimulus_set(
         bar = tqdm(
             jobs, desc=f"stimulus set {config.set_id}", unit="stimulus", disable=not progress
         )
-        with MediaStore(work) as media:
-            # Each stimulus's images are encoded and written on the store's pool while
-            # the next one renders; its manifest entry holds their futures until then.
-            for k, (dataset, c, condition) in enumerate(bar):
+        # asked before the lanes start, so every generator loads with all its threads
+        concurrent = {name: enc.renders_concurrently(p) for name, (enc, p) in encoders.items()}
+        with (
+            MediaStore(work) as media,
+            RenderLanes(concurrent=any(concurrent.values())) as lanes,
+        ):
+            # Stimuli render on the lanes, and each one's images are encoded and written
+            # on the store's pool while others render; its manifest entry holds their
+            # futures until then. Entries come back in job order.
+            renders = []
+            for dataset, c, condition in jobs:
                 encoding, params = encoders[condition.encoding]
                 rng = np.random.default_rng([config.seed, 1, dataset.index, c])
-                entry = _stimulus(config, dataset, condition, encoding, params, media, rng)
+                renders.append(
+                    lanes.submit(
+                        concurrent[condition.encoding],
+                        _stimulus,
+                        *(config, dataset, condition, encoding, params, media, rng),
+                    )
+                )
+            for k, ((_, _, condition), render) in enumerate(zip(bar, renders, strict=True)):
+                entry = render.result()
                 stimulus_id = f"s{k:04d}"
                 if condition.layout == "sequence":
                     entry["downloads"] = _downloads(work, stimulus_id, entry)

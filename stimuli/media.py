@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -115,7 +116,9 @@ class MediaStore:
     depend on it. ``put_images_later`` returns at once with futures of the names, so the
     set writer renders the next stimulus (torch, also outside the GIL) while this one is
     encoded and written: at most ``max_pending`` images wait, so memory stays bounded.
-    Use as a context manager so the pool is shut down.
+    Several threads may store at once (the set writer renders stimuli concurrently; two
+    writers of one name write the same bytes). Use as a context manager so the pool is
+    shut down.
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class MediaStore:
         self.pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
         self.max_pending = max_pending
         self._pending: deque[Future[str]] = deque()
+        self._pending_lock = threading.Lock()
 
     def __enter__(self) -> MediaStore:
         return self
@@ -155,13 +159,16 @@ class MediaStore:
         """Like :meth:`put_images`, but return futures of the names at once; each image
         is encoded and written on the pool."""
         still = STILL_FORMATS[image_format]
-        while self._pending and (
-            self._pending[0].done() or len(self._pending) + len(images) > self.max_pending
-        ):
-            self._pending.popleft().result()  # bounded memory; and errors surface early
-        names = [
-            self.pool.submit(lambda image: self.put(still.encode(image), still.extension), image)
-            for image in images
-        ]
-        self._pending.extend(names)
+        with self._pending_lock:  # a producer over the bound waits, holding back the rest
+            while self._pending and (
+                self._pending[0].done() or len(self._pending) + len(images) > self.max_pending
+            ):
+                self._pending.popleft().result()  # bounded memory; and errors surface early
+            names = [
+                self.pool.submit(
+                    lambda image: self.put(still.encode(image), still.extension), image
+                )
+                for image in images
+            ]
+            self._pending.extend(names)
         return names

@@ -27,7 +27,8 @@ def test_bench_faces_times_the_set_writer_and_profiles_each_step(monkeypatch, ca
     out = capsys.readouterr().out
     for stage in ("bare generator", "pipeline, serial", "pipeline, overlapped", "set writer"):
         assert f"{stage} " in out
-    assert out.count("(goal >= 90%; rounds: ") == 3 and "CPU a face, bare / this" in out
-    for step in ("generation", "jpeg encode", "hash + write", "grid composite"):
+    assert "bare, on lanes " in out and "set writer / bare, on lanes = " in out
+    assert out.count("(goal >= 90%; rounds: ") == 6 and "CPU a face, bare / this" in out
+    for step in ("generation", "generation, lanes (1 thr.)", "jpeg encode", "grid composite"):
         assert f"  {step} " in out
     assert "load average" in out and "median of 2 rounds" in out

@@ -196,6 +196,14 @@ class Encoding(ABC, Generic[P, D]):
         PNG, lossless, unless an encoding's images compress far better otherwise."""
         return "png"
 
+    def renders_concurrently(self, params: Any) -> bool:
+        """Whether the set writer may render several stimuli of this encoding at once, one
+        per core on its own thread (torch on one thread each). Only where ``draw``,
+        ``render`` and ``grid`` are thread-safe and their work runs outside the GIL, so
+        the threads gain; the rest render one at a time (matplotlib is not thread-safe,
+        Pillow's drawing holds the GIL)."""
+        return False
+
     @classmethod
     def unavailable_reason(cls, options: Mapping[str, Any] | None = None) -> str | None:
         """Why this encoding, with these config ``options``, cannot run here (e.g. missing

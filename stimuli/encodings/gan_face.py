@@ -14,6 +14,7 @@ only; ``backend = "torchscript"`` brings your own.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,8 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
     def __init__(self) -> None:
         self._generators: dict[tuple, Any] = {}
         self._directions: dict[tuple, Any] = {}
+        # stimuli rendered on several threads share the caches: one loads, the rest wait
+        self._loading = threading.RLock()
 
     @classmethod
     def unavailable_reason(cls, options: Mapping[str, Any] | None = None) -> str | None:
@@ -140,14 +143,21 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
     def item_format(self, params: GanFaceParams) -> str:
         return params.image_format
 
+    def renders_concurrently(self, params: GanFaceParams) -> bool:
+        from stimuli.generators import renders_concurrently
+
+        return renders_concurrently(self.generator(params))
+
     def generator(self, params: GanFaceParams):
         """The loaded generator for ``params`` (loaded once per instance)."""
         from stimuli.generators import load_generator
 
         key = (params.backend, params.model_path, params.latent_dim)
-        if key not in self._generators:
-            self._generators[key] = load_generator(params.backend, **params.generator_options())
-        return self._generators[key]
+        with self._loading:
+            if key not in self._generators:
+                options = params.generator_options()
+                self._generators[key] = load_generator(params.backend, **options)
+            return self._generators[key]
 
     def directions(self, params: GanFaceParams):
         """Calibrated directions, one per column, in column order."""
@@ -155,11 +165,12 @@ class GanFace(Encoding[GanFaceParams, np.ndarray]):
 
         config = params.directions_config()
         key = (params.backend, params.model_path, config)
-        if key not in self._directions:
-            self._directions[key] = compute_directions(
-                self.generator(params), config, cache_dir=default_cache_dir()
-            )
-        return self._directions[key]
+        with self._loading:
+            if key not in self._directions:
+                self._directions[key] = compute_directions(
+                    self.generator(params), config, cache_dir=default_cache_dir()
+                )
+            return self._directions[key]
 
     def mapped(self, rows: Rows, params: GanFaceParams):
         available = self.directions(params)

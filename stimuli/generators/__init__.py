@@ -19,6 +19,7 @@ from stimuli.generators.base import (
     generate_batched,
     manifest_entry,
     mean_latent,
+    renders_concurrently,
     sample_latents,
     to_display,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "load_generator",
     "manifest_entry",
     "mean_latent",
+    "renders_concurrently",
     "sample_latents",
     "to_display",
     "unavailable_reason",

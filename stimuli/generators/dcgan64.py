@@ -83,6 +83,9 @@ class DCGAN64:
     latent_dim = NZ
     image_size = 64
     weights_sha256 = WEIGHTS_SHA256
+    #: an eval-mode torch module keeps no state between calls, so threads may share it
+    #: (``base.renders_concurrently``)
+    concurrent_batches = True
 
     def __init__(self, network: DCGAN64Network, device: str = "cpu") -> None:
         self.network = network.to(device).eval().requires_grad_(False)
