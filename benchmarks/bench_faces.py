@@ -30,9 +30,10 @@ work overlaps; spare cores (``--threads`` below the core count) are what overlap
 Where the generator renders concurrently (the DCGAN) *bare, on lanes* is the generator
 alone run the way the set writer runs it (one batch per core, one torch thread each),
 and the shares are printed against it too: the generator's own best, not only its
-usual call. Goal (issue 16): pipeline >= 90% of bare faces/s in the same run. ``--torch`` also times
-the torch port; ``--check N`` compares torch and OpenVINO images on N latents (max abs,
-goal < 1e-3); ``--device cuda`` runs the torch port on a GPU (batches 64 and 256 there).
+usual call. Goal (issue 16): pipeline >= 90% of bare faces/s in the same run.
+``--torch`` also times the torch port; ``--check N`` compares torch and OpenVINO images
+on N latents (max abs, goal < 1e-3); ``--device cuda`` runs the torch port on a GPU
+(batches 64 and 256 there).
 FLOPs per face are counted on the torch port (``torch.utils.flop_counter``) and set
 against a float32 matmul's measured FLOP/s on the same threads.
 """

@@ -89,7 +89,13 @@ def generate_stimulus_set(
                     lanes.submit(
                         concurrent[condition.encoding],
                         _stimulus,
-                        *(config, dataset, condition, encoding, params, media, rng),
+                        config,
+                        dataset,
+                        condition,
+                        encoding,
+                        params,
+                        media,
+                        rng,
                     )
                 )
             for k, ((_, _, condition), render) in enumerate(zip(bar, renders, strict=True)):
