@@ -14,7 +14,8 @@ participants on PostgreSQL and 50 on SQLite. Loopback only.
 
 Headline (issue 16): the server's CPU milliseconds per answered trial, amortised over the
 whole participant flow (entry page, consent, runner page, the runner's trial fetches and
-any peek it still needs, every trial's media, start and answer), read from /proc for the
+any peek it still needs, every trial's media and answer, which reports the onset: no
+start call, as the runner sends none), read from /proc for the
 site's processes: unlike latency it does not depend on how busy the machine is. Below
 it, the same CPU split by request kind, from the site's own accounting
 (``GLYPHLAB_CPU_ACCOUNTING_DIR``, experiment/cpu_accounting.py), with what the HTTP

@@ -12,8 +12,10 @@ answer's reply carries) and decodes its images; the next onset is the first fram
 the fixation's scheduled end. The runner records, from requestAnimationFrame
 timestamps, how far each onset came after that scheduled end (``onset_delay_ms`` in
 the answer's ``frame_stats``); this script reads them back from the database and prints
-p50/p95/p99 per latency and fixation. Goal: p99 within one refresh (16.7 ms) with a
-500 ms fixation. With fixation 0 the figure is the gap the network and decoding cost.
+p50/p95/p99 per latency and fixation, and how far the server's time from the onset (put
+on its clock from what the answer reports, no start call) is from the stated ``rt_ms``.
+Goal: p99 within one refresh (16.7 ms) with a 500 ms fixation. With fixation 0 the
+figure is the gap the network and decoding cost.
 
 Headless Chromium has no display; its frames come from the compositor's 60 Hz clock.
 The onset is the frame nearest the scheduled end, so a delay can be up to half a
@@ -219,6 +221,16 @@ def main() -> None:
                         .join(Trial, Trial.id == Response.trial_id)
                         .where(~Trial.is_practice)
                     ).all()
+                    disagreement = np.array(
+                        session.execute(
+                            sa.select(Response.server_elapsed_ms - Response.rt_ms)
+                            .join(Trial, Trial.id == Response.trial_id)
+                            .where(~Trial.is_practice, ~Response.timed_out)
+                        )
+                        .scalars()
+                        .all(),
+                        dtype=float,
+                    )
                 delays = np.array(
                     [
                         s["onset_delay_ms"]
@@ -234,7 +246,9 @@ def main() -> None:
                     f"{args.think_ms} ms after onset: {delays.size} onsets, "
                     f"onset after the fixation's scheduled end: {percentiles(delays)}; "
                     f"within one refresh {100 * np.mean(delays <= REFRESH_MS):.0f}%; "
-                    f"timing-flagged {flagged}, timed out {timed_out}",
+                    f"timing-flagged {flagged}, timed out {timed_out}; the server's time from "
+                    f"the onset (the runner reports it with the answer) less rt_ms: "
+                    f"{percentiles(np.abs(disagreement))} (absolute)",
                     flush=True,
                 )
         browser.close()

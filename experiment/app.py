@@ -27,7 +27,7 @@ from experiment.models import utcnow
 from experiment.proxy import TrustedProxies
 from experiment.services.participants import StudyPages
 from experiment.services.plans import PlanCache
-from experiment.services.trials import Onsets
+from experiment.services.trials import ServedTrials
 from experiment.sessions import PageSessions
 from experiment.stimulus_sets import StimulusSetCache
 
@@ -54,8 +54,8 @@ class Site:
     stimulus_sets: StimulusSetCache = field(default_factory=StimulusSetCache)
     #: participants' plans and studies' settings (services/plans.py)
     plans: PlanCache = field(default_factory=PlanCache)
-    #: the trials this process started, by tab token (services/known_answers.py)
-    onsets: Onsets = field(default_factory=Onsets)
+    #: the trial this process served or started each tab (services/known_answers.py)
+    served_trials: ServedTrials = field(default_factory=ServedTrials)
     #: what the participant pages read of each study (services/participants.py)
     study_pages: StudyPages = field(default_factory=StudyPages)
     #: trial public id -> what its media need (participant/media.py)

@@ -22,7 +22,7 @@ Environment variables (all optional):
     How far a trial's stated ``rt_ms`` may disagree with the server's own clock before
     the answer is stored with a ``timing_flag`` (and left out of the analysis): more
     than the time since the trial's media were sent, or less than the time since its
-    ``start`` (docs/participant-api.md, "Timing rules"). Default: 250.
+    onset (docs/participant-api.md, "Timing rules"). Default: 250.
 ``GLYPHLAB_MAX_BODY_BYTES``
     Largest request body the site reads; bigger ones get 413. Default: 65536.
 ``GLYPHLAB_INLINE_MEDIA_KB``

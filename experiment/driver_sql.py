@@ -1,11 +1,12 @@
 """Core statements compiled once per dialect and run on the database driver's cursor.
 
-Three statements run on every trial: the caller's read (``services/callers.py``), the
-start's UPDATE (``services/trials.py``) and the answer's write (``services/answers.py``).
+The statements every trial runs go here: the answer's write (``services/answers.py``),
+the caller's read where the answer needs it (``services/callers.py``) and the optional
+start's UPDATE (``services/trials.py``).
 Through ``Connection.execute`` each cost 50-70 µs of CPU more than the driver's own
 work (SQLAlchemy's cache lookup, execution context and result objects); run here, the
 start and the answer took about 0.4 ms less CPU per trial in the in-process harness,
-for three statements that never change. The statements every participant's pages run
+for statements that never change. The statements every participant's pages run
 (the study's state, the participant lookups, the enrolment's counters, the open trials,
 the plan: ``services/participants.py``, ``services/plans.py``) run here too. They are
 still written in SQLAlchemy Core, next to the code that reads them;

@@ -1,10 +1,11 @@
 """Many simulated participants at once against a running site (asyncio, lean HTTP client).
 
 Each virtual participant does what the trial runner does (docs/participant-api.md):
-entry page, consent, runner page, then per trial every media URL, ``start``, a think
-time, ``answer`` (whose reply brings the next trial; ``next`` only when it does not, at
-the start and after the practice, and ``peek`` only when neither the runner page nor
-the answer's reply said what comes next).
+entry page, consent, runner page, then per trial every media URL, a think time,
+``answer`` (reporting the onset as the time since the request that brought the trial
+was sent; its reply brings the next trial; ``next`` only when it does not, at the start
+and after the practice, and ``peek`` only when neither the runner page nor the answer's
+reply said what comes next).
 Answers are valid but random (this measures the site, not the observer:
 ``experiment.bot`` answers like a modelled participant). Requests that fail at the
 transport level or with 5xx are retried with the same body and idempotency key, as the
@@ -144,6 +145,8 @@ class VirtualParticipant:
         self.headers: dict[str, str] = {}
         #: what a peek would say of the next trial, when the page or a reply said it
         self.coming: dict[str, Any] | None = None
+        #: when the attempt that the last reply answered was sent (perf_counter)
+        self.sent_at = 0.0
 
     async def close(self) -> None:
         for browser in (self.browser, *self.media_browsers):
@@ -163,6 +166,7 @@ class VirtualParticipant:
             else:
                 if response.status_code not in RETRY_STATUSES:
                     self.result.latencies_ms[kind].append((time.perf_counter() - started) * 1e3)
+                    self.sent_at = started
                     return response
                 failure = f"HTTP {response.status_code}"
             if time.monotonic() > give_up:
@@ -216,6 +220,7 @@ class VirtualParticipant:
         await self.enter()
         answered = 0
         upcoming = None  # the next trial, when an answer's reply brought it along
+        brought_at = 0.0  # when the request that brought it was sent
         while self.config.max_trials is None or answered < self.config.max_trials:
             if upcoming is None:
                 # As the runner: what comes next (nothing served) words the Start pause,
@@ -239,7 +244,9 @@ class VirtualParticipant:
                     self.result.finished_participants += 1
                     return
                 upcoming = body["trial"]
-            saved = await self.answer(api, upcoming)
+                brought_at = self.sent_at
+            saved = await self.answer(api, upcoming, brought_at)
+            brought_at = self.sent_at
             answered += 1
             if saved.get("finished"):
                 self.result.finished_participants += 1
@@ -247,8 +254,9 @@ class VirtualParticipant:
             upcoming = saved.get("next")
             self.coming = saved.get("coming")
 
-    async def answer(self, api: str, trial: dict[str, Any]) -> dict[str, Any]:
-        """Show (fetch media, start), think, answer; returns the answer's reply."""
+    async def answer(self, api: str, trial: dict[str, Any], brought_at: float) -> dict[str, Any]:
+        """Show (fetch media), think, answer; returns the answer's reply. ``brought_at``:
+        when the request whose reply brought ``trial`` was sent."""
         if self.config.fetch_media:
             sources = [image["src"] for image in trial.get("images", [])]
             if "composite" in trial:
@@ -257,10 +265,7 @@ class VirtualParticipant:
             sources = [s for s in sources if not s.startswith("data:")]
             if sources:
                 await self.fetch_media(sources)
-        start = await self.request(
-            "start", "POST", f"{api}/trials/{trial['id']}/start", headers=self.headers, json_body={}
-        )
-        self.expect(start, (200,), "start")
+        onset_after_request_ms = (time.perf_counter() - brought_at) * 1e3
         think_ms = float(self.config.think_ms * self.rng.lognormal(0.0, 0.4))
         think_ms = min(think_ms, 0.8 * float(trial["deadline_ms"]))
         await asyncio.sleep(think_ms / 1000)
@@ -269,6 +274,7 @@ class VirtualParticipant:
             "response": random_response(trial, self.rng),
             "rt_ms": think_ms,
             "timed_out": False,
+            "onset_after_request_ms": round(onset_after_request_ms, 2),
         }
         saved = await self.request(
             "answer",

@@ -1,8 +1,8 @@
 """A per-process memo that cannot grow without bound: when full, it starts again.
 
-What a process keeps about tabs and trials (plans, onsets) is only ever a shortcut past
-a query, so losing it all at once costs a few reads, never a wrong answer; a bounded
-memo that simply starts over needs no eviction order and no lock on reads.
+What a process keeps about tabs and trials (plans, the trials it served) is only ever a
+shortcut past a query, so losing it all at once costs a few reads, never a wrong answer;
+a bounded memo that simply starts over needs no eviction order and no lock on reads.
 """
 
 from __future__ import annotations

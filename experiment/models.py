@@ -283,7 +283,8 @@ class Trial(Base):
     #: when the trial JSON (with its media) was first sent: the deadline counts from here,
     #: allowing for the study's fixation (docs/participant-api.md, "Timing rules")
     served_at: Mapped[datetime | None]
-    #: stimulus onset as reported by the runner's start call (rt_ms is checked against it)
+    #: stimulus onset: a start call's arrival, or served_at plus the time the answer
+    #: reports (docs/participant-api.md, "Timing rules"; rt_ms is checked against it)
     presented_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
 

@@ -23,6 +23,7 @@ from experiment.services import known_answers
 from experiment.services import trials as trials_service
 from experiment.services.callers import Caller, authenticate
 from experiment.services.plans import KnownTrial, Plan, PlannedTrial, StudyInfo
+from experiment.services.trials import ServedTrial
 
 bp = Blueprint("participant_api", __name__, url_prefix="/s/<slug>/api")
 EVENT_KINDS = {
@@ -71,6 +72,16 @@ def _payload(study: StudyInfo, trial: PlannedTrial, time_left: float) -> dict:
     )
 
 
+def _remember_served(
+    trial_id: int, served_at: datetime, presented_at: datetime | None = None
+) -> None:
+    """What this process served the tab: its answer can then skip the caller's read
+    (services/known_answers.py)."""
+    token = request.headers.get(TOKEN_HEADER)
+    if token:
+        site().served_trials.put(token, ServedTrial(trial_id, served_at, presented_at))
+
+
 def _next_payload(caller: Caller, now: datetime) -> dict | None:
     """The payload of the trial to show now (marking it served), or None when done."""
     found = answers_service.next_trial(
@@ -79,6 +90,7 @@ def _next_payload(caller: Caller, now: datetime) -> dict | None:
     if found is None:
         return None
     trial, state = found
+    _remember_served(trial.id, state.served_at or now, state.presented_at)
     time_left = trials_service.time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
     return _payload(caller.study, trial, time_left)
 
@@ -107,12 +119,16 @@ def _known_trial(slug: str, public_id: str) -> KnownTrial | None:
 
 @bp.post("/trials/<public_id>/start")
 def start(slug: str, public_id: str):
+    """The onset on the server's clock, for a client that does not report it with the
+    answer (``onset_after_request_ms``; the bundled runner does)."""
     connection = get_connection()
     now = site().clock()
     known = _known_trial(slug, public_id)
     time_left = None
     if known is not None:
-        time_left = trials_service.start_known_trial(connection, known, site().onsets, now=now)
+        time_left = trials_service.start_known_trial(
+            connection, known, site().served_trials, now=now
+        )
     if time_left is None:
         time_left = trials_service.start_trial(
             connection, caller=_caller(slug), public_id=public_id, now=now
@@ -124,7 +140,7 @@ def start(slug: str, public_id: str):
 def _store_answer(
     slug: str, public_id: str, answer: answers_service.Answer, now: datetime
 ) -> tuple[answers_service.SubmitResult, Plan, StudyInfo, Caller | None]:
-    """Store ``answer``: in one statement where this process started the trial and the
+    """Store ``answer``: in one statement where this process served the trial and the
     database agrees (services/known_answers.py), else after reading the caller. Returns
     the result, the tab's plan and study, and the caller where it was read."""
     connection = get_connection()
@@ -134,7 +150,7 @@ def _store_answer(
         result = known_answers.submit_known_answer(
             connection,
             known,
-            site().onsets,
+            site().served_trials,
             answer=answer,
             stimulus_set=site().stimulus_sets.get(known.study.folder),
             now=now,
@@ -185,6 +201,7 @@ def answer(slug: str, public_id: str):
         # The next trial rides along: one request per trial fewer, for the participant
         # (it arrives during the fixation) and for the server.
         body["next"] = _payload(study, result.following, float(result.following.deadline_ms))
+        _remember_served(result.following.id, now)
     else:  # the next one needs next_trial's checks (only the usual path leaves it so)
         assert caller is not None
         body["next"] = _next_payload(caller, now)

@@ -8,9 +8,11 @@ and is answered from the winner's row after a rollback: nothing was written befo
 INSERT, so no SAVEPOINT is needed). The server enforces the deadline again and checks
 the stated ``rt_ms`` against its own clock (docs/participant-api.md, "Timing rules"): an
 answer later than ``fixation_ms + deadline_ms + grace_ms`` after the trial's media were
-delivered, or ``deadline_ms + grace_ms`` after its start call, is stored as timed out; an
+delivered, or ``deadline_ms + grace_ms`` after its onset, is stored as timed out; an
 ``rt_ms`` longer than the time since delivery, or much shorter than the time since the
-start call, is stored with a ``timing_flag``.
+onset, is stored with a ``timing_flag``. The onset is a start call's, or else the one the
+answer reports (``onset_after_request_ms``, ``trials.with_reported_onset``), written with
+the answer: the runner sends no start, one request per trial fewer.
 
 This is the site's hottest path, so it is written in SQLAlchemy Core on the tables: an
 answer is the caller's one read (``services/callers.py``) and one write. On PostgreSQL
@@ -56,6 +58,7 @@ from experiment.services.trials import (
     since_ms,
     trial_context,
     trial_display,
+    with_reported_onset,
 )
 from experiment.stimulus_sets import LoadedStimulusSet
 
@@ -63,13 +66,18 @@ TRIALS = Trial.__table__
 RESPONSES = Response.__table__
 PARTICIPANTS = Participant.__table__
 NOW = sa.bindparam("now", type_=TRIALS.c.answered_at.type)
+#: the answered trial's onset, where no start call recorded one (else it is kept)
+ONSET = sa.func.coalesce(
+    TRIALS.c.presented_at, sa.bindparam("onset", type_=TRIALS.c.presented_at.type)
+)
 #: the statements of the answer path, built once (composing one costs more CPU than
-#: running it); ``_mark`` sets one trial's ``answered_at`` and/or another's ``served_at``
+#: running it); ``_mark`` sets one trial's ``answered_at`` (and its onset, if unset)
+#: and/or another's ``served_at``
 INSERT_RESPONSE = RESPONSES.insert().inline()  # nothing reads the new id back: no RETURNING
 MARK = {
     (True, False): TRIALS.update()
     .where(TRIALS.c.id == sa.bindparam("answered"))
-    .values(answered_at=NOW),
+    .values(answered_at=NOW, presented_at=ONSET),
     (False, True): TRIALS.update()
     .where(TRIALS.c.id == sa.bindparam("served"), TRIALS.c.served_at.is_(None))
     .values(served_at=NOW),
@@ -78,6 +86,9 @@ MARK = {
     .values(
         answered_at=sa.case(
             (TRIALS.c.id == sa.bindparam("answered"), NOW), else_=TRIALS.c.answered_at
+        ),
+        presented_at=sa.case(
+            (TRIALS.c.id == sa.bindparam("answered"), ONSET), else_=TRIALS.c.presented_at
         ),
         served_at=sa.case(
             (TRIALS.c.id == sa.bindparam("served"), sa.func.coalesce(TRIALS.c.served_at, NOW)),
@@ -126,6 +137,12 @@ BY_KEY = (
     .where(RESPONSES.c.idempotency_key == sa.bindparam("key"))
 )
 
+#: why an answer without an onset is refused
+NO_ONSET = (
+    "The answer has no onset: send onset_after_request_ms (from sending the request "
+    "that brought the trial to its stimulus onset), or POST .../start at onset first; "
+    "nothing was stored."
+)
 IDEMPOTENCY_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:")
 FRAME_STATS_KEYS = 32
 
@@ -184,6 +201,8 @@ class Answer:
     rt_ms: float | None
     timed_out: bool
     frame_stats: dict[str, Any] | None
+    #: the runner's time from sending the request that brought the trial to its onset
+    onset_after_request_ms: float | None = None
 
     @classmethod
     def from_json(cls, body: Any) -> Answer:
@@ -210,7 +229,12 @@ class Answer:
             raise BadRequest(f"frame_stats must be an object with at most {FRAME_STATS_KEYS} keys")
         if not timed_out and "response" not in body:
             raise BadRequest('The answer has no "response" (or set "timed_out": true).')
-        return cls(key, body.get("response"), rt_ms, timed_out, frame_stats)
+        onset = body.get("onset_after_request_ms")
+        if onset is not None:
+            onset = number(onset, "onset_after_request_ms")
+            if onset < 0:
+                raise BadRequest("onset_after_request_ms must not be negative")
+        return cls(key, body.get("response"), rt_ms, timed_out, frame_stats, onset)
 
 
 @dataclass(frozen=True)
@@ -245,12 +269,10 @@ def submit_answer(
         if earlier is not None:
             return _acknowledge(earlier, caller, public_id, stimulus_set)
         raise Conflict(_why_not_answerable(connection, trial, upcoming))
-    trial, state = current, upcoming[0]
+    trial = current
+    state = with_reported_onset(upcoming[0], answer.onset_after_request_ms, now)
     if state.presented_at is None:
-        raise Conflict(
-            "Start the trial (POST .../start at stimulus onset) before answering it; "
-            "nothing was stored."
-        )
+        raise Conflict(NO_ONSET)
     judged = judge(
         trial,
         state,
@@ -274,6 +296,7 @@ def submit_answer(
                 trial, answer, judged, browser_session_id=caller.browser_session_id, now=now
             ),
             now=now,
+            onset=state.presented_at,
             serve=following.id if following and upcoming[1].served_at is None else None,
             last=len(upcoming) == 1,
         )
@@ -370,7 +393,7 @@ def timing_flag(
 ) -> str | None:
     """Whether a stated reaction time disagrees with the server's clock: it cannot be
     longer than the time since the trial's media were sent, nor much shorter than the
-    time since the start call (one tolerance for the network and timer rounding)."""
+    time since the onset (one tolerance for the network and timer rounding)."""
     served, started = since_ms(state.served_at, now), since_ms(state.presented_at, now)
     if served is not None and rt_ms > served + tolerance_ms:
         return "rt_exceeds_server_elapsed"
@@ -430,20 +453,27 @@ def _store(
     trial: PlannedTrial,
     values: dict[str, Any],
     now: datetime,
+    onset: datetime | None = None,
     serve: int | None = None,
     last: bool = False,
 ) -> None:
-    """Insert the response row ``values`` and mark the trial answered (and ``serve``, the
-    next trial, served: one UPDATE for both rows; after the ``last`` trial, the
-    participant finished): one statement where the dialect can (module docstring), else
-    one statement each."""
+    """Insert the response row ``values`` and mark the trial answered, with ``onset``
+    where it has none (and ``serve``, the next trial, served: one UPDATE for both rows;
+    after the ``last`` trial, the participant finished): one statement where the dialect
+    can (module docstring), else one statement each."""
     if connection.dialect.name in WRITES_IN_ONE_STATEMENT:
         params = response_params(values)
-        params.update(answered=trial.id, served=serve, participant=trial.participant_id, now=now)
+        params.update(
+            answered=trial.id,
+            served=serve,
+            participant=trial.participant_id,
+            now=now,
+            onset=onset,
+        )
         STORE_IN_ONE[serve is not None, last].execute(connection, params)
         return
     connection.execute(INSERT_RESPONSE, values)
-    _mark(connection, answered=trial.id, served=serve, now=now)
+    _mark(connection, answered=trial.id, served=serve, now=now, onset=onset)
     if last:
         finish(connection, trial.participant_id, now)
 
@@ -454,11 +484,14 @@ def _mark(
     now: datetime,
     answered: int | None = None,
     served: int | None = None,
+    onset: datetime | None = None,
 ) -> None:
-    """Set ``answered_at`` of trial ``answered`` and ``served_at`` (if still unset) of trial
-    ``served``, in one statement."""
+    """Set ``answered_at`` (and ``presented_at`` to ``onset``, if still unset) of trial
+    ``answered`` and ``served_at`` (if still unset) of trial ``served``, in one
+    statement."""
     statement = MARK[answered is not None, served is not None]
-    connection.execute(statement, {"answered": answered, "served": served, "now": now})
+    values = {"answered": answered, "served": served, "now": now, "onset": onset}
+    connection.execute(statement, values)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
-"""An answer in one statement, for a trial this process started (PostgreSQL).
+"""An answer in one statement, for a trial this process served or started (PostgreSQL).
 
 An answer is normally the caller's read (``services/callers.py``) and then one write
-(``services/answers.py``). But the process that recorded a trial's onset (nearly always
-the one that gets its answer: a tab keeps its connection) already knows what that read
-would say: the tab's plan and study (``PlanCache.known_trial``) and the trial's
-``served_at`` and ``presented_at`` (the start's own UPDATE returned the one and wrote
-the other). So the answer is judged from those, and written by one statement whose
-conditions are the database's word on everything the read would have checked:
+(``services/answers.py``). But the process that served a trial (nearly always the one
+that gets its answer: a tab keeps its connection) already knows what that read would
+say: the tab's plan and study (``PlanCache.known_trial``) and the trial's ``served_at``
+(the previous answer's reply or ``GET next`` brought it) and ``presented_at`` (unset,
+unless a start call wrote it). So the answer is judged from those and the onset it
+reports, and written by one statement whose conditions are the database's word on
+everything the read would have checked:
 
 - the tab's token is live (not superseded by a reload or another tab), and the response
   row takes its browser session and participant from it;
@@ -45,7 +46,7 @@ from experiment.services.answers import (
     response_values,
 )
 from experiment.services.plans import KnownTrial, Plan, PlannedTrial, TrialState
-from experiment.services.trials import FINISH, Onsets
+from experiment.services.trials import FINISH, ServedTrials, with_reported_onset
 from experiment.stimulus_sets import LoadedStimulusSet
 
 RESPONSES, TRIALS, SESSIONS = Response.__table__, Trial.__table__, BrowserSession.__table__
@@ -69,8 +70,9 @@ def _store_if_current(serve: bool, last: bool) -> DriverStatement:
             current.c.participant_id == tab.c.participant_id,
             current.c.answered_at.is_(None),
             current.c.served_at == sa.bindparam("served_at", type_=TRIALS.c.served_at.type),
-            current.c.presented_at
-            == sa.bindparam("presented_at", type_=TRIALS.c.presented_at.type),
+            current.c.presented_at.is_not_distinct_from(
+                sa.bindparam("presented_at", type_=TRIALS.c.presented_at.type)
+            ),
         ),
         ~sa.exists().where(
             earlier.c.participant_id == tab.c.participant_id,
@@ -114,7 +116,7 @@ STORE_IF_CURRENT = {
 def submit_known_answer(
     connection: sa.Connection,
     known: KnownTrial,
-    onsets: Onsets,
+    served: ServedTrials,
     *,
     answer: Answer,
     stimulus_set: LoadedStimulusSet,
@@ -122,15 +124,22 @@ def submit_known_answer(
     grace_ms: int,
     rt_tolerance_ms: int,
 ) -> SubmitResult | None:
-    """Store ``answer`` in one statement if this process started its trial and the
-    database agrees (module docstring); None where the usual path must decide."""
+    """Store ``answer`` in one statement if this process served or started its trial
+    and the database agrees (module docstring); None where the usual path must decide
+    (also where the answer has no onset: the usual path says why it is refused)."""
     if connection.dialect.name not in WRITES_IN_ONE_STATEMENT:
         return None
     plan, study, trial = known.plan, known.study, known.trial
-    onset = onsets.get(known.token)
-    if onset is None or onset.trial_id != trial.id:
+    kept = served.get(known.token)
+    if kept is None or kept.trial_id != trial.id:
         return None
-    state = TrialState(trial.id, onset.served_at, onset.presented_at)
+    state = with_reported_onset(
+        TrialState(trial.id, kept.served_at, kept.presented_at),
+        answer.onset_after_request_ms,
+        now,
+    )
+    if state.presented_at is None:
+        return None
     judged = judge(
         trial,
         state,
@@ -149,8 +158,9 @@ def submit_known_answer(
         token=known.token,
         answered=trial.id,
         served=following.id if following else None,
-        served_at=onset.served_at,
-        presented_at=onset.presented_at,
+        served_at=kept.served_at,
+        presented_at=kept.presented_at,
+        onset=state.presented_at,
         index=trial.trial_index,
         participant=trial.participant_id,
         now=now,
@@ -162,7 +172,7 @@ def submit_known_answer(
         return None
     if not stored:
         return None
-    onsets.pop(known.token)
+    served.pop(known.token)
     verdict = feedback(
         trial, judged.timed_out, judged.parsed.selected, judged.parsed.said_present, stimulus_set
     )

@@ -108,23 +108,46 @@ def since_ms(moment: datetime | None, now: datetime) -> float | None:
 
 
 def elapsed_ms(trial: TrialState, now: datetime) -> float | None:
-    """Time since onset (the start call), or since delivery before one arrived."""
+    """Time since onset, or since delivery where none is known yet."""
     return since_ms(trial.presented_at or trial.served_at, now)
 
 
 # The timing rules (docs/participant-api.md, "Timing rules"): a trial's media reach the
 # browser with its JSON, so the deadline counts from delivery (``served_at``), allowing
-# for the fixation the runner shows while they load, and also from the start call.
+# for the fixation the runner shows while they load, and also from the onset
+# (``presented_at``: a start call's arrival, or what the answer reports, below).
 
 
 def is_late(
     trial: PlannedTrial, state: TrialState, now: datetime, *, fixation_ms: int, grace_ms: int
 ) -> bool:
     """Past the deadline: more than fixation + deadline + grace since the media were
-    delivered, or more than deadline + grace since the start call."""
+    delivered, or more than deadline + grace since the onset."""
     served, started = since_ms(state.served_at, now), since_ms(state.presented_at, now)
     return (served is not None and served > fixation_ms + trial.deadline_ms + grace_ms) or (
         started is not None and started > trial.deadline_ms + grace_ms
+    )
+
+
+def with_reported_onset(
+    state: TrialState, onset_after_request_ms: float | None, now: datetime
+) -> TrialState:
+    """``state`` with the onset its answer reports, where no start call recorded one.
+
+    The runner measures, on its own monotonic clock, the time from sending the request
+    whose reply brought the trial (the previous answer, or ``GET next``) to the
+    stimulus onset. ``served_at`` is that request's arrival on the server's clock, so
+    the onset on the server's clock is ``served_at`` plus that time, and the time from
+    it to the answer's arrival is the stated ``rt_ms`` plus the difference of the two
+    requests' trips: what a start call sent at onset would have measured, without the
+    request. The onset is never put after the answer's arrival. A client that reports
+    a late onset gains nothing it could not by sending ``start`` late: the deadline
+    still counts from delivery."""
+    if state.presented_at is not None or state.served_at is None or onset_after_request_ms is None:
+        return state
+    after = max(0.0, min(onset_after_request_ms, since_ms(state.served_at, now)))
+    return TrialState(
+        state.id, state.served_at, state.served_at + after * ONE_MS, state.answered_at
     )
 
 
@@ -142,36 +165,37 @@ def start_trial(
     return time_left_ms(trial, state, now, fixation_ms=caller.study.fixation_ms)
 
 
-#: tabs whose onsets a process keeps; past it the memo starts again (a miss costs an
-#: answer only the caller's read, services/known_answers.py)
-ONSETS_KEPT = 50_000
+#: tabs whose current trial a process keeps; past it the memo starts again (a miss
+#: costs an answer only the caller's read, services/known_answers.py)
+SERVED_TRIALS_KEPT = 50_000
 
 
 @dataclass(frozen=True)
-class Onset:
-    """A trial this process started: its state as the start left it."""
+class ServedTrial:
+    """A tab's current trial as this process served or started it: the state its
+    request left, which the database must still agree with for the answer to use it."""
 
     trial_id: int
     served_at: datetime
-    presented_at: datetime
+    presented_at: datetime | None = None
 
 
-class Onsets(BoundedMemo[str, Onset]):
-    """Tab token -> the trial whose onset this process recorded last."""
+class ServedTrials(BoundedMemo[str, ServedTrial]):
+    """Tab token -> the trial this process served or started for it last."""
 
-    def __init__(self, size: int = ONSETS_KEPT) -> None:
+    def __init__(self, size: int = SERVED_TRIALS_KEPT) -> None:
         super().__init__(size)
 
 
 def start_known_trial(
-    connection: sa.Connection, known: KnownTrial, onsets: Onsets, *, now: datetime
+    connection: sa.Connection, known: KnownTrial, served: ServedTrials, *, now: datetime
 ) -> float | None:
     """Record onset without reading the caller first, when this process knows the tab's
     plan and study (nearly every start): one UPDATE whose condition is the database's
     word on the token. Returns the time left, or None where that did not decide it
     (another participant's trial, one already started, a superseded or unknown token);
     :func:`start_trial` then reads the caller and answers, or says why not. The onset
-    is remembered in ``onsets``: its answer can then be stored in one statement
+    is remembered in ``served``: its answer can then be stored in one statement
     (services/known_answers.py)."""
     trial = known.trial
     values = {"trial": trial.id, "token": known.token, "now": now}
@@ -179,7 +203,7 @@ def start_known_trial(
     if not started:
         return None
     state = TrialState(trial.id, started[0][0], now)
-    onsets.put(known.token, Onset(trial.id, state.served_at, now))
+    served.put(known.token, ServedTrial(trial.id, state.served_at, now))
     return time_left_ms(trial, state, now, fixation_ms=known.study.fixation_ms)
 
 
@@ -187,7 +211,7 @@ def time_left_ms(
     trial: PlannedTrial, state: TrialState, now: datetime, *, fixation_ms: int
 ) -> float:
     """What is left of the deadline (without the grace): from delivery, the fixation
-    allowed for, and from the start call."""
+    allowed for, and from the onset."""
     left = float(trial.deadline_ms)
     served, started = since_ms(state.served_at, now), since_ms(state.presented_at, now)
     if served is not None:

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from experiment.app import SITE_KEY
 from experiment.models import Participant, ParticipantStatus, Response, Trial
-from experiment.services.trials import Onsets
+from experiment.services.trials import ServedTrials
 from tests.experiment.conftest import statements
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.participant_client import some_answer
@@ -222,7 +222,7 @@ def test_an_answer_is_one_write_on_postgresql_two_on_sqlite(
     served, and the response is stored."""
     trial = first_main_trial(browser)
     if not started_here:  # as if another process (or one restarted since) had started it
-        app.extensions[SITE_KEY].onsets = Onsets()
+        app.extensions[SITE_KEY].served_trials = ServedTrials()
     with statements(connection) as seen:
         reply = browser.answer(trial["id"], some_answer(trial), start=False)
     assert reply.status_code == 201

@@ -266,7 +266,6 @@ async function runTrial(trial, notBefore = 0) {
       if (onset === null) {
         onset = t;
         slot.classList.remove("pending");
-        client.start(trial.id);
       }
       const elapsed = t - onset;
       if (sequence && sequenceEnd === null) {
@@ -296,12 +295,15 @@ async function runTrial(trial, notBefore = 0) {
   });
 }
 
-// What the answer records of the onset timing (with the sequence statistics, if any).
-function withOnsetTiming(body, trial, notBefore) {
+// What the answer records of the onset timing (with the sequence statistics, if any),
+// and the onset itself for the server's clock: the time from sending the request that
+// brought the trial (`sentAt`) to the onset (trial_client.js).
+function withOnsetTiming(body, trial, notBefore, sentAt) {
   const round = (v) => Math.round(v * 100) / 100;
   const timing = { fixation_ms: trial.fixation_ms ?? 0, onset_delay_ms: lastOnset && notBefore ? round(lastOnset.t - notBefore) : null };
   window.glyphlabTiming.push({ trial: trial.id, phase: trial.phase, scheduled: notBefore, onset: lastOnset ? lastOnset.t : null, ...timing });
-  return { ...body, frame_stats: { ...(body.frame_stats || {}), ...timing } };
+  const onset = lastOnset ? { onset_after_request_ms: round(Math.max(0, lastOnset.t - sentAt)) } : {};
+  return { ...body, ...onset, frame_stats: { ...(body.frame_stats || {}), ...timing } };
 }
 
 async function main() {
@@ -314,7 +316,7 @@ async function main() {
   const resent = await client.flush();
   if (resent && resent.json.finished) return window.location.assign(resent.json.next_url);
   let lastPhase = null;
-  let upcoming = null; // {trial, notBefore}: the next trial and when its fixation ends
+  let upcoming = null; // {trial, notBefore, sentAt}: the next trial, when its fixation ends, and when the request that brought it was sent
   // What comes next, as a peek says it: the page brings the first (unless a resent
   // answer just moved on), a practice answer's reply the one after it; else we ask.
   let coming = resent ? null : JSON.parse(document.getElementById("runner-coming").textContent);
@@ -344,13 +346,14 @@ async function main() {
       const next = await client.next();
       if (next.status !== 200) return message(next.json.error, "alert");
       if (next.json.done) return window.location.assign(next.json.next_url);
-      upcoming = { trial: next.json.trial, notBefore };
+      upcoming = { trial: next.json.trial, notBefore, sentAt: next.sentAt };
     }
-    const { trial, notBefore } = upcoming;
+    const { trial, notBefore, sentAt } = upcoming;
     upcoming = null;
     lastPhase = trial.phase;
     currentTrialId = trial.id;
-    const body = withOnsetTiming(await runTrial(trial, notBefore), trial, notBefore);
+    lastOnset = null;
+    const body = withOnsetTiming(await runTrial(trial, notBefore), trial, notBefore, sentAt);
     // Main trials: the fixation starts now, and the answer goes meanwhile; practice
     // answers wait for their feedback.
     const nextOnset = trial.phase === "practice" ? null : await showFixation(trial.fixation_ms ?? 0);
@@ -361,7 +364,7 @@ async function main() {
       // Refused (it says why): nothing was stored, so the trial can be answered again.
       fixation.hide();
       await pause(`Your answer was not accepted: ${saved.json.error} Please answer this screen again.`, "Answer again");
-      upcoming = { trial, notBefore: 0 };
+      upcoming = { trial, notBefore: 0, sentAt };
       continue;
     }
     if (saved.json.feedback) {
@@ -370,13 +373,13 @@ async function main() {
     }
     if (saved.json.finished) return window.location.assign(saved.json.next_url);
     coming = saved.json.coming ?? null;
-    if (saved.json.next) upcoming = { trial: saved.json.next, notBefore: nextOnset ?? 0 };
+    if (saved.json.next) upcoming = { trial: saved.json.next, notBefore: nextOnset ?? 0, sentAt: saved.sentAt };
     else if (nextOnset !== null) {
       // A resend's reply carries no trial: fetch it, still within the fixation.
       const next = await client.next();
       if (next.status !== 200) return message(next.json.error, "alert");
       if (next.json.done) return window.location.assign(next.json.next_url);
-      upcoming = { trial: next.json.trial, notBefore: nextOnset };
+      upcoming = { trial: next.json.trial, notBefore: nextOnset, sentAt: next.sentAt };
     }
   }
 }

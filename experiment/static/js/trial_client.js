@@ -2,17 +2,20 @@
 //
 // Everything the runner sends to or fetches from the participant API goes through here:
 // what comes next when neither the page nor an answer's reply said it (`GET next?peek=1`,
-// no media, no clock), the next trial (`GET next`), the trial's onset (`start`), each
-// answer, and the fire-and-forget events. runner.js owns what is on screen; this module
+// no media, no clock), the next trial (`GET next`), each answer, and the fire-and-forget
+// events. runner.js owns what is on screen; this module
 // owns no DOM and reports the connection's state through `onConnection`.
 //
 // Answers go through a queue that keeps them exactly once: an answer gets its
 // idempotency key when it is made, is kept in sessionStorage until the server has
-// answered it (so a reload resends it, with the same key), waits for its trial's `start`
-// to be acknowledged (the server refuses an answer before `start`), and is resent
-// unchanged, with backoff, after a lost connection or a 5xx, until the server answers.
+// answered it (so a reload resends it, with the same key), and is resent unchanged,
+// with backoff, after a lost connection or a 5xx, until the server answers.
 // The next trial rides along in the answer's reply, so the runner posts the answer
 // while it shows the fixation cross, and the next onset does not wait on the network.
+// No request marks the onset: every reply says when its request was sent (`sentAt`, on
+// performance.now()'s clock), and the answer reports the onset as the time from sending
+// the request that brought its trial (`onset_after_request_ms`); the server, which knows
+// when that request arrived, puts the onset on its own clock from that.
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
 
@@ -40,9 +43,10 @@ function cuttableWait(ms) {
 
 export function createTrialClient({ api, token, onConnection = () => {} }) {
   const storageKey = `glyphlab-pending-answer:${api}`;
-  const starts = new Map(); // trial id -> promise of the acknowledged start
 
+  // One request; resolves with {status, json, sentAt}.
   async function call(method, path, body) {
+    const sentAt = performance.now();
     const response = await fetch(api + path, {
       method,
       credentials: "same-origin",
@@ -55,11 +59,12 @@ export function createTrialClient({ api, token, onConnection = () => {} }) {
     } catch {
       json = { error: `The server answered ${response.status}.` };
     }
-    return { status: response.status, json };
+    return { status: response.status, json, sentAt };
   }
 
-  // `call`, resent after a lost connection or a 5xx until the server answers (< 500);
-  // onConnection says what is going on: "lost", "busy" (with retryNow) or "ok".
+  // `call`, resent after a lost connection or a 5xx until the server answers (< 500),
+  // with the `sentAt` of the attempt answered; onConnection says what is going on:
+  // "lost", "busy" (with retryNow) or "ok".
   async function persistent(method, path, body) {
     let troubled = false;
     for (let attempt = 0; ; attempt += 1) {
@@ -88,13 +93,6 @@ export function createTrialClient({ api, token, onConnection = () => {} }) {
   // The next trial to show: {status, json} as `GET next` answers it.
   function next() {
     return persistent("GET", "/next");
-  }
-
-  // The trial's onset: the server checks rt_ms against its clock from here. Sent once
-  // per trial (resent until acknowledged); an answer waits for it.
-  function start(trialId) {
-    if (!starts.has(trialId)) starts.set(trialId, persistent("POST", `/trials/${trialId}/start`, {}));
-    return starts.get(trialId);
   }
 
   function remember(entry) {
@@ -127,17 +125,9 @@ export function createTrialClient({ api, token, onConnection = () => {} }) {
   // stored, 200 a resend acknowledged, 4xx refused (the caller decides what then).
   async function submit(trialId, body) {
     remember({ trialId, body });
-    for (let tries = 0; ; tries += 1) {
-      await start(trialId);
-      const result = await persistent("POST", `/trials/${trialId}/answer`, body);
-      // 409 "Start the trial ... first": the start went missing (a reload); send it again.
-      if (result.status === 409 && /start/i.test(result.json.error || "") && tries < 2) {
-        starts.delete(trialId);
-        continue;
-      }
-      forget(body.idempotency_key);
-      return result;
-    }
+    const result = await persistent("POST", `/trials/${trialId}/answer`, body);
+    forget(body.idempotency_key);
+    return result;
   }
 
   // Send the answer a reload interrupted (same key: stored once); resolves when done.
@@ -151,5 +141,5 @@ export function createTrialClient({ api, token, onConnection = () => {} }) {
     call("POST", "/events", { kind, trial_id: trialId, t_ms: performance.now() }).catch(() => {});
   }
 
-  return { call, peek, next, start, submit, flush, pendingAnswer, report };
+  return { call, peek, next, submit, flush, pendingAnswer, report };
 }
