@@ -155,7 +155,7 @@ def take(browser, url: str, think_ms: int) -> None:
     page.click("button[type=submit]")
     page.get_by_role("link", name="Start").click()
     screen = page.locator("#runner-screen")
-    for _ in range(400):
+    for _ in range(10_000):  # a bound, not a budget: a trial takes dozens of polls
         page.locator("#runner-screen button:visible, .debrief-text").first.wait_for(timeout=60_000)
         if page.url.endswith("/debrief"):
             break
