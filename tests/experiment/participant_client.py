@@ -63,6 +63,14 @@ class Participant:
         )
 
 
+def consented(client, slug: str = "site-test") -> Participant:
+    """A participant of study ``slug`` who has consented and opened the runner."""
+    participant = Participant(client, slug)
+    participant.consent()
+    participant.open_runner()
+    return participant
+
+
 def some_answer(trial: dict) -> dict:
     """A well-formed answer for any trial (not necessarily right), as its mode writes one."""
     composite = trial.get("composite")

@@ -7,16 +7,12 @@ from experiment.app import SITE_KEY
 from experiment.models import Participant, ParticipantStatus, Response, Trial
 from experiment.services.trials import ServedTrials
 from tests.experiment.conftest import statements
-from tests.experiment.participant_client import Participant as Browser
-from tests.experiment.participant_client import some_answer
+from tests.experiment.participant_client import consented, some_answer
 
 
 @pytest.fixture
 def browser(client, study):
-    browser = Browser(client)
-    browser.consent()
-    browser.open_runner()
-    return browser
+    return consented(client)
 
 
 def first_main_trial(browser):

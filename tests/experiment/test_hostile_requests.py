@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from analysis.response_modes import TrialContext
 from analysis.response_modes.base import ResponseError
 from experiment.models import BrowserSession, Event, Participant, Response, StimulusSet, Study
-from tests.experiment.participant_client import CSRF, some_answer
+from tests.experiment.participant_client import CSRF, consented, some_answer
 from tests.experiment.participant_client import Participant as Browser
 from tests.experiment.test_auth import csrf_token
 
@@ -35,10 +35,7 @@ def stored_rows(db_session: Session) -> dict[str, int]:
 
 @pytest.fixture
 def browser(client, study: Study) -> Browser:
-    browser = Browser(client)
-    browser.consent()
-    browser.open_runner()
-    return browser
+    return consented(client)
 
 
 @pytest.fixture
