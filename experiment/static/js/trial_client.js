@@ -3,8 +3,8 @@
 // Everything the runner sends to or fetches from the participant API goes through here:
 // what comes next when neither the page nor an answer's reply said it (`GET next?peek=1`,
 // no media, no clock), the next trial (`GET next`), each answer, and the fire-and-forget
-// events. runner.js owns what is on screen; this module
-// owns no DOM and reports the connection's state through `onConnection`.
+// events. runner.js owns what is on screen; this module owns no DOM and reports the
+// connection's state through `onConnection`.
 //
 // Answers go through a queue that keeps them exactly once: an answer gets its
 // idempotency key when it is made, is kept in sessionStorage until the server has
