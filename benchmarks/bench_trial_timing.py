@@ -217,29 +217,25 @@ def main() -> None:
                         proxy.close()
                 with site_session(database) as session:
                     rows = session.execute(
-                        sa.select(Response.frame_stats, Response.timing_flag, Response.timed_out)
+                        sa.select(
+                            Response.frame_stats,
+                            Response.timing_flag,
+                            Response.timed_out,
+                            Response.server_elapsed_ms - Response.rt_ms,
+                        )
                         .join(Trial, Trial.id == Response.trial_id)
                         .where(~Trial.is_practice)
                     ).all()
-                    disagreement = np.array(
-                        session.execute(
-                            sa.select(Response.server_elapsed_ms - Response.rt_ms)
-                            .join(Trial, Trial.id == Response.trial_id)
-                            .where(~Trial.is_practice, ~Response.timed_out)
-                        )
-                        .scalars()
-                        .all(),
-                        dtype=float,
-                    )
                 delays = np.array(
                     [
                         s["onset_delay_ms"]
-                        for s, _, _ in rows
+                        for s, *_ in rows
                         if s and s.get("onset_delay_ms") is not None
                     ]
                 )
-                flagged = sum(1 for _, flag, _ in rows if flag)
-                timed_out = sum(1 for *_, t in rows if t)
+                flagged = sum(1 for _, flag, *_ in rows if flag)
+                timed_out = sum(1 for _, _, t, _ in rows if t)
+                disagreement = np.array([d for *_, t, d in rows if not t], dtype=float)
                 results.append((latency, fixation, delays, flagged, timed_out))
                 print(
                     f"latency {latency:3d} ms, fixation {fixation:3d} ms, answer "

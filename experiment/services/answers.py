@@ -192,6 +192,17 @@ def next_trial(
     return None
 
 
+def _milliseconds(body: dict[str, Any], name: str) -> float | None:
+    """``body[name]`` as a duration: absent is None, anything but a number >= 0 a 400."""
+    value = body.get(name)
+    if value is None:
+        return None
+    value = number(value, name)
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative")
+    return value
+
+
 @dataclass(frozen=True)
 class Answer:
     """The answer envelope the runner posts (the mode-specific part is ``response``)."""
@@ -217,11 +228,7 @@ class Answer:
         timed_out = body.get("timed_out", False)
         if not isinstance(timed_out, bool):
             raise BadRequest("timed_out must be true or false")
-        rt_ms = body.get("rt_ms")
-        if rt_ms is not None:
-            rt_ms = number(rt_ms, "rt_ms")
-            if rt_ms < 0:
-                raise BadRequest("rt_ms must not be negative")
+        rt_ms = _milliseconds(body, "rt_ms")
         frame_stats = body.get("frame_stats")
         if frame_stats is not None and (
             not isinstance(frame_stats, dict) or len(frame_stats) > FRAME_STATS_KEYS
@@ -229,11 +236,7 @@ class Answer:
             raise BadRequest(f"frame_stats must be an object with at most {FRAME_STATS_KEYS} keys")
         if not timed_out and "response" not in body:
             raise BadRequest('The answer has no "response" (or set "timed_out": true).')
-        onset = body.get("onset_after_request_ms")
-        if onset is not None:
-            onset = number(onset, "onset_after_request_ms")
-            if onset < 0:
-                raise BadRequest("onset_after_request_ms must not be negative")
+        onset = _milliseconds(body, "onset_after_request_ms")
         return cls(key, body.get("response"), rt_ms, timed_out, frame_stats, onset)
 
 
